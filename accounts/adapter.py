@@ -1,0 +1,25 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Suspended accounts cannot sign in; everything else is allauth's default."""
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return True
+
+    def pre_login(self, request, user, **kwargs):
+        if getattr(user, "is_suspended", False):
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.utils.translation import gettext as _
+
+            messages.error(
+                request,
+                _(
+                    "This account is suspended while a payment dispute is investigated. "
+                    "Please contact support."
+                ),
+            )
+            return redirect("account_login")
+        return super().pre_login(request, user, **kwargs)

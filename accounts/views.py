@@ -1,0 +1,13 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .selectors import dashboard_context_get
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = dashboard_context_get(user=request.user)
+    response = render(request, "accounts/dashboard.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,17 @@
+"""Translation helpers that also work outside a configured Django project.
+
+The decision engine is pure and runs in the ``decide_claim`` command and in plain unit
+tests; ``gettext`` needs settings, so fall back to the source string when there are none.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def gettext(message: str) -> str:
+    if not settings.configured:
+        return message
+    from django.utils.translation import gettext as django_gettext
+
+    return django_gettext(message)

@@ -1,0 +1,21 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+# The admin login goes through allauth: same rate limits, email verification and MFA.
+admin.autodiscover()
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Keystore staff"
+admin.site.site_title = "Keystore staff"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("account/", include("accounts.urls")),
+    path("keys/", include("keys.urls")),
+    path("orders/", include("orders.urls")),
+    path("claims/", include("refunds.urls")),
+    path("policies/", include("policies.urls")),
+    path("", include("storefront.urls_catalog")),
+]

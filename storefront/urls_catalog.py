@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("products/<slug:slug>/", views.product_detail, name="product_detail"),
+    path("products/<slug:slug>/add/", views.cart_add_view, name="cart_add"),
+    path("cart/", views.cart_view, name="cart"),
+    path("cart/<int:product_id>/update/", views.cart_update_view, name="cart_update"),
+    path("cart/<int:product_id>/remove/", views.cart_remove_view, name="cart_remove"),
+    path("contact/", views.contact, name="contact"),
+]

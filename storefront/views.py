@@ -1,0 +1,130 @@
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
+from .models import Product
+from .selectors import (
+    cart_get,
+    category_list,
+    product_available_counts,
+    product_get_active,
+    product_list,
+    product_list_with_stock,
+    stock_status_for,
+)
+from .services import CartError, cart_add, cart_remove, cart_update
+
+
+def _session_cart(request: HttpRequest) -> dict[str, int]:
+    cart = request.session.get("cart", {})
+    return cart if isinstance(cart, dict) else {}
+
+
+def catalog(request: HttpRequest) -> HttpResponse:
+    form = CatalogFilterForm(request.GET or None)
+    filters: dict = {}
+    if form.is_valid():
+        category = form.cleaned_data.get("category")
+        filters = {
+            "category_slug": category.slug if category else None,
+            "platform": form.cleaned_data.get("platform") or None,
+            "query": form.cleaned_data.get("q") or None,
+        }
+    products = list(product_list(**filters)[:200])
+    context = {
+        "form": form,
+        "categories": category_list(),
+        "items": product_list_with_stock(products=products),
+    }
+    template = (
+        "storefront/_product_grid.html"
+        if request.headers.get("HX-Request")
+        else "storefront/catalog.html"
+    )
+    return render(request, template, context)
+
+
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        product = product_get_active(slug=slug)
+    except Product.DoesNotExist:
+        raise Http404
+    available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)
+    context = {
+        "product": product,
+        "stock": stock_status_for(product=product, available=available),
+        "form": CartAddForm(initial={"quantity": 1}),
+    }
+    return render(request, "storefront/product_detail.html", context)
+
+
+@require_POST
+def cart_add_view(request: HttpRequest, slug: str) -> HttpResponse:
+    product = get_object_or_404(Product, slug=slug)
+    form = CartAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect(product.get_absolute_url())
+    try:
+        request.session["cart"] = cart_add(
+            session_cart=_session_cart(request),
+            product=product,
+            quantity=form.cleaned_data["quantity"],
+        )
+    except CartError as exc:
+        messages.error(request, str(exc))
+        return redirect(product.get_absolute_url())
+    messages.success(request, f"{product.name} ✓")
+    return redirect("catalog:cart")
+
+
+def cart_view(request: HttpRequest) -> HttpResponse:
+    cart = cart_get(session_cart=_session_cart(request))
+    return render(request, "storefront/cart.html", {"cart": cart})
+
+
+@require_POST
+def cart_update_view(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=product_id)
+    form = CartUpdateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect("catalog:cart")
+    try:
+        request.session["cart"] = cart_update(
+            session_cart=_session_cart(request),
+            product=product,
+            quantity=form.cleaned_data["quantity"],
+        )
+    except CartError as exc:
+        messages.error(request, str(exc))
+    return redirect("catalog:cart")
+
+
+@require_POST
+def cart_remove_view(request: HttpRequest, product_id: int) -> HttpResponse:
+    request.session["cart"] = cart_remove(
+        session_cart=_session_cart(request), product_id=product_id
+    )
+    return redirect("catalog:cart")
+
+
+def contact(request: HttpRequest) -> HttpResponse:
+    try:
+        from policies.selectors import preset_active_get
+
+        rules = preset_active_get()
+    except Exception:  # no preset loaded yet: the page still shows the shop's email
+        rules = None
+    return render(
+        request,
+        "storefront/contact.html",
+        {
+            "rules": rules,
+            "support_email": settings.SHOP_SUPPORT_EMAIL,
+            "support_phone": settings.SHOP_SUPPORT_PHONE,
+        },
+    )

@@ -1,0 +1,75 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from accounts.models import User
+from accounts.services import user_suspend
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signup_with_email_sends_a_verification_email(client):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "new@example.com",
+            "password1": "a-long-unusual-pass-42",
+            "password2": "a-long-unusual-pass-42",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email="new@example.com").exists()
+    assert any("new@example.com" in m.to for m in mail.outbox)
+
+
+def test_email_is_unique_regardless_of_case(db):
+    User.objects.create_user(email="Case@Example.com", password="x")
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        User.objects.create(email="case@example.com")
+
+
+def test_signup_form_keeps_what_the_user_typed_on_error(client):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "keep@example.com",
+            "password1": "short",
+            "password2": "different",
+        },
+    )
+    assert response.status_code == 200
+    assert 'value="keep@example.com"' in response.content.decode()
+
+
+def test_dashboard_requires_login(client):
+    response = client.get(reverse("accounts:dashboard"))
+    assert response.status_code == 302
+
+
+def test_verified_user_can_log_in_and_see_dashboard(client, user):
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 302
+    response = client.get(reverse("accounts:dashboard"))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_suspended_user_cannot_log_in(client, user):
+    user_suspend(user=user, reason="chargeback")
+    client.post(
+        reverse("account_login"), {"login": user.email, "password": "correct horse battery staple"}
+    )
+    assert client.get(reverse("accounts:dashboard")).status_code == 302
+    assert user.account_events.filter(kind="suspended").count() == 1
+
+
+def test_repeated_failed_logins_are_rate_limited(client, user):
+    statuses = []
+    for _ in range(8):
+        r = client.post(reverse("account_login"), {"login": user.email, "password": "wrong"})
+        statuses.append(r.status_code)
+    assert 429 in statuses or "Too many failed login attempts" in r.content.decode()

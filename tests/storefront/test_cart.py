@@ -1,0 +1,55 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from storefront.selectors import cart_get
+from storefront.services import CartError, cart_add
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_adding_to_cart_uses_the_server_price(client, product):
+    client.post(reverse("catalog:cart_add", args=[product.slug]), {"quantity": 2, "price": "0.01"})
+    cart = cart_get(session_cart=client.session["cart"])
+    assert cart.total == Decimal("59.80")
+    assert cart.item_count == 2
+
+
+def test_cart_refuses_more_than_the_per_order_limit(client, product):
+    response = client.post(
+        reverse("catalog:cart_add", args=[product.slug]), {"quantity": 6}, follow=True
+    )
+    assert "at most 5" in response.content.decode()
+    assert client.session.get("cart", {}) == {}
+
+
+def test_cart_refuses_mixed_currencies(product):
+    dollars = ProductFactory(currency="USD")
+    cart = cart_add(session_cart={}, product=product, quantity=1)
+    with pytest.raises(CartError):
+        cart_add(session_cart=cart, product=dollars, quantity=1)
+
+
+def test_update_to_zero_removes_the_line(client, product):
+    client.post(reverse("catalog:cart_add", args=[product.slug]), {"quantity": 1})
+    client.post(reverse("catalog:cart_update", args=[product.pk]), {"quantity": 0})
+    assert client.session["cart"] == {}
+
+
+def test_invalid_quantity_keeps_the_cart(client, product):
+    client.post(reverse("catalog:cart_add", args=[product.slug]), {"quantity": 2})
+    response = client.post(
+        reverse("catalog:cart_update", args=[product.pk]), {"quantity": "lots"}, follow=True
+    )
+    assert response.status_code == 200
+    assert client.session["cart"] == {str(product.pk): 2}
+
+
+def test_removed_product_disappears_from_cart_without_error(client, product):
+    client.post(reverse("catalog:cart_add", args=[product.slug]), {"quantity": 1})
+    product.is_active = False
+    product.save(update_fields=["is_active"])
+    response = client.get(reverse("catalog:cart"))
+    assert "Your cart is empty" in response.content.decode()

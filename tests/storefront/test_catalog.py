@@ -1,0 +1,96 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_catalog_lists_active_products_and_hides_inactive(client, product):
+    ProductFactory(name="Retired Office 2010", slug="retired-office-2010", is_active=False)
+    response = client.get(reverse("catalog:catalog"))
+    assert response.status_code == 200
+    assert "Windows 11 Pro" in response.content.decode()
+    assert "Retired Office 2010" not in response.content.decode()
+
+
+def test_catalog_filters_by_platform_and_category(client, product):
+    gift = CategoryFactory(name="Gift cards", slug="gift-cards")
+    ProductFactory(
+        category=gift,
+        name="Steam Wallet 20 EUR",
+        slug="steam-20",
+        platform="steam",
+        kind="gift_code",
+        denomination="20.00",
+    )
+    body = client.get(reverse("catalog:catalog"), {"platform": "steam"}).content.decode()
+    assert "Steam Wallet 20 EUR" in body and "Windows 11 Pro" not in body
+    body = client.get(
+        reverse("catalog:catalog"), {"category": "operating-systems"}
+    ).content.decode()
+    assert "Windows 11 Pro" in body and "Steam Wallet 20 EUR" not in body
+
+
+def test_search_matches_every_word_of_the_query(client, product):
+    ProductFactory(name="Office 2021 Professional Plus", slug="office-2021-pp", edition="2021")
+    body = client.get(reverse("catalog:catalog"), {"q": "office 2021"}).content.decode()
+    assert "Office 2021 Professional Plus" in body
+    assert "Windows 11 Pro" not in body
+
+
+def test_unknown_filter_values_show_a_form_error_not_a_crash(client, product):
+    response = client.get(reverse("catalog:catalog"), {"category": "no-such", "platform": "amiga"})
+    assert response.status_code == 200
+
+
+def test_htmx_filter_returns_only_the_product_grid(client, product):
+    response = client.get(reverse("catalog:catalog"), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "Windows 11 Pro" in body and "<html" not in body
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_catalog_query_count_does_not_grow_with_the_catalog(client, category, count):
+    for i in range(count):
+        ProductFactory(category=category, name=f"Product {count}-{i}", slug=f"p-{count}-{i}")
+    client.get(reverse("catalog:catalog"))  # warm up session/language lookups
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("catalog:catalog")).status_code == 200
+    assert len(queries) <= 6, [q["sql"] for q in queries.captured_queries]
+    pytest.catalog_queries = getattr(pytest, "catalog_queries", {}) | {count: len(queries)}
+
+
+def test_catalog_query_count_is_identical_for_small_and_large_catalogs(client, category):
+    counts = []
+    for size in (2, 40):
+        for i in range(size - len(counts) * 2):
+            ProductFactory(category=category)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(reverse("catalog:catalog"))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_product_page_shows_requirements_before_purchase(client, product):
+    product.system_requirements = "TPM 2.0 required"
+    product.compatibility_notes = "Does not work on Mac computers."
+    product.save(update_fields=["system_requirements", "compatibility_notes"])
+    body = client.get(product.get_absolute_url()).content.decode()
+    assert "TPM 2.0 required" in body
+    assert "Does not work on Mac computers." in body
+
+
+def test_product_page_query_count_is_fixed(client, product):
+    client.get(product.get_absolute_url())
+    with CaptureQueriesContext(connection) as queries:
+        client.get(product.get_absolute_url())
+    assert len(queries) <= 4
+
+
+def test_inactive_product_page_is_404(client, product):
+    product.is_active = False
+    product.save(update_fields=["is_active"])
+    assert client.get(product.get_absolute_url()).status_code == 404

@@ -1,0 +1,150 @@
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db
+
+
+def test_arabic_pages_render_right_to_left(client):
+    client.post(reverse("set_language"), {"language": "ar", "next": "/"})
+    body = client.get(reverse("catalog:catalog")).content.decode()
+    assert 'dir="rtl"' in body and 'lang="ar"' in body
+
+
+def test_french_pages_are_left_to_right(client):
+    client.post(reverse("set_language"), {"language": "fr", "next": "/"})
+    body = client.get(reverse("catalog:catalog")).content.decode()
+    assert 'dir="ltr"' in body and 'lang="fr"' in body
+
+
+def test_pages_load_no_third_party_assets(client, product):
+    for url in [reverse("catalog:catalog"), product.get_absolute_url(), reverse("account_login")]:
+        body = client.get(url).content.decode()
+        assert "https://" not in body.split("<body")[0], url
+
+
+def test_contact_page_shows_support_email(client):
+    body = client.get(reverse("catalog:contact")).content.decode()
+    assert "support@" in body
+
+
+def test_admin_login_goes_through_allauth(client):
+    response = client.get("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_production_settings_pass_deploy_checks(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "KEYSTORE_ENV": "production",
+        "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0987654321",
+        "KEY_ENCRYPTION_KEYS": "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
+        "KEY_FINGERPRINT_SECRET": "fingerprint",
+        "ALLOWED_HOSTS": "shop.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "KEYSTORE_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "KEYSTORE_ENV": "production",
+        "KEYSTORE_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr and "KEY_ENCRYPTION_KEYS" in result.stderr
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_development_generates_secrets_once_into_var(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "KEYSTORE_ENV": "development",
+        "KEYSTORE_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    }
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+    secrets_file = tmp_path / "secrets.json"
+    assert secrets_file.exists()
+    assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+    first = secrets_file.read_text()
+    subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    assert secrets_file.read_text() == first
+
+
+def test_secrets_file_is_ignored_by_git():
+    result = subprocess.run(
+        ["git", "check-ignore", "var/secrets.json"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0
+
+
+def test_docker_compose_services_run_things_that_exist():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"web", "worker", "beat", "postgres", "redis", "mailpit"} <= set(services)
+    for name in ("web", "worker", "beat"):
+        command = services[name]["command"]
+        command = command if isinstance(command, str) else " ".join(command)
+        if "gunicorn" in command:
+            assert "storefront.wsgi" in command
+            import storefront.wsgi  # noqa: F401
+        if "celery" in command:
+            assert "-A storefront" in command
+            from storefront.celery import app
+
+            assert app.main == "keystore"
+        assert (ROOT / "Dockerfile").exists()
+    for name in ("worker", "beat", "web"):
+        env = services[name].get("environment", {})
+        env_text = str(env)
+        assert "DATABASE_URL" in env_text and "REDIS_URL" in env_text
+
+
+def test_beat_schedule_names_registered_tasks():
+    from storefront.celery import app
+
+    app.loader.import_default_modules()
+    for entry in app.conf.beat_schedule.values():
+        assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_seed_demo_is_safe_to_run_twice(db):
+    from django.core.management import call_command
+
+    from storefront.models import Product
+
+    call_command("seed_demo", keys_per_product=2, stdout=io.StringIO())
+    first = Product.objects.count()
+    call_command("seed_demo", keys_per_product=2, stdout=io.StringIO())
+    assert Product.objects.count() == first >= 10
