@@ -190,6 +190,10 @@ STORAGES = {
         )
     },
 }
+# WhiteNoise serves static files in every mode (no CDN); outside production it reads the
+# source folders directly so nothing needs collecting first.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 # Private uploads (claim evidence) live outside any public URL and are served by views
 # that check ownership.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))

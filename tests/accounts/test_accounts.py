@@ -73,3 +73,35 @@ def test_repeated_failed_logins_are_rate_limited(client, user):
         r = client.post(reverse("account_login"), {"login": user.email, "password": "wrong"})
         statuses.append(r.status_code)
     assert 429 in statuses or "Too many failed login attempts" in r.content.decode()
+
+
+def test_staff_with_totp_must_enter_a_code_before_reaching_the_admin(client, staff_user):
+    from allauth.mfa.totp.internal.auth import (
+        TOTP,
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    secret = generate_totp_secret()
+    TOTP.activate(staff_user, secret)
+    response = client.post(
+        reverse("account_login"),
+        {"login": staff_user.email, "password": "correct horse battery staple"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert client.get("/admin/").status_code == 302  # not signed in yet
+
+    counter = next(iter(yield_hotp_counters_from_time()))
+    code = format_hotp_value(hotp_value(secret, counter))
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_password_reset_sends_a_link_to_a_known_address(client, user):
+    mail.outbox.clear()
+    client.post(reverse("account_reset_password"), {"email": user.email})
+    assert len(mail.outbox) == 1
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
