@@ -163,6 +163,7 @@ class ReasonRule:
     verify: bool = False
     support_first: bool = False
     support_clause: str | None = None
+    refund_clause: str | None = None  # overrides remedy.refund_clause for this reason
     windowed: bool = False
     activation_blocks: bool = False
 
@@ -349,6 +350,7 @@ def _reason(r: _Reader) -> ReasonRule:
         verify=r.bool("verify", required=False),
         support_first=r.bool("support_first", required=False),
         support_clause=r.opt_str("support_clause"),
+        refund_clause=r.opt_str("refund_clause"),
         windowed=r.bool("windowed", required=False, default=treatment in _WINDOWED_BY_DEFAULT),
         activation_blocks=r.bool(
             "activation_blocks", required=False, default=treatment in _ACTIVATION_BLOCKS_BY_DEFAULT
@@ -492,6 +494,7 @@ def _check_clause_references(rules: PresetRules, clause_ids: set[str]) -> None:
     for name, rule in rules.reasons.items():
         refs.append((f"reasons.{name}.clause", rule.clause))
         refs.append((f"reasons.{name}.support_clause", rule.support_clause))
+        refs.append((f"reasons.{name}.refund_clause", rule.refund_clause))
     refs += [
         (f"checkout_consents[{i}].clause", c.clause) for i, c in enumerate(rules.checkout_consents)
     ]

@@ -1,0 +1,464 @@
+"""The claim decision engine: one pure function from a claim case and a preset to a decision.
+
+The contract is ``policy-decisions.md``; the reading of each store's text is in
+``policies/README.md``. The engine knows no store: every number, switch and clause id comes
+from the ``PresetRules``. It never touches the database, sends nothing and writes nothing.
+
+Order of the checks (the first that applies decides):
+
+1. reason not in the preset -> reject (``not_covered_clause``); treatment ``reject`` ->
+   reject with the reason's clause (an excluded reason never yields a remedy);
+2. ``cancellation`` reasons: cancel before delivery when the preset allows it, else refuse;
+3. the claim window (purchase / failure / none) for reasons it applies to;
+4. ``non_delivery`` and ``support`` treatments;
+5. a key-fault claim with no delivered key; an activated key when the preset makes it
+   final (optionally unless a defect is confirmed); a viewed key when viewing is final;
+6. support first (until support is exhausted), then verification with the issuer;
+7. the remedy: refund / exchange, or the ladder (replacement first, up to
+   ``max_replacements``; refund when replacements failed or none is in stock, inside the
+   refund window, and only for a confirmed defect when the preset says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.utils.translation import gettext_noop
+
+from .calendar import business_deadline_for
+from .i18n import gettext as _
+from .rules import PresetRules, ReasonRule
+
+OUTCOMES = ("replace", "refund", "exchange", "cancel", "verify", "support", "reject")
+VERIFICATION_STATES = ("pending", "confirmed_defective", "not_defective")
+
+
+REASON_LABELS = {
+    "key_invalid": gettext_noop("an invalid key"),
+    "key_already_used": gettext_noop("a key that was already used"),
+    "code_expired": gettext_noop("a code that expired before its printed expiry"),
+    "wrong_product_sent": gettext_noop("a wrong product sent by the store"),
+    "not_delivered": gettext_noop("a key that was not delivered"),
+    "double_charge": gettext_noop("a double charge"),
+    "store_error": gettext_noop("an error made by the store"),
+    "technical_problem": gettext_noop("a technical problem independent of your setup"),
+    "activation_problem": gettext_noop("an activation problem"),
+    "wrong_purchase": gettext_noop("buying the wrong product"),
+    "incompatible": gettext_noop("a product incompatible with your system"),
+    "change_of_mind": gettext_noop("a change of mind"),
+    "misuse": gettext_noop("a key that fails because of a handling error"),
+    "software_usage": gettext_noop("questions about using the software"),
+    "lost_code": gettext_noop("a code you lost"),
+    "wrong_account": gettext_noop("a code redeemed on the wrong account"),
+    "shared_code": gettext_noop("a code shared with someone else"),
+    "cancel_request": gettext_noop("a cancellation request"),
+}
+
+
+# Explanations: one plain sentence each, translated when the decision is made.
+MESSAGES = {
+    "not_covered": gettext_noop(
+        "This policy does not cover %(reason)s, so no refund, replacement or exchange is due."
+    ),
+    "excluded": gettext_noop(
+        "This policy excludes %(reason)s, so no refund, replacement or exchange is due."
+    ),
+    "anchor_purchase": gettext_noop("purchase"),
+    "anchor_failure": gettext_noop("failure"),
+    "outside_window": gettext_noop(
+        "The claim came after the %(days)s-day window counted from the %(anchor)s had closed."
+    ),
+    "support": gettext_noop(
+        "Support handles %(reason)s by helping you find, resend or set up the key; it is not a reason for a refund or replacement."
+    ),
+    "no_key_delivered": gettext_noop(
+        "No key has been delivered on this order yet, so there is no faulty key to replace or refund."
+    ),
+    "support_first": gettext_noop(
+        "Troubleshooting with support comes first; a remedy is considered only if support cannot fix the problem."
+    ),
+    "refund_granted": gettext_noop(
+        "This policy grants a full refund to the original payment method for %(reason)s."
+    ),
+    "exchange": gettext_noop(
+        "A wrong purchase is not refunded, but it is exchanged for the product you meant to buy, subject to availability."
+    ),
+    "key_works": gettext_noop(
+        "The check with the issuer found the key working, so no refund or replacement is due."
+    ),
+    "verify_by": gettext_noop(
+        "Staff must first check the key with its issuer, within %(amount)s business %(unit)s (by %(deadline)s)."
+    ),
+    "unit_days": gettext_noop("days"),
+    "unit_hours": gettext_noop("hours"),
+    "verify": gettext_noop(
+        "Staff must first check the key with its issuer before any remedy is decided."
+    ),
+    "activated_verify": gettext_noop(
+        "The key was activated, so a remedy needs a defect proven with the issuer first."
+    ),
+    "activated": gettext_noop(
+        "The key was activated successfully, so the policy treats it as working and no refund or return is due."
+    ),
+    "viewed": gettext_noop(
+        "The key has been delivered and viewed, which makes the sale final under this policy."
+    ),
+    "replace_confirmed": gettext_noop(
+        "The key is confirmed faulty, so an equivalent unused key of the same product is sent as a replacement."
+    ),
+    "replace_first": gettext_noop(
+        "A key that does not work as sold is first replaced with an equivalent unused key of the same product, at no cost."
+    ),
+    "replace_after_refund_window": gettext_noop(
+        "The %(days)s-day refund guarantee has passed, so the key is replaced again instead of refunded."
+    ),
+    "refund_window_passed": gettext_noop(
+        "The %(days)s-day refund guarantee has passed and no replacement key is available, so no remedy is due."
+    ),
+    "refund_replacement_failed": gettext_noop(
+        "The replacement key failed as well, so a full refund is made to the original payment method."
+    ),
+    "refund_out_of_stock": gettext_noop(
+        "No equivalent replacement key can be sent, so a full refund is made to the original payment method."
+    ),
+    "refund_confirmed": gettext_noop(
+        "The key is confirmed faulty, so a full refund is made to the original payment method."
+    ),
+    "replacements_used": gettext_noop(
+        "The replacements this policy allows have been used and it gives no refund, so no further remedy is due."
+    ),
+    "out_of_stock_no_refund": gettext_noop(
+        "No replacement key is available and this policy gives no refund in that case."
+    ),
+    "delivered_on": gettext_noop(
+        "The key was delivered on %(when)s; support will help you find it (spam folder, your account) or send it again."
+    ),
+    "never_delivered_refund": gettext_noop(
+        "The key was never delivered and none can be sent, so a full refund is made to the original payment method."
+    ),
+    "delivery_pending": gettext_noop(
+        "The key has not been delivered yet; support will complete the delivery or send it again."
+    ),
+    "delivery_not_overdue": gettext_noop(
+        "The delivery is not overdue yet: this policy allows %(hours)s hours after purchase before a remedy is due."
+    ),
+    "non_delivery_replace": gettext_noop(
+        "The key did not arrive within %(hours)s hours of purchase, so a key is sent to you now."
+    ),
+    "non_delivery_refund": gettext_noop(
+        "The key did not arrive within %(hours)s hours of purchase, so a full refund is made to the original payment method."
+    ),
+    "cancel": gettext_noop(
+        "The key has not been delivered yet, so the order is cancelled and refunded in full."
+    ),
+    "cancel_not_allowed": gettext_noop(
+        "This policy does not let customers cancel an order, even before the key is delivered."
+    ),
+    "cancel_after_delivery": gettext_noop(
+        "The key has already been delivered, so the sale is final and the order can no longer be cancelled."
+    ),
+}
+
+
+def _say(key: str) -> str:
+    """The explanation ``key`` in the active language (fill ``%(...)s`` with ``%``)."""
+    return _(MESSAGES[key])
+
+
+@dataclass(frozen=True)
+class ClaimCase:
+    now: datetime
+    purchased_at: datetime
+    delivered_at: datetime | None
+    first_viewed_at: datetime | None
+    activated: bool
+    reason: str
+    failed_at: datetime | None
+    verification: str
+    replacements_given: int
+    replacement_in_stock: bool
+    support_exhausted: bool
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    clause: str
+    explanation: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @property
+    def is_remedy(self) -> bool:
+        return self.outcome in ("replace", "refund", "exchange", "cancel")
+
+
+def _label(reason: str) -> str:
+    return _(REASON_LABELS[reason])
+
+
+def _when(moment: datetime, preset: PresetRules) -> str:
+    local = moment.astimezone(preset.calendar.tz)
+    return f"{local:%Y-%m-%d %H:%M} ({preset.calendar.time_zone})"
+
+
+def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
+    """What ``preset`` says should happen to ``case``, and which clause says so."""
+    rule = preset.reasons.get(case.reason)
+    if rule is None:
+        return Decision(
+            "reject",
+            preset.not_covered_clause,
+            _say("not_covered") % {"reason": _label(case.reason)},
+        )
+    if rule.treatment == "reject":
+        return Decision(
+            "reject",
+            rule.clause,
+            _say("excluded") % {"reason": _label(case.reason)},
+        )
+    if rule.treatment == "cancellation":
+        return _cancellation(case, preset, rule)
+
+    window = preset.claim_window
+    if rule.windowed and not window.contains(
+        purchased_at=case.purchased_at, failed_at=case.failed_at, now=case.now
+    ):
+        anchor = _say("anchor_purchase") if window.anchor == "purchase" else _say("anchor_failure")
+        return Decision(
+            "reject",
+            window.clause or preset.not_covered_clause,
+            _say("outside_window") % {"days": window.days, "anchor": anchor},
+        )
+
+    if rule.treatment == "non_delivery":
+        return _non_delivery(case, preset, rule)
+    if rule.treatment == "support":
+        return Decision(
+            "support",
+            rule.clause,
+            _say("support") % {"reason": _label(case.reason)},
+        )
+
+    if rule.treatment == "remedy" and case.delivered_at is None:
+        return Decision(
+            "reject",
+            preset.delivery.clause,
+            _say("no_key_delivered"),
+        )
+
+    blocked = _finality(case, preset, rule)
+    if blocked is not None:
+        return blocked
+
+    if rule.support_first and not case.support_exhausted:
+        return Decision(
+            "support",
+            rule.support_clause or rule.clause,
+            _say("support_first"),
+        )
+
+    if rule.verify:
+        if case.verification == "pending":
+            return _verify(case, preset)
+        if case.verification == "not_defective":
+            return _key_works(rule)
+
+    if rule.treatment == "refund":
+        return Decision(
+            "refund",
+            rule.clause,
+            _say("refund_granted") % {"reason": _label(case.reason)},
+        )
+    if rule.treatment == "exchange":
+        return Decision(
+            "exchange",
+            rule.clause,
+            _say("exchange"),
+        )
+    return _ladder(case, preset, rule)
+
+
+def _key_works(rule: ReasonRule) -> Decision:
+    return Decision(
+        "reject",
+        rule.clause,
+        _say("key_works"),
+    )
+
+
+def _verify(case: ClaimCase, preset: PresetRules) -> Decision:
+    timing = preset.verification
+    if timing.amount:
+        deadline = business_deadline_for(
+            calendar=preset.calendar, start=case.now, amount=timing.amount, unit=timing.unit
+        )
+        return Decision(
+            "verify",
+            timing.clause or preset.remedy.replace_clause,
+            _say("verify_by")
+            % {
+                "amount": timing.amount,
+                "unit": _say("unit_days") if timing.unit == "days" else _say("unit_hours"),
+                "deadline": _when(deadline, preset),
+            },
+        )
+    return Decision(
+        "verify",
+        timing.clause or preset.remedy.replace_clause,
+        _say("verify"),
+    )
+
+
+def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision | None:
+    """An activated or viewed key that the preset treats as final, or None."""
+    activated = preset.activated_key_final
+    if rule.activation_blocks and case.activated and activated.enabled:
+        if activated.unless_confirmed_defective and case.verification == "confirmed_defective":
+            return None
+        if activated.unless_confirmed_defective and case.verification == "pending":
+            return Decision(
+                "verify",
+                activated.clause,
+                _say("activated_verify"),
+            )
+        return Decision(
+            "reject",
+            activated.clause,
+            _say("activated"),
+        )
+    viewed = preset.viewed_key_final
+    if (
+        viewed.enabled
+        and case.first_viewed_at is not None
+        and rule.treatment in ("refund", "exchange")
+    ):
+        return Decision(
+            "reject",
+            viewed.clause,
+            _say("viewed"),
+        )
+    return None
+
+
+def _ladder(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
+    ladder = preset.remedy
+    if case.verification == "not_defective":
+        return _key_works(rule)
+    replacements_left = case.replacements_given < ladder.max_replacements
+    if ladder.replacement_first and replacements_left and case.replacement_in_stock:
+        if case.verification == "confirmed_defective":
+            text = _say("replace_confirmed")
+        else:
+            text = _say("replace_first")
+        return Decision("replace", ladder.replace_clause, text)
+
+    replacement_failed = not replacements_left and ladder.refund_when_replacement_fails
+    out_of_stock = not case.replacement_in_stock and ladder.refund_when_out_of_stock
+    if replacement_failed or out_of_stock or not ladder.replacement_first:
+        if ladder.refund_requires_confirmation and case.verification != "confirmed_defective":
+            return _verify(case, preset)
+        refund_window = ladder.refund_window
+        if not refund_window.contains(
+            purchased_at=case.purchased_at, failed_at=case.failed_at, now=case.now
+        ):
+            if case.replacement_in_stock:
+                return Decision(
+                    "replace",
+                    ladder.replace_clause,
+                    _say("replace_after_refund_window") % {"days": refund_window.days},
+                )
+            return Decision(
+                "reject",
+                refund_window.clause or ladder.refund_clause,
+                _say("refund_window_passed") % {"days": refund_window.days},
+            )
+        if replacement_failed and case.replacements_given:
+            text = _say("refund_replacement_failed")
+        elif out_of_stock:
+            text = _say("refund_out_of_stock")
+        else:
+            text = _say("refund_confirmed")
+        return Decision("refund", rule.refund_clause or ladder.refund_clause, text)
+
+    if not replacements_left:
+        return Decision(
+            "reject",
+            ladder.replace_clause,
+            _say("replacements_used"),
+        )
+    return Decision(
+        "reject",
+        ladder.replace_clause,
+        _say("out_of_stock_no_refund"),
+    )
+
+
+def _non_delivery(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
+    delivery = preset.delivery
+    hours = delivery.non_delivery_deadline_hours
+    deadline = case.purchased_at + timedelta(hours=hours) if hours is not None else None
+    delivered_late = (
+        case.delivered_at is not None
+        and deadline is not None
+        and case.delivered_at > deadline
+        and not case.activated
+    )
+    if case.delivered_at is not None and not delivered_late:
+        return Decision(
+            "support",
+            rule.clause,
+            _say("delivered_on") % {"when": _when(case.delivered_at, preset)},
+        )
+    if deadline is None:
+        if not case.replacement_in_stock and preset.remedy.refund_when_out_of_stock:
+            return Decision(
+                "refund",
+                preset.remedy.refund_clause,
+                _say("never_delivered_refund"),
+            )
+        return Decision(
+            "support",
+            rule.clause,
+            _say("delivery_pending"),
+        )
+    if case.delivered_at is None and case.now < deadline:
+        return Decision(
+            "support",
+            rule.clause,
+            _say("delivery_not_overdue") % {"hours": hours},
+        )
+    if delivery.non_delivery_remedy == "replace" and case.replacement_in_stock:
+        return Decision(
+            "replace",
+            rule.clause,
+            _say("non_delivery_replace") % {"hours": hours},
+        )
+    return Decision(
+        "refund",
+        rule.clause,
+        _say("non_delivery_refund") % {"hours": hours},
+    )
+
+
+def _cancellation(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
+    if case.delivered_at is None:
+        if preset.cancellation.before_delivery:
+            return Decision(
+                "cancel",
+                preset.cancellation.clause,
+                _say("cancel"),
+            )
+        return Decision(
+            "reject",
+            rule.clause,
+            _say("cancel_not_allowed"),
+        )
+    return Decision(
+        "reject",
+        rule.clause,
+        _say("cancel_after_delivery"),
+    )
