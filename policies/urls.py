@@ -1,3 +1,13 @@
+from django.urls import path, re_path
+
+from . import views
+
 app_name = "policies"
 
-urlpatterns: list = []
+KINDS = "refund|delivery|warranty|terms|privacy"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    re_path(rf"^(?P<kind>{KINDS})/$", views.document, name="document"),
+    re_path(rf"^(?P<kind>{KINDS})/history/$", views.history, name="history"),
+]

@@ -1,0 +1,72 @@
+"""Policy page texts shipped with each preset: ``policies/documents/<slug>.json``.
+
+Each file holds, per document kind, a title, an intro and clauses (stable ids) in
+English, French and Arabic. ``_common.json`` holds clauses every store publishes
+(privacy, terms); their ids get the preset slug as prefix and their texts are filled with
+the preset's contact details. Building is pure; the ``preset_load`` service stores it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .rules import DOCUMENT_KINDS, PresetRules
+
+DOCUMENTS_DIR = Path(__file__).resolve().parent / "documents"
+LANGUAGES = ("en", "fr", "ar")
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _read(name: str) -> dict[str, Any]:
+    return json.loads((DOCUMENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    return text.format_map(_Blank(values))
+
+
+def _values(rules: PresetRules) -> dict[str, str]:
+    contact = rules.contact
+    return {
+        "store": rules.name,
+        "email": contact.get("email", ""),
+        "phone": contact.get("phone", ""),
+        "hours": contact.get("hours", ""),
+        "time_zone": rules.calendar.time_zone,
+        "delivery": rules.delivery.promise_text,
+    }
+
+
+def documents_build(rules: PresetRules) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(kind, language): {"title", "intro", "clauses": [{"id", "title", "body"}]}}``."""
+    own = _read(rules.slug)
+    common = _read("_common")
+    values = _values(rules)
+    built: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind in DOCUMENT_KINDS:
+        mine = own.get(kind, {})
+        shared = common.get(kind, {})
+        clauses = [dict(c) for c in mine.get("clauses", [])]
+        clauses += [dict(c, id=f"{rules.slug}.{c['id']}") for c in shared.get("clauses", [])]
+        title = mine.get("title") or shared.get("title")
+        intro = mine.get("intro") or shared.get("intro") or {}
+        for language in LANGUAGES:
+            built[(kind, language)] = {
+                "title": _fill(title[language], values),
+                "intro": _fill(intro.get(language, ""), values),
+                "clauses": [
+                    {
+                        "id": c["id"],
+                        "title": _fill(c["title"][language], values),
+                        "body": _fill(c["body"][language], values),
+                    }
+                    for c in clauses
+                ],
+            }
+    return built

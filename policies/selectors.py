@@ -1,0 +1,132 @@
+"""Reads: the active preset, current policy documents, clause links, checkout consents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import PolicyDocument, PolicyPreset
+from .rules import PresetRules, preset_rules_shipped
+
+
+def preset_active_record_get() -> PolicyPreset | None:
+    return PolicyPreset.objects.filter(is_active=True).first()
+
+
+def preset_active_get() -> PresetRules | None:
+    """The rules of the shop's active preset, or None when none is active."""
+    preset = preset_active_record_get()
+    return preset.rules_get() if preset else None
+
+
+def document_current_get(
+    *,
+    kind: str,
+    language: str,
+    preset: PolicyPreset | None = None,
+    at: datetime | None = None,
+) -> PolicyDocument | None:
+    """The version of a page in force at ``at`` (now), falling back to English."""
+    preset = preset or preset_active_record_get()
+    if preset is None:
+        return None
+    at = at or timezone.now()
+    for lang in dict.fromkeys((language, "en")):
+        document = (
+            PolicyDocument.objects.filter(
+                preset=preset, kind=kind, language=lang, effective_at__lte=at
+            )
+            .order_by("-version")
+            .first()
+        )
+        if document is not None:
+            return document
+    return None
+
+
+def documents_current_list(
+    *, language: str, preset: PolicyPreset | None = None
+) -> list[PolicyDocument]:
+    """One current document per kind, in the order of ``DocumentKind``."""
+    from .models import DocumentKind
+
+    found = (
+        document_current_get(kind=kind, language=language, preset=preset)
+        for kind in DocumentKind.values
+    )
+    return [d for d in found if d is not None]
+
+
+def document_history_list(
+    *, kind: str, language: str, preset: PolicyPreset | None = None
+) -> list[PolicyDocument]:
+    """Every published version of a page, newest first."""
+    preset = preset or preset_active_record_get()
+    if preset is None:
+        return []
+    return list(
+        PolicyDocument.objects.filter(preset=preset, kind=kind, language=language).order_by(
+            "-version"
+        )
+    )
+
+
+def _rules_for_clause(clause_id: str) -> PresetRules | None:
+    slug = clause_id.split(".", 1)[0]
+    stored = PolicyPreset.objects.filter(slug=slug).first()
+    if stored is not None:
+        return stored.rules_get()
+    try:
+        return preset_rules_shipped(slug)
+    except LookupError:
+        return None
+
+
+def clause_url(*, clause_id: str) -> str:
+    """The link to a clause on its policy page: ``/policies/<kind>/#clause-<id>``."""
+    rules = _rules_for_clause(clause_id)
+    clause = rules.clause_get(clause_id) if rules else None
+    if clause is None:
+        return reverse("policies:index")
+    return reverse("policies:document", kwargs={"kind": clause.document}) + f"#clause-{clause_id}"
+
+
+@dataclass(frozen=True)
+class ConsentRequirement:
+    kind: str
+    required: bool
+    wording: str
+    wording_version: str
+    clause_id: str
+    clause_url: str
+    document: PolicyDocument | None
+
+
+def checkout_consents_get(*, language: str) -> list[ConsentRequirement]:
+    """The checkboxes checkout must show under the active preset, in ``language``."""
+    from .consents import CONSENT_WORDING_VERSION, consent_wording
+
+    preset = preset_active_record_get()
+    if preset is None:
+        return []
+    rules = preset.rules_get()
+    requirements = []
+    for consent in rules.checkout_consents:
+        clause = rules.clause_get(consent.clause)
+        requirements.append(
+            ConsentRequirement(
+                kind=consent.kind,
+                required=consent.required,
+                wording=consent_wording(kind=consent.kind, language=language),
+                wording_version=CONSENT_WORDING_VERSION,
+                clause_id=consent.clause,
+                clause_url=clause_url(clause_id=consent.clause),
+                document=document_current_get(
+                    kind=clause.document if clause else "terms", language=language, preset=preset
+                ),
+            )
+        )
+    return requirements
