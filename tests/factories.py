@@ -52,3 +52,50 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price = Decimal("29.90")
     currency = "EUR"
     max_per_order = 5
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "keys.Supplier"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+
+
+class KeyBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "keys.KeyBatch"
+
+    supplier = factory.SubFactory(SupplierFactory)
+    product = factory.SubFactory(ProductFactory)
+    cost_per_key = Decimal("4.20")
+    currency = "EUR"
+
+
+def key_code_new(product) -> str:
+    """A random code matching the product's key format (5x5 groups by default)."""
+    from keys.demo import code_generator_for
+
+    make = code_generator_for(product)
+    if make is None:
+        raise ValueError(f"cannot generate codes for key format {product.key_format!r}")
+    return make()
+
+
+def keys_create(*, product, count: int, batch=None, codes=None) -> list:
+    """`count` available keys of `product`, through the real import (encrypted at rest).
+
+    Pass `codes` to choose the plaintexts (e.g. to check them after a reveal).
+    """
+    from keys.models import Key
+    from keys.services import key_import
+
+    batch = batch or KeyBatchFactory(product=product)
+    codes = list(codes) if codes is not None else [key_code_new(product) for _ in range(count)]
+    report = key_import(product=product, batch=batch, lines=codes, source_name="factory")
+    if not report.ok:
+        raise AssertionError(report.message + " " + repr(report.errors[:5]))
+    return list(Key.objects.filter(import_run_id=report.import_id).order_by("id"))

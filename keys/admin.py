@@ -1,0 +1,382 @@
+"""Staff screens for the key inventory. Codes appear masked (last 4) everywhere; the one
+place a code is shown is the audited reveal view, which needs `keys.reveal_key_code`."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .crypto import KeyDecryptionError, code_fingerprint
+from .forms import KeyImportForm, ReasonForm
+from .http import no_store
+from .importfile import text_lines
+from .models import Key, KeyBatch, KeyBatchEvent, KeyEvent, KeyImport, KeyView, Supplier
+from .selectors import batch_defect_rate, batch_list_with_stats
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class KeyEventInline(ReadOnlyInline):
+    model = KeyEvent
+    fields = readonly_fields = (
+        "created_at",
+        "actor",
+        "from_status",
+        "to_status",
+        "reason",
+        "order",
+        "reference",
+    )
+
+
+class KeyViewInline(ReadOnlyInline):
+    model = KeyView
+    fields = readonly_fields = (
+        "created_at",
+        "channel",
+        "user",
+        "guest_email",
+        "ip",
+        "user_agent",
+        "first_view",
+        "reason",
+    )
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ("name", "contact_email", "created_at")
+    search_fields = ("name", "contact_email")
+
+
+class KeyBatchEventInline(ReadOnlyInline):
+    model = KeyBatchEvent
+    fields = readonly_fields = ("created_at", "actor", "action", "reason")
+
+
+@admin.register(KeyBatch)
+class KeyBatchAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "product",
+        "cost_per_key",
+        "currency",
+        "expires_on",
+        "received_count",
+        "sold_count",
+        "defective_count",
+        "defect_rate",
+        "unsold_count",
+        "is_quarantined",
+    )
+    list_filter = ("is_quarantined", "supplier", "product")
+    search_fields = ("reference", "supplier__name", "product__name", "product__sku")
+    date_hierarchy = "received_at"
+    readonly_fields = (
+        "received_count",
+        "sold_count",
+        "reserved_count",
+        "defective_count",
+        "defect_rate",
+        "unsold_count",
+        "is_quarantined",
+        "quarantine_reason",
+        "quarantined_at",
+        "import_link",
+    )
+    inlines = [KeyBatchEventInline]
+    actions = ["quarantine_batches", "lift_quarantine"]
+
+    def get_queryset(self, request):
+        return batch_list_with_stats(queryset=super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # a batch's product and supplier are fixed once it exists
+            return ("supplier", "product", *self.readonly_fields)
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("received"), ordering="received")
+    def received_count(self, obj):
+        return getattr(obj, "received", 0)
+
+    @admin.display(description=_("sold"), ordering="sold")
+    def sold_count(self, obj):
+        return getattr(obj, "sold", 0)
+
+    @admin.display(description=_("reserved"))
+    def reserved_count(self, obj):
+        return getattr(obj, "reserved", 0)
+
+    @admin.display(description=_("defective"), ordering="defective")
+    def defective_count(self, obj):
+        return getattr(obj, "defective", 0)
+
+    @admin.display(description=_("defect rate"))
+    def defect_rate(self, obj):
+        rate = batch_defect_rate(
+            received=getattr(obj, "received", 0), defective=getattr(obj, "defective", 0)
+        )
+        return f"{rate:.1%}"
+
+    @admin.display(description=_("unsold (withdrawn if quarantined)"))
+    def unsold_count(self, obj):
+        return getattr(obj, "unsold", 0)
+
+    @admin.display(description=_("import"))
+    def import_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:keys_key_import")
+        return format_html(
+            '<a href="{}?product={}&amp;batch={}">{}</a>',
+            url,
+            obj.product_id,
+            obj.pk,
+            _("Import keys into this batch"),
+        )
+
+    def _batch_action(self, request, queryset, *, service, title, done):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                for batch in queryset:
+                    service(batch=batch, reason=form.cleaned_data["reason"], actor=request.user)
+                self.message_user(request, done, messages.SUCCESS)
+                return None
+        else:
+            form = ReasonForm()
+        return TemplateResponse(
+            request,
+            "keys/admin/batch_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "batches": queryset,
+                "form": form,
+                "action": request.POST.get("action"),
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description=_("Quarantine: withdraw unsold keys from sale"))
+    def quarantine_batches(self, request, queryset):
+        return self._batch_action(
+            request,
+            queryset,
+            service=services.batch_quarantine,
+            title=_("Quarantine batches"),
+            done=_("The batches are quarantined; their unsold keys are withdrawn from sale."),
+        )
+
+    @admin.action(description=_("Lift quarantine: put unsold keys back on sale"))
+    def lift_quarantine(self, request, queryset):
+        return self._batch_action(
+            request,
+            queryset,
+            service=services.batch_quarantine_lift,
+            title=_("Lift quarantine"),
+            done=_("The quarantine is lifted; the unsold keys are on sale again."),
+        )
+
+
+@admin.register(Key)
+class KeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "masked_code",
+        "product",
+        "batch",
+        "status",
+        "order_number",
+        "delivered_at",
+        "first_viewed_at",
+    )
+    list_filter = ("status", "product", ("batch", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("product", "batch__supplier", "order_line__order")
+    search_fields = ("id",)
+    search_help_text = _("Paste a whole code (matched by fingerprint), its last 4, or a key id.")
+    fields = readonly_fields = (
+        "masked_code",
+        "reveal_link",
+        "product",
+        "batch",
+        "status",
+        "order_line",
+        "replaces",
+        "import_run",
+        "import_line",
+        "first_viewed_at",
+        "delivered_at",
+        "status_changed_at",
+        "created_at",
+    )
+    inlines = [KeyEventInline, KeyViewInline]
+    change_list_template = "keys/admin/key_change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # keys arrive through the import only
+
+    def has_change_permission(self, request, obj=None):
+        return False  # status changes go through the services, never a form
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        query = Q(fingerprint=code_fingerprint(term))
+        if len(term) == 4:
+            query |= Q(last4=term.upper())
+        if term.isdigit():
+            query |= Q(pk=int(term))
+        return queryset.filter(query), False
+
+    @admin.display(description=_("code"))
+    def masked_code(self, obj):
+        return obj.masked
+
+    @admin.display(description=_("order"), ordering="order_line__order__number")
+    def order_number(self, obj):
+        return obj.order_line.order.number if obj.order_line_id else "-"
+
+    @admin.display(description=_("reveal"))
+    def reveal_link(self, obj):
+        url = reverse("admin:keys_key_reveal", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Reveal the code (audited)"))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="keys_key_import"),
+            path("<int:pk>/reveal/", wrap(self.reveal_view), name="keys_key_reveal"),
+            *super().get_urls(),
+        ]
+
+    def reveal_view(self, request, pk):
+        if not request.user.has_perm("keys.reveal_key_code"):
+            raise PermissionDenied
+        key = get_object_or_404(Key.objects.select_related("product"), pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reveal key #%(id)s") % {"id": key.pk},
+            "key": key,
+            "opts": self.model._meta,
+            "code": None,
+            "error": None,
+        }
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                context["code"] = services.key_reveal(
+                    key=key,
+                    channel="staff",
+                    ip=request.META.get("REMOTE_ADDR"),
+                    user_agent=request.headers.get("user-agent", ""),
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except KeyDecryptionError:
+                context["error"] = _(
+                    "This code cannot be decrypted: its stored value was altered or was "
+                    "encrypted with a key that is no longer configured. Mark the key "
+                    "defective and tell the operator."
+                )
+        context["form"] = form
+        return no_store(TemplateResponse(request, "keys/admin/reveal.html", context))
+
+    def import_view(self, request):
+        if not request.user.has_perm("keys.import_keys"):
+            raise PermissionDenied
+        report = batch = None
+        if request.method == "POST":
+            form = KeyImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                batch, report = self._import(request, form.cleaned_data)
+                if report.ok:
+                    self.message_user(request, report.message, messages.SUCCESS)
+                    return redirect("admin:keys_keybatch_change", batch.pk)
+        else:
+            form = KeyImportForm(initial=request.GET.dict())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import keys"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "keys/admin/import.html", context)
+
+    @staticmethod
+    def _import(request, data):
+        upload = data["file"]
+        upload.seek(0)
+        lines = text_lines(stream=upload.file)
+        if data["batch"] is not None:
+            report = services.key_import(
+                product=data["product"],
+                batch=data["batch"],
+                lines=lines,
+                source_name=upload.name,
+                actor=request.user,
+                fmt=data["format"],
+            )
+            return data["batch"], report
+        return services.batch_create_and_import(
+            product=data["product"],
+            supplier=data["supplier"],
+            cost_per_key=data["cost_per_key"],
+            currency=data["currency"].upper(),
+            reference=data["reference"],
+            expires_on=data["expires_on"],
+            lines=lines,
+            source_name=upload.name,
+            actor=request.user,
+            fmt=data["format"],
+        )
+
+
+@admin.register(KeyImport)
+class KeyImportAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "source_name",
+        "product",
+        "batch",
+        "outcome",
+        "imported",
+        "bad_lines",
+        "actor",
+    )
+    list_filter = ("outcome", "product")
+    fields = readonly_fields = list_display + ("lines_read",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

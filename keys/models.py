@@ -1,0 +1,323 @@
+"""The key inventory. Codes are stored only as ciphertext (see keys/crypto.py).
+
+Status changes go through ``keys.services.key_transition``; nothing here has business
+logic. The database backs the invariants: a fingerprint exists once, an available key
+belongs to no order line, a reserved or delivered key belongs to exactly one, a key is
+replaced at most once, and a key is first viewed at most once.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .crypto import FINGERPRINT_LENGTH, code_mask
+
+
+class KeyStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    RESERVED = "reserved", _("Reserved (fraud check)")
+    DELIVERED = "delivered", _("Delivered")
+    REVOKED = "revoked", _("Revoked")
+    DEFECTIVE = "defective", _("Defective")
+
+
+class ViewChannel(models.TextChoices):
+    SCREEN = "screen", _("Order confirmation page")
+    EMAIL = "email", _("Delivery email")
+    ACCOUNT = "account", _("My Account")
+    TRACKING = "tracking", _("Order tracking page")
+    STAFF = "staff", _("Staff (admin)")
+
+
+# Channels through which the customer sees a code on our pages: the first of these sets
+# Key.first_viewed_at. Email is a disclosure (audited, and the key never returns to stock)
+# but not a view: an email can sit unread.
+CUSTOMER_VIEW_CHANNELS = frozenset({ViewChannel.SCREEN, ViewChannel.ACCOUNT, ViewChannel.TRACKING})
+
+
+class Supplier(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KeyBatch(models.Model):
+    """One delivery of keys from a supplier. Quarantine withdraws its unsold keys from sale."""
+
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="batches", verbose_name=_("supplier")
+    )
+    product = models.ForeignKey(
+        "storefront.Product",
+        on_delete=models.PROTECT,
+        related_name="key_batches",
+        verbose_name=_("product"),
+    )
+    reference = models.CharField(
+        _("supplier reference"), max_length=120, blank=True, help_text=_("Invoice or order number.")
+    )
+    cost_per_key = models.DecimalField(_("cost per key"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    expires_on = models.DateField(
+        _("printed expiry"),
+        null=True,
+        blank=True,
+        help_text=_("Gift codes: the expiry printed on the code. Never sold on or after it."),
+    )
+    is_quarantined = models.BooleanField(_("quarantined"), default=False)
+    quarantine_reason = models.CharField(_("quarantine reason"), max_length=500, blank=True)
+    quarantined_at = models.DateTimeField(_("quarantined at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("key batch")
+        verbose_name_plural = _("key batches")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_per_key__gte=0), name="keybatch_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_quarantined=False) | Q(quarantined_at__isnull=False),
+                name="keybatch_quarantine_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.supplier} · {self.received_at:%Y-%m-%d}"
+
+
+class KeyBatchEvent(models.Model):
+    """Quarantine and release of a batch: who, when, why."""
+
+    class Action(models.TextChoices):
+        QUARANTINED = "quarantined", _("Quarantined")
+        RELEASED = "released", _("Quarantine lifted")
+
+    batch = models.ForeignKey(KeyBatch, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class KeyImport(models.Model):
+    """One import run (admin upload or command), kept even when it was rejected."""
+
+    class Outcome(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        REJECTED = "rejected", _("Rejected: nothing imported")
+
+    product = models.ForeignKey("storefront.Product", on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(
+        KeyBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    source_name = models.CharField(_("source"), max_length=255)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    lines_read = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    bad_lines = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("key import")
+        verbose_name_plural = _("key imports")
+
+    def __str__(self) -> str:
+        return f"{self.source_name} ({self.get_outcome_display()})"
+
+
+class Key(models.Model):
+    product = models.ForeignKey(
+        "storefront.Product",
+        on_delete=models.PROTECT,
+        related_name="keys",
+        verbose_name=_("product"),
+    )
+    batch = models.ForeignKey(
+        KeyBatch, on_delete=models.PROTECT, related_name="keys", verbose_name=_("batch")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=KeyStatus.choices, default=KeyStatus.AVAILABLE
+    )
+    # A Fernet token; the plaintext exists nowhere in the database.
+    ciphertext = models.TextField(editable=False)
+    fingerprint = models.CharField(max_length=FINGERPRINT_LENGTH, editable=False)
+    last4 = models.CharField(_("last 4"), max_length=4, editable=False)
+    order_line = models.ForeignKey(
+        "orders.OrderLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="keys",
+        verbose_name=_("order line"),
+    )
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement",
+        verbose_name=_("replaces"),
+    )
+    import_run = models.ForeignKey(
+        KeyImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="keys"
+    )
+    import_line = models.PositiveIntegerField(_("line in the import file"), null=True, blank=True)
+    first_viewed_at = models.DateTimeField(_("first viewed by the customer"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("key")
+        verbose_name_plural = _("keys")
+        permissions = [
+            ("reveal_key_code", _("Can reveal a key code (audited)")),
+            ("import_keys", _("Can import keys")),
+        ]
+        constraints = [
+            # Stronger than unique per product: a code is in the inventory once, whatever
+            # product it was filed under (implies UniqueConstraint(product, fingerprint)).
+            models.UniqueConstraint(fields=["fingerprint"], name="key_fingerprint_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=KeyStatus.values), name="key_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=KeyStatus.AVAILABLE) | Q(order_line__isnull=True),
+                name="key_available_has_no_order_line",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[KeyStatus.RESERVED, KeyStatus.DELIVERED])
+                | Q(order_line__isnull=False),
+                name="key_sold_has_order_line",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=KeyStatus.DELIVERED) | Q(delivered_at__isnull=False),
+                name="key_delivered_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(replaces__isnull=True) | Q(order_line__isnull=False),
+                name="key_replacement_has_order_line",
+            ),
+        ]
+        indexes = [
+            # Allocation and stock counts read only available keys of one product.
+            models.Index(
+                fields=["product", "batch", "id"],
+                condition=Q(status="available"),
+                name="key_available_idx",
+            ),
+            models.Index(fields=["batch", "status"], name="key_batch_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {code_mask(self.last4)}"
+
+    def __repr__(self) -> str:
+        return f"<Key #{self.pk} {self.status} {code_mask(self.last4)}>"
+
+    @property
+    def masked(self) -> str:
+        return code_mask(self.last4)
+
+
+class KeyEvent(models.Model):
+    """One row per status change: who, when, from, to, why, related order or claim."""
+
+    key = models.ForeignKey(Key, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, choices=KeyStatus.choices)
+    to_status = models.CharField(max_length=16, choices=KeyStatus.choices)
+    reason = models.CharField(max_length=500)
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="key_events"
+    )
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("Related claim or dispute.")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("key event")
+        verbose_name_plural = _("key events")
+
+    def __str__(self) -> str:
+        return f"key #{self.key_id}: {self.from_status} -> {self.to_status}"
+
+
+class KeyView(models.Model):
+    """One row each time a code is decrypted for someone: the reveal audit."""
+
+    key = models.ForeignKey(Key, on_delete=models.PROTECT, related_name="views")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    guest_email = models.EmailField(blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    channel = models.CharField(max_length=16, choices=ViewChannel.choices)
+    first_view = models.BooleanField(
+        default=False, help_text=_("The customer's first view of this code.")
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("key view")
+        verbose_name_plural = _("key views")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(first_view=True), name="keyview_one_first_view"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"key #{self.key_id} viewed via {self.channel}"
+
+
+class ProductStockAlert(models.Model):
+    """Low-stock alert state per product: staff are emailed once per crossing below."""
+
+    product = models.OneToOneField(
+        "storefront.Product", on_delete=models.CASCADE, related_name="stock_alert"
+    )
+    below = models.BooleanField(default=False)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    rearmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stock alert")
+        verbose_name_plural = _("stock alerts")
+
+    def __str__(self) -> str:
+        return f"stock alert for product #{self.product_id}"

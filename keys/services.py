@@ -1,0 +1,873 @@
+"""Key inventory writes: the status machine, allocation, reveal, quarantine, stock alerts.
+
+Rules this module keeps (see docs/INTERFACES.md for the signatures):
+
+* Every status change goes through :func:`key_transition` (one place checks the allowed
+  move and writes a KeyEvent). Allowed moves::
+
+      available -> reserved | delivered | defective
+      reserved  -> delivered | available (only if never disclosed) | revoked | defective
+      delivered -> revoked | defective
+      revoked, defective: final
+
+  "Disclosed" means a KeyView row exists (any channel, staff included) or the customer
+  has viewed it: a code anyone has seen never returns to stock.
+* Rows are locked in one order: order -> order line -> key.
+* Allocation never sells a key twice: PostgreSQL row locks (``FOR UPDATE OF key SKIP
+  LOCKED``) plus the constraints on Key; on SQLite writers are serialized by
+  ``BEGIN IMMEDIATE`` (settings), so the same code is correct there.
+* No function here logs or stores a plaintext code; only :func:`key_reveal` returns one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .crypto import (
+    KeyDecryptionError,
+    code_clean,
+    code_decrypt,
+    code_encrypt,
+    code_fingerprint,
+    code_last4,
+    token_is_current,
+    token_rotate,
+)
+from .importfile import MAX_CODE_LENGTH, TOO_LONG, code_rows, detect_format
+from .models import (
+    CUSTOMER_VIEW_CHANNELS,
+    Key,
+    KeyBatch,
+    KeyBatchEvent,
+    KeyEvent,
+    KeyImport,
+    KeyStatus,
+    KeyView,
+    ProductStockAlert,
+    ViewChannel,
+)
+from .selectors import key_allocatable, key_available_counts, key_was_disclosed
+
+logger = logging.getLogger(__name__)
+
+S = KeyStatus
+ALLOWED_MOVES: dict[str, frozenset[str]] = {
+    S.AVAILABLE: frozenset({S.RESERVED, S.DELIVERED, S.DEFECTIVE}),
+    S.RESERVED: frozenset({S.DELIVERED, S.AVAILABLE, S.REVOKED, S.DEFECTIVE}),
+    S.DELIVERED: frozenset({S.REVOKED, S.DEFECTIVE}),
+    S.REVOKED: frozenset(),
+    S.DEFECTIVE: frozenset(),
+}
+HELD_STATUSES = (S.RESERVED, S.DELIVERED)
+
+
+class KeyTransitionError(Exception):
+    """A move the key's status machine does not allow (the message says why)."""
+
+
+class KeyNotRevealable(Exception):
+    """The key is not in a state in which its code may be shown on this channel."""
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def _order_id_for(*, key: Key, order=None, order_line=None):
+    if order is not None:
+        return order.pk
+    if order_line is not None:
+        return order_line.order_id
+    if key.order_line_id:
+        from orders.models import OrderLine
+
+        return OrderLine.objects.values_list("order_id", flat=True).get(pk=key.order_line_id)
+    return None
+
+
+def _transition_locked(
+    *,
+    key: Key,
+    to_status: str,
+    actor=None,
+    reason: str,
+    order=None,
+    order_line=None,
+    reference: str = "",
+    extra_fields: tuple[str, ...] = (),
+) -> Key:
+    """The status machine. ``key`` must be a fresh row locked by the caller's transaction."""
+    from_status = key.status
+    if to_status not in S.values:
+        raise KeyTransitionError(f"Unknown key status {to_status!r}.")
+    if to_status not in ALLOWED_MOVES[from_status]:
+        raise KeyTransitionError(f"Key #{key.pk} is {from_status}; it cannot become {to_status}.")
+    if not reason or not reason.strip():
+        raise KeyTransitionError("A key status change needs a reason.")
+    order_id = _order_id_for(key=key, order=order, order_line=order_line)
+    now = timezone.now()
+    fields = ["status", "status_changed_at", *extra_fields]
+
+    if from_status == S.AVAILABLE and to_status in HELD_STATUSES:
+        if order_line is None:
+            raise KeyTransitionError(f"Key #{key.pk} needs an order line to become {to_status}.")
+        if order_line.product_id != key.product_id:
+            raise KeyTransitionError(f"Key #{key.pk} is not a key of the ordered product.")
+        key.order_line = order_line
+        fields.append("order_line")
+    elif order_line is not None and order_line.pk != key.order_line_id:
+        raise KeyTransitionError(f"Key #{key.pk} belongs to another order line.")
+    if to_status == S.AVAILABLE:
+        if key_was_disclosed(key=key):
+            raise KeyTransitionError(
+                f"Key #{key.pk} has been shown; a key anyone has seen never returns to stock."
+            )
+        key.order_line = None
+        fields.append("order_line")
+    if to_status == S.DELIVERED:
+        key.delivered_at = now
+        fields.append("delivered_at")
+
+    key.status = to_status
+    key.status_changed_at = now
+    key.save(update_fields=fields)
+    KeyEvent.objects.create(
+        key=key,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason.strip()[:500],
+        order_id=order_id,
+        reference=reference[:64],
+        created_at=now,
+    )
+    return key
+
+
+def key_transition(
+    *,
+    key: Key,
+    to_status: str,
+    actor=None,
+    reason: str,
+    order=None,
+    order_line=None,
+    reference: str = "",
+) -> Key:
+    """Move one key to ``to_status`` if the status machine allows it; writes a KeyEvent.
+
+    Locks the key row, re-reads it, checks the move and updates ``key`` in place.
+    ``order_line`` is required when an available key is reserved or delivered.
+    """
+    with transaction.atomic():
+        locked = Key.objects.select_for_update().get(pk=key.pk)
+        from_status = locked.status
+        _transition_locked(
+            key=locked,
+            to_status=to_status,
+            actor=actor,
+            reason=reason,
+            order=order,
+            order_line=order_line,
+            reference=reference,
+        )
+        if S.AVAILABLE in (from_status, to_status):
+            _stock_check_on_commit(product_ids=[locked.product_id])
+    for name in ("status", "status_changed_at", "order_line_id", "delivered_at"):
+        setattr(key, name, getattr(locked, name))
+    return key
+
+
+def key_release(*, key: Key, actor, reason: str) -> Key:
+    """reserved -> available, only if the code was never shown to anyone."""
+    return key_transition(key=key, to_status=S.AVAILABLE, actor=actor, reason=reason)
+
+
+def key_mark_defective(*, key: Key, actor, reason: str, reference: str = "") -> Key:
+    """The code does not work: it counts against its batch's defect rate."""
+    return key_transition(
+        key=key, to_status=S.DEFECTIVE, actor=actor, reason=reason, reference=reference
+    )
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    revoked: list[Key]
+    released: list[Key]
+
+
+def key_revoke_for_order(*, order, actor=None, reason: str, reference: str = "") -> RevokeResult:
+    """Withdraw every key the order holds (refund, dispute, cancellation). Idempotent.
+
+    Delivered keys, and reserved keys that were shown, are revoked; reserved keys never
+    shown to anyone go back to stock. Keys already revoked or defective are left as they are.
+    """
+    revoked: list[Key] = []
+    released: list[Key] = []
+    with transaction.atomic():
+        keys = list(
+            Key.objects.select_for_update()
+            .filter(order_line__order_id=order.pk, status__in=HELD_STATUSES)
+            .order_by("id")
+        )
+        for key in keys:
+            if key.status == S.RESERVED and not key_was_disclosed(key=key):
+                _transition_locked(
+                    key=key, to_status=S.AVAILABLE, actor=actor, reason=reason, order=order
+                )
+                released.append(key)
+            else:
+                _transition_locked(
+                    key=key,
+                    to_status=S.REVOKED,
+                    actor=actor,
+                    reason=reason,
+                    order=order,
+                    reference=reference,
+                )
+                revoked.append(key)
+        if released:
+            _stock_check_on_commit(product_ids=[k.product_id for k in released])
+    return RevokeResult(revoked=revoked, released=released)
+
+
+# --------------------------------------------------------------------------- allocation
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """What :func:`key_allocate` did. ``ok`` False means nothing changed at all."""
+
+    ok: bool
+    requested: int
+    keys: list[Key] = field(default_factory=list)
+    shortfall: int = 0
+
+    @property
+    def out_of_stock(self) -> bool:
+        return not self.ok
+
+
+def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
+    """Lock up to ``count`` sellable keys, FIFO, inside the caller's transaction.
+
+    PostgreSQL: first without waiting (SKIP LOCKED) so concurrent buyers never queue on
+    one another. If that finds too few, other buyers hold the rest: the SKIP LOCKED locks
+    are released (savepoint rollback) and the keys are locked again in the same FIFO order,
+    this time waiting, so a buyer is never turned away while enough stock remains
+    (a buyer who then loses the race gets an honest shortfall). Waiting happens in one
+    fixed order, so two buyers cannot deadlock.
+    SQLite: no row locks; ``BEGIN IMMEDIATE`` already serializes writers.
+    """
+    qs = key_allocatable(product_id=product_id)
+    if not connection.features.has_select_for_update_skip_locked:
+        return list(qs[:count])
+    savepoint = transaction.savepoint()
+    found = list(qs.select_for_update(skip_locked=True, of=("self",))[:count])
+    if len(found) == count:
+        transaction.savepoint_commit(savepoint)
+        return found
+    transaction.savepoint_rollback(savepoint)
+    return list(qs.select_for_update(of=("self",))[:count])
+
+
+def key_allocate(
+    *,
+    order_line,
+    quantity: int,
+    status: str = S.DELIVERED,
+    actor=None,
+    reason: str = "",
+) -> AllocationResult:
+    """Give ``order_line`` exactly ``quantity`` keys, all or nothing, in one transaction.
+
+    ``quantity`` is the number of keys the line must hold: keys it already holds (reserved
+    or delivered) count, so running this twice never allocates twice. With
+    ``status="delivered"`` reserved keys already on the line are delivered too. When stock
+    is short nothing changes and the result says by how much (``ok`` False, ``shortfall``).
+    """
+    from orders.models import OrderLine
+
+    if status not in HELD_STATUSES:
+        raise ValueError(f"key_allocate status must be reserved or delivered, not {status!r}")
+    if quantity < 1:
+        raise ValueError("key_allocate quantity must be at least 1")
+    why = reason or ("held for a fraud check" if status == S.RESERVED else "sold")
+    with transaction.atomic():
+        line = OrderLine.objects.select_for_update().get(pk=order_line.pk)
+        held = list(
+            Key.objects.select_for_update()
+            .filter(order_line=line, status__in=HELD_STATUSES)
+            .order_by("id")
+        )
+        missing = quantity - len(held)
+        fresh: list[Key] = []
+        if missing > 0:
+            fresh = _keys_lock_sellable(product_id=line.product_id, count=missing)
+            if len(fresh) < missing:
+                return AllocationResult(
+                    ok=False, requested=quantity, shortfall=missing - len(fresh)
+                )
+        for key in held:
+            if key.status == S.RESERVED and status == S.DELIVERED:
+                _transition_locked(
+                    key=key, to_status=S.DELIVERED, actor=actor, reason=why, order_line=line
+                )
+        for key in fresh:
+            _transition_locked(key=key, to_status=status, actor=actor, reason=why, order_line=line)
+        if fresh:
+            _stock_check_on_commit(product_ids=[line.product_id])
+    return AllocationResult(ok=True, requested=quantity, keys=held + fresh)
+
+
+def key_allocate_replacement(
+    *, failed_key: Key, actor, reason: str, reference: str = ""
+) -> AllocationResult:
+    """Deliver one unused key of the same product to the failed key's order line.
+
+    All or nothing: when no key is in stock nothing changes (``ok`` False, shortfall 1).
+    A delivered failed key is marked defective in the same transaction. Idempotent: a key
+    already replaced returns its replacement.
+    """
+    from orders.models import OrderLine
+
+    if failed_key.order_line_id is None:
+        raise KeyTransitionError(f"Key #{failed_key.pk} was never sold; nothing to replace.")
+    with transaction.atomic():
+        line = OrderLine.objects.select_for_update().get(pk=failed_key.order_line_id)
+        failed = Key.objects.select_for_update().get(pk=failed_key.pk)
+        existing = Key.objects.filter(replaces=failed).first()
+        if existing is not None:
+            return AllocationResult(ok=True, requested=1, keys=[existing])
+        if failed.status not in (S.DELIVERED, S.DEFECTIVE, S.REVOKED):
+            raise KeyTransitionError(
+                f"Key #{failed.pk} is {failed.status}; only a delivered key can be replaced."
+            )
+        fresh = _keys_lock_sellable(product_id=failed.product_id, count=1)
+        if not fresh:
+            return AllocationResult(ok=False, requested=1, shortfall=1)
+        if failed.status == S.DELIVERED:
+            _transition_locked(
+                key=failed,
+                to_status=S.DEFECTIVE,
+                actor=actor,
+                reason=reason,
+                order_line=line,
+                reference=reference,
+            )
+        new = fresh[0]
+        new.replaces = failed
+        _transition_locked(
+            key=new,
+            to_status=S.DELIVERED,
+            actor=actor,
+            reason=f"replacement for key #{failed.pk}: {reason}",
+            order_line=line,
+            reference=reference,
+            extra_fields=("replaces",),
+        )
+        _stock_check_on_commit(product_ids=[new.product_id])
+    failed_key.status = failed.status
+    return AllocationResult(ok=True, requested=1, keys=[new])
+
+
+# --------------------------------------------------------------------------- reveal
+
+
+def _clean_ip(ip: str | None) -> str | None:
+    if not ip:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        return None
+
+
+def key_reveal(
+    *,
+    key: Key,
+    channel: str,
+    ip: str | None,
+    user_agent: str,
+    user=None,
+    guest_email: str = "",
+    reason: str = "",
+) -> str:
+    """Decrypt one code for one viewer and audit it (a KeyView row). Returns the plaintext.
+
+    Customer channels show delivered keys only; the staff channel needs the
+    ``keys.reveal_key_code`` permission. The customer's first view on our pages sets
+    ``first_viewed_at`` once. Raises :class:`~keys.crypto.KeyDecryptionError` (and writes
+    no view) when the stored code cannot be decrypted. The caller must send the response
+    with ``Cache-Control: no-store`` (``keys.http.no_store``) and never log the result.
+    """
+    if channel not in ViewChannel.values:
+        raise ValueError(f"Unknown reveal channel {channel!r}")
+    staff_allowed = user is not None and user.has_perm("keys.reveal_key_code")
+    if channel == ViewChannel.STAFF and not staff_allowed:
+        raise PermissionDenied("Revealing a key code needs the reveal_key_code permission.")
+    current = Key.objects.only("id", "status", "ciphertext", "first_viewed_at").get(pk=key.pk)
+    if channel != ViewChannel.STAFF and current.status != S.DELIVERED:
+        raise KeyNotRevealable(f"Key #{key.pk} is {current.status}; its code is not shown.")
+    code = code_decrypt(current.ciphertext, key_id=current.pk)
+    now = timezone.now()
+    with transaction.atomic():
+        first = False
+        if channel in CUSTOMER_VIEW_CHANNELS:
+            first = (
+                Key.objects.filter(pk=current.pk, first_viewed_at__isnull=True).update(
+                    first_viewed_at=now
+                )
+                == 1
+            )
+        KeyView.objects.create(
+            key_id=current.pk,
+            user=user if user is not None and user.is_authenticated else None,
+            guest_email=guest_email or "",
+            ip=_clean_ip(ip),
+            user_agent=(user_agent or "")[:400],
+            channel=channel,
+            first_view=first,
+            reason=(reason or "")[:500],
+            created_at=now,
+        )
+    if first:
+        key.first_viewed_at = now
+    logger.info("key #%s revealed via %s", current.pk, channel)
+    return code
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def batch_quarantine(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
+    """Withdraw the batch's unsold keys from sale (they stay 'available' but unsellable).
+
+    The batch flag is the one switch: allocation and stock counts skip quarantined batches,
+    and lifting the quarantine puts the keys back on sale. Reserved and delivered keys are
+    left to staff (revoke or replace them one by one). Idempotent.
+    """
+    if not reason or not reason.strip():
+        raise ValueError("A quarantine needs a reason.")
+    with transaction.atomic():
+        locked = KeyBatch.objects.select_for_update().get(pk=batch.pk)
+        if not locked.is_quarantined:
+            locked.is_quarantined = True
+            locked.quarantined_at = timezone.now()
+            locked.quarantine_reason = reason.strip()[:500]
+            locked.save(update_fields=["is_quarantined", "quarantined_at", "quarantine_reason"])
+            KeyBatchEvent.objects.create(
+                batch=locked, actor=actor, action=KeyBatchEvent.Action.QUARANTINED, reason=reason
+            )
+            _stock_check_on_commit(product_ids=[locked.product_id])
+    batch.is_quarantined, batch.quarantined_at = locked.is_quarantined, locked.quarantined_at
+    batch.quarantine_reason = locked.quarantine_reason
+    return batch
+
+
+def batch_quarantine_lift(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
+    if not reason or not reason.strip():
+        raise ValueError("Lifting a quarantine needs a reason.")
+    with transaction.atomic():
+        locked = KeyBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.is_quarantined:
+            locked.is_quarantined = False
+            locked.quarantined_at = None
+            locked.quarantine_reason = ""
+            locked.save(update_fields=["is_quarantined", "quarantined_at", "quarantine_reason"])
+            KeyBatchEvent.objects.create(
+                batch=locked, actor=actor, action=KeyBatchEvent.Action.RELEASED, reason=reason
+            )
+            _stock_check_on_commit(product_ids=[locked.product_id])
+    batch.is_quarantined, batch.quarantined_at = False, None
+    batch.quarantine_reason = ""
+    return batch
+
+
+# --------------------------------------------------------------------------- stock alerts
+
+
+def _stock_check_on_commit(*, product_ids) -> None:
+    """Enqueue the low-stock check after commit. Robust: a broker or SMTP hiccup must never
+    turn a committed sale into an error (the next stock change checks again)."""
+    from .tasks import keys_stock_check
+
+    for product_id in sorted(set(product_ids)):
+        transaction.on_commit(partial(keys_stock_check.delay, product_id), robust=True)
+
+
+def stock_alert_check(*, product_id: int) -> bool:
+    """Email staff once when a product's sellable stock crosses to or below its threshold.
+
+    Re-arms when stock is back above the threshold. Safe to run any number of times and
+    concurrently: the crossing is one conditional UPDATE, and the email is sent under a
+    row lock only while ``notified_at`` is empty (a failed send is retried by the task).
+    Returns whether an email was sent.
+    """
+    from storefront.emails import staff_alert_send
+    from storefront.models import Product
+
+    product = Product.objects.only("id", "name", "sku", "low_stock_threshold").get(pk=product_id)
+    available = key_available_counts(product_ids=[product_id]).get(product_id, 0)
+    alert, _ = ProductStockAlert.objects.get_or_create(product_id=product_id)
+    now = timezone.now()
+    alerts = ProductStockAlert.objects.filter(pk=alert.pk)
+    if available > product.low_stock_threshold:
+        alerts.filter(below=True).update(below=False, rearmed_at=now)
+        return False
+    alerts.filter(below=False).update(below=True, alerted_at=now, notified_at=None)
+    with transaction.atomic():
+        row = ProductStockAlert.objects.select_for_update().get(pk=alert.pk)
+        if not row.below or row.notified_at is not None:
+            return False
+        staff_alert_send(
+            subject=f"Low stock: {product.name} ({available} left)",
+            body=(
+                f"{product.name} (SKU {product.sku}) has {available} sellable key(s) left; "
+                f"the low-stock threshold is {product.low_stock_threshold}.\n"
+                f"Import more keys in the admin: {settings.SITE_URL.rstrip('/')}/admin/keys/\n"
+            ),
+        )
+        row.notified_at = timezone.now()
+        row.save(update_fields=["notified_at"])
+    return True
+
+
+# --------------------------------------------------------------------------- import
+
+IMPORT_CHUNK = 2000
+MAX_REPORTED_LINES = 1000
+
+
+@dataclass(frozen=True)
+class ImportLineError:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import. ``ok`` False means nothing at all was stored."""
+
+    ok: bool
+    source_name: str
+    lines_read: int = 0
+    imported: int = 0
+    bad_lines: int = 0
+    errors: list[ImportLineError] = field(default_factory=list)
+    problem: str = ""  # a whole-file problem (no codes, wrong batch, bad format rule)
+    import_id: int | None = None
+
+    @property
+    def errors_not_listed(self) -> int:
+        return self.bad_lines - len(self.errors)
+
+    @property
+    def message(self) -> str:
+        if self.ok:
+            return ngettext(
+                "Imported %(count)d key from %(source)s.",
+                "Imported %(count)d keys from %(source)s.",
+                self.imported,
+            ) % {"count": self.imported, "source": self.source_name}
+        if self.problem:
+            return _("Nothing was imported from %(source)s: %(problem)s") % {
+                "source": self.source_name,
+                "problem": self.problem,
+            }
+        return ngettext(
+            "Nothing was imported from %(source)s: %(count)d bad line. "
+            "The batch is all-or-nothing: fix the line and import the whole file again.",
+            "Nothing was imported from %(source)s: %(count)d bad lines. "
+            "The batch is all-or-nothing: fix the lines and import the whole file again.",
+            self.bad_lines,
+        ) % {"source": self.source_name, "count": self.bad_lines}
+
+
+class _ImportRejected(Exception):
+    pass
+
+
+def _line_problem(code: str, pattern: re.Pattern | None) -> str:
+    if TOO_LONG in code or len(code) > MAX_CODE_LENGTH:
+        return _("longer than %(max)d characters") % {"max": MAX_CODE_LENGTH}
+    if not code:
+        return _("empty line")
+    if "\ufffd" in code:
+        return _("not valid UTF-8 text")
+    if not code.isprintable():
+        return _("contains control characters (tab, NUL, …)")
+    if pattern is not None and not pattern.fullmatch(code):
+        return _("does not match this product's key format")
+    return ""
+
+
+class _ImportRun:
+    """Per-import state that stays small: the report's first lines and a few counters."""
+
+    def __init__(self, *, report: ImportReport, product, batch, run) -> None:
+        self.report, self.product, self.batch, self.run = report, product, batch, run
+
+    def bad(self, line: int, reason: str) -> None:
+        self.report.bad_lines += 1
+        if len(self.report.errors) < MAX_REPORTED_LINES:
+            self.report.errors.append(ImportLineError(line=line, reason=reason))
+
+    def chunk(self, rows: list[tuple[int, str]], pattern: re.Pattern | None) -> None:
+        valid: list[tuple[int, str, str]] = []
+        first_line: dict[str, int] = {}
+        for number, raw in rows:
+            code = code_clean(raw)
+            problem = _line_problem(code, pattern)
+            if problem:
+                self.bad(number, problem)
+                continue
+            fingerprint = code_fingerprint(code)
+            if fingerprint in first_line:
+                self.bad(
+                    number, _("duplicate of line %(line)d") % {"line": first_line[fingerprint]}
+                )
+                continue
+            first_line[fingerprint] = number
+            valid.append((number, code, fingerprint))
+        # One query per chunk: codes already stored, including earlier lines of this file
+        # (they were inserted in this transaction; the whole import rolls back if rejected).
+        known = {
+            row[0]: row[1:]
+            for row in Key.objects.filter(fingerprint__in=list(first_line)).values_list(
+                "fingerprint", "import_run_id", "import_line", "product_id"
+            )
+        }
+        new: list[Key] = []
+        for number, code, fingerprint in valid:
+            hit = known.get(fingerprint)
+            if hit is None:
+                new.append(
+                    Key(
+                        product_id=self.product.pk,
+                        batch_id=self.batch.pk,
+                        status=S.AVAILABLE,
+                        ciphertext=code_encrypt(code),
+                        fingerprint=fingerprint,
+                        last4=code_last4(code),
+                        import_run_id=self.run.pk,
+                        import_line=number,
+                    )
+                )
+            elif hit[0] == self.run.pk:
+                self.bad(number, _("duplicate of line %(line)d") % {"line": hit[1]})
+            elif hit[2] == self.product.pk:
+                self.bad(number, _("already in stock for this product"))
+            else:
+                self.bad(number, _("already in stock under another product"))
+        Key.objects.bulk_create(new, batch_size=IMPORT_CHUNK)
+        self.report.imported += len(new)
+
+
+def key_import(
+    *,
+    product,
+    batch: KeyBatch,
+    lines: Iterable[str],
+    source_name: str,
+    actor=None,
+    fmt: str = "auto",
+) -> ImportReport:
+    """Import codes for ``product`` into ``batch``, all or nothing, streaming.
+
+    ``lines`` is any iterable of text lines (a file opened in text mode, a generator, or
+    :func:`keys.importfile.text_lines` over an upload); it is consumed one chunk at a time.
+    ``fmt`` is "text" (one code a line), "csv" (a `code` column or the first column) or
+    "auto" (CSV when ``source_name`` ends in .csv). Every bad line is reported with its
+    number and why; if there is any, nothing is stored and the report says so. A
+    KeyImport row records every run, imported or rejected.
+    """
+    from storefront.models import Product
+
+    report = ImportReport(ok=False, source_name=source_name)
+    problem = ""
+    pattern = None
+    if batch.product_id != product.pk:
+        problem = _("the batch belongs to another product.")
+    elif batch.is_quarantined:
+        problem = _("the batch is quarantined.")
+    elif product.key_format:
+        try:
+            pattern = re.compile(product.key_format)
+        except re.error:
+            problem = _("the product's key format is not a valid regular expression.")
+    if problem:
+        report.problem = problem
+        _import_record(report=report, product=product, batch=batch, actor=actor)
+        return report
+
+    rows = code_rows(lines=lines, fmt=detect_format(source_name=source_name, fmt=fmt))
+    try:
+        with transaction.atomic():
+            # Lock the product row: imports of one product run one at a time, so two
+            # files holding the same code cannot both pass the duplicate check.
+            list(Product.objects.select_for_update().filter(pk=product.pk).values_list("pk"))
+            run = _import_record(report=report, product=product, batch=batch, actor=actor)
+            state = _ImportRun(report=report, product=product, batch=batch, run=run)
+            for chunk in _chunks(rows, IMPORT_CHUNK):
+                report.lines_read = chunk[-1][0]
+                state.chunk(chunk, pattern)
+            if report.bad_lines or not report.imported:
+                raise _ImportRejected
+            report.ok = True
+            run.outcome, run.lines_read = KeyImport.Outcome.IMPORTED, report.lines_read
+            run.imported, run.bad_lines = report.imported, 0
+            run.save(update_fields=["outcome", "lines_read", "imported", "bad_lines"])
+            _stock_check_on_commit(product_ids=[product.pk])
+    except _ImportRejected:
+        if not report.bad_lines:
+            report.problem = _("the file has no codes.")
+        report.imported = 0
+        _import_record(report=report, product=product, batch=batch, actor=actor)
+    except IntegrityError:  # another import stored one of these codes meanwhile
+        report.problem = _("another import stored some of these codes at the same time; retry.")
+        report.imported = 0
+        _import_record(report=report, product=product, batch=batch, actor=actor)
+    logger.info(
+        "key import %s: %s, %d imported, %d bad line(s)",
+        source_name,
+        "ok" if report.ok else "rejected",
+        report.imported,
+        report.bad_lines,
+    )
+    return report
+
+
+def _chunks(rows: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _import_record(*, report: ImportReport, product, batch, actor) -> KeyImport:
+    run = KeyImport.objects.create(
+        product=product,
+        batch=batch if batch.pk else None,
+        source_name=report.source_name[:255],
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        outcome=KeyImport.Outcome.IMPORTED if report.ok else KeyImport.Outcome.REJECTED,
+        lines_read=report.lines_read,
+        imported=report.imported,
+        bad_lines=report.bad_lines,
+    )
+    report.import_id = run.pk
+    return run
+
+
+def batch_create_and_import(
+    *,
+    product,
+    supplier,
+    cost_per_key,
+    currency: str,
+    lines: Iterable[str],
+    source_name: str,
+    reference: str = "",
+    expires_on=None,
+    actor=None,
+    fmt: str = "auto",
+) -> tuple[KeyBatch | None, ImportReport]:
+    """A new batch and its keys, together or not at all (no empty batch is left behind)."""
+    with transaction.atomic():
+        batch = KeyBatch.objects.create(
+            supplier=supplier,
+            product=product,
+            cost_per_key=cost_per_key,
+            currency=currency,
+            reference=reference,
+            expires_on=expires_on,
+        )
+        report = key_import(
+            product=product, batch=batch, lines=lines, source_name=source_name, actor=actor, fmt=fmt
+        )
+        if not report.ok:
+            transaction.set_rollback(True)
+    if not report.ok:
+        # The rejected run's record was rolled back with the batch: keep it, batch-less.
+        KeyImport.objects.create(
+            product=product,
+            batch=None,
+            source_name=source_name[:255],
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            outcome=KeyImport.Outcome.REJECTED,
+            lines_read=report.lines_read,
+            bad_lines=report.bad_lines,
+        )
+        return None, report
+    return batch, report
+
+
+# --------------------------------------------------------------------------- rotation
+
+
+@dataclass
+class RotationResult:
+    examined: int = 0
+    rotated: int = 0
+    already_current: int = 0
+    failed: list[int] = field(default_factory=list)
+
+
+def key_encryption_rotate(*, batch_size: int = 1000, progress=None) -> RotationResult:
+    """Re-encrypt every code under the newest key, ``batch_size`` rows per transaction.
+
+    Walks keys by primary key; a code the newest key already decrypts is skipped, so an
+    interrupted run simply starts again. Each row is updated only if its ciphertext is still
+    the one read (a concurrent rotation cannot overwrite newer work). Unreadable codes are
+    listed by id, never shown.
+    """
+    result = RotationResult()
+    last_pk = 0
+    while True:
+        rows = list(
+            Key.objects.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", "ciphertext")[:batch_size]
+        )
+        if not rows:
+            break
+        last_pk = rows[-1][0]
+        with transaction.atomic():
+            for pk, token in rows:
+                result.examined += 1
+                if token_is_current(token):
+                    result.already_current += 1
+                    continue
+                try:
+                    new_token = token_rotate(token, key_id=pk)
+                except KeyDecryptionError:
+                    result.failed.append(pk)
+                    continue
+                result.rotated += Key.objects.filter(pk=pk, ciphertext=token).update(
+                    ciphertext=new_token
+                )
+        if progress is not None:
+            progress(result)
+    logger.info(
+        "key encryption rotation: %d examined, %d rotated, %d unreadable",
+        result.examined,
+        result.rotated,
+        len(result.failed),
+    )
+    return result
