@@ -72,8 +72,9 @@ class _Week:
         """``moment`` if it is open time, else the next opening."""
         if self.contains(moment):
             return moment
-        start, _ = next(self.intervals_from(moment))
-        return max(start, moment)
+        # Not open time: the next interval that starts after it (an earlier day's interval
+        # can only touch ``moment`` at its 24:00 end, which belongs to the closed day).
+        return next(start for start, _ in self.intervals_from(moment) if start >= moment)
 
 
 def business_deadline(

@@ -1,0 +1,96 @@
+"""Properties of the decision engine over every shipped preset (hypothesis; no database)."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from policies.engine import OUTCOMES, VERIFICATION_STATES, ClaimCase, claim_decide
+from policies.rules import REASONS, REMEDY_OUTCOMES, preset_rules_shipped, preset_slugs_shipped
+
+PRESETS = {slug: preset_rules_shipped(slug) for slug in preset_slugs_shipped()}
+BASE = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+@st.composite
+def cases(draw, reason=st.sampled_from(REASONS)):
+    purchased = BASE + timedelta(minutes=draw(st.integers(0, 60 * 24 * 30)))
+    delivered = draw(st.booleans())
+    delivered_at = (
+        purchased + timedelta(seconds=draw(st.integers(1, 60 * 60 * 48))) if delivered else None
+    )
+    viewed = delivered and draw(st.booleans())
+    now = purchased + timedelta(minutes=draw(st.integers(0, 60 * 24 * 60)))
+    failed_at = draw(st.none() | st.just(purchased + (now - purchased) / 2))
+    return ClaimCase(
+        now=now,
+        purchased_at=purchased,
+        delivered_at=delivered_at,
+        first_viewed_at=delivered_at + timedelta(minutes=1) if viewed else None,
+        activated=delivered and draw(st.booleans()),
+        reason=draw(reason),
+        failed_at=failed_at,
+        verification=draw(st.sampled_from(VERIFICATION_STATES)),
+        replacements_given=draw(st.integers(0, 3)),
+        replacement_in_stock=draw(st.booleans()),
+        support_exhausted=draw(st.booleans()),
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(slug=st.sampled_from(sorted(PRESETS)), case=cases())
+def test_every_case_gets_a_well_formed_decision(slug, case):
+    decision = claim_decide(case=case, preset=PRESETS[slug])
+    assert decision.outcome in OUTCOMES
+    assert decision.clause.startswith(f"{slug}.")
+    assert PRESETS[slug].clause_get(decision.clause) is not None
+    assert decision.explanation and "%(" not in decision.explanation
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.data(), slug=st.sampled_from(sorted(PRESETS)))
+def test_excluded_reason_never_yields_a_remedy(data, slug):
+    """Property: an excluded (or uncovered) reason is never replaced, refunded, exchanged or
+    cancelled, whatever the rest of the case says."""
+    preset = PRESETS[slug]
+    refused = sorted(preset.excluded_reasons | (set(REASONS) - set(preset.reasons)))
+    assume(refused)
+    case = data.draw(cases(reason=st.sampled_from(refused)))
+    decision = claim_decide(case=case, preset=preset)
+    assert decision.outcome not in REMEDY_OUTCOMES
+    assert decision.outcome == "reject"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    slug=st.sampled_from(sorted(PRESETS)),
+    case=cases(),
+    earlier=st.integers(min_value=1, max_value=60 * 24 * 30),
+)
+def test_a_claim_inside_the_window_stays_inside_when_earlier(slug, case, earlier):
+    """Property: deciding the same claim earlier never turns an accepted-window claim into an
+    out-of-window rejection."""
+    preset = PRESETS[slug]
+    window_clause = preset.claim_window.clause
+    first = claim_decide(case=case, preset=preset)
+    assume(not (first.outcome == "reject" and first.clause == window_clause))
+    sooner = case.__class__(**{**case.__dict__, "now": case.now - timedelta(minutes=earlier)})
+    assume(sooner.now >= case.purchased_at)
+    assume(case.failed_at is None or sooner.now >= case.failed_at)
+    assume(case.delivered_at is None or sooner.now >= case.delivered_at)
+    assume(case.first_viewed_at is None or sooner.now >= case.first_viewed_at)
+    second = claim_decide(case=sooner, preset=preset)
+    if window_clause is not None:
+        assert not (
+            second.outcome == "reject"
+            and second.clause == window_clause
+            and "window" in second.explanation
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(slug=st.sampled_from(sorted(PRESETS)), case=cases())
+def test_the_engine_is_deterministic_and_pure(slug, case):
+    assert claim_decide(case=case, preset=PRESETS[slug]) == claim_decide(
+        case=case, preset=PRESETS[slug]
+    )
