@@ -35,15 +35,26 @@ class OrderStatus(models.TextChoices):
 
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(_("order number"), max_length=16, unique=True,
-                              default=order_number_new, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="orders")
+    number = models.CharField(
+        _("order number"), max_length=16, unique=True, default=order_number_new, editable=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
     email = models.EmailField(_("billing email"))
     billing_name = models.CharField(_("billing name"), max_length=200)
     language = models.CharField(_("language"), max_length=8, default="en")
-    status = models.CharField(_("status"), max_length=24, choices=OrderStatus.choices,
-                              default=OrderStatus.PENDING, db_index=True)
+    status = models.CharField(
+        _("status"),
+        max_length=24,
+        choices=OrderStatus.choices,
+        default=OrderStatus.PENDING,
+        db_index=True,
+    )
     currency = models.CharField(_("currency"), max_length=3)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     purchase_ip = models.GenericIPAddressField(_("purchase IP"), null=True, blank=True)
@@ -55,6 +66,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    refunded_total = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -63,6 +75,24 @@ class Order(models.Model):
         indexes = [models.Index(fields=["email", "-created_at"])]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=models.F("total")),
+                name="order_refunded_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "failed", "expired", "cancelled"])
+                | Q(paid_at__isnull=False),
+                name="order_paid_states_have_paid_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
+                name="order_delivered_has_delivered_at",
+            ),
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_session_id"],
+                condition=~Q(gateway_session_id=""),
+                name="order_gateway_session_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -71,8 +101,9 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey("storefront.Product", on_delete=models.PROTECT,
-                                related_name="order_lines")
+    product = models.ForeignKey(
+        "storefront.Product", on_delete=models.PROTECT, related_name="order_lines"
+    )
     product_name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
@@ -80,7 +111,9 @@ class OrderLine(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orderline_quantity_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,8 +124,9 @@ class OrderEvent(models.Model):
     """One row per status change or notable step: who, when, from, to, why."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_status = models.CharField(max_length=24, blank=True)
     to_status = models.CharField(max_length=24, blank=True)
     kind = models.CharField(max_length=40, default="status")
@@ -104,3 +138,296 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.from_status}->{self.to_status}"
+
+
+# --- extensions owned by the checkout / payment / delivery flow -------------------------
+
+
+class OrderEventKind(models.TextChoices):
+    STATUS = "status", _("Status change")
+    NOTE = "note", _("Note")
+    PAYMENT = "payment", _("Payment")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
+    FRAUD = "fraud", _("Fraud check")
+    HOLD_RELEASED = "hold_released", _("Hold released")
+    EMAIL = "email", _("Email")
+    REFUND = "refund", _("Refund")
+    CONSENT = "consent", _("Consent")
+
+
+class OrderRisk(models.Model):
+    """Payment risk facts for one order, as the gateway reported them (one row per order)."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="risk")
+    risk_level = models.CharField(_("risk level"), max_length=16, blank=True)
+    card_fingerprint = models.CharField(
+        _("card fingerprint"), max_length=128, blank=True, db_index=True
+    )
+    checked_at = models.DateTimeField(_("fraud check run at"), null=True, blank=True)
+    hold_reasons = models.JSONField(_("hold reasons"), default=list, blank=True)
+    held_at = models.DateTimeField(_("held at"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stale_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order risk")
+        verbose_name_plural = _("order risks")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.risk_level or '-'}"
+
+
+class OrderConsent(models.Model):
+    """What the customer ticked at checkout, with the exact wording version, IP and time."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(_("kind"), max_length=40)
+    clause = models.CharField(_("policy clause"), max_length=120, blank=True)
+    wording_version = models.CharField(_("wording version"), max_length=40)
+    text = models.TextField(_("wording shown"))
+    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=400, blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("checkout consent")
+        verbose_name_plural = _("checkout consents")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="orderconsent_once_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.wording_version}"
+
+
+class BackorderInfo(models.Model):
+    """When an order ran out of stock after payment, and what was done about it."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="backorder")
+    since = models.DateTimeField()
+    deadline = models.DateTimeField()
+    shortfall = models.JSONField(default=dict, blank=True)
+    staff_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id} until {self.deadline:%Y-%m-%d %H:%M}"
+
+
+class WebhookEventStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    DEFERRED = "deferred", _("Deferred (waiting for an earlier event)")
+    REJECTED = "rejected", _("Rejected (does not match the order)")
+    FAILED = "failed", _("Failed (will be retried)")
+
+
+class WebhookEvent(models.Model):
+    """One row per gateway event id, stored once, with its processing status."""
+
+    gateway = models.CharField(max_length=16, default="stripe")
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16,
+        choices=WebhookEventStatus.choices,
+        default=WebhookEventStatus.RECEIVED,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
+    created_at_gateway = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+
+
+class Refund(models.Model):
+    """Money sent back through the order's gateway; one row per (order, reason, reference)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=64)
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    status = models.CharField(
+        max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING, db_index=True
+    )
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    gateway = models.CharField(max_length=16)
+    gateway_refund_id = models.CharField(max_length=255, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    revoke_keys = models.BooleanField(default=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["order", "reason", "reference"], name="refund_once_per_reason_reference"
+            ),
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_refund_id"],
+                condition=~Q(gateway_refund_id=""),
+                name="refund_gateway_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} {self.currency} {self.status}"
+
+
+class OrderEmailKind(models.TextChoices):
+    DELIVERY = "delivery", _("Keys delivered")
+    RESEND = "resend", _("Keys re-sent")
+    HOLD = "hold", _("Security check")
+    BACKORDER = "backorder", _("Waiting for stock")
+    CANCELLED = "cancelled", _("Cancelled and refunded")
+
+
+class OrderEmailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, retrying")
+
+
+class OrderEmail(models.Model):
+    """One customer email about an order; sent at most once per (order, kind) except resends."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=OrderEmailKind.choices)
+    status = models.CharField(
+        max_length=16,
+        choices=OrderEmailStatus.choices,
+        default=OrderEmailStatus.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("order email")
+        verbose_name_plural = _("order emails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=~Q(kind="resend"),
+                name="orderemail_once_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="orderemail_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.status}"
+
+
+class FraudSettings(models.Model):
+    """The fraud rules staff tune in the admin. One row (id=1)."""
+
+    enabled = models.BooleanField(_("fraud checks enabled"), default=True)
+    hold_on_elevated_risk = models.BooleanField(_("hold on elevated risk"), default=True)
+    hold_on_highest_risk = models.BooleanField(_("hold on highest risk"), default=True)
+    first_order_amount_threshold = models.DecimalField(
+        _("first order amount threshold"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=200,
+        help_text=_("Hold a customer's first order above this total. Empty: no limit."),
+    )
+    velocity_window_minutes = models.PositiveIntegerField(
+        _("velocity window (minutes)"), default=60
+    )
+    velocity_max_per_email = models.PositiveIntegerField(
+        _("max paid orders per email in the window"), default=5
+    )
+    velocity_max_per_ip = models.PositiveIntegerField(
+        _("max paid orders per IP in the window"), default=10
+    )
+    velocity_max_per_card = models.PositiveIntegerField(
+        _("max paid orders per card in the window"), default=5
+    )
+    stale_hold_minutes = models.PositiveIntegerField(
+        _("alert staff about holds older than (minutes)"), default=120
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("fraud settings")
+        verbose_name_plural = _("fraud settings")
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="fraudsettings_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Fraud settings"))
+
+
+class BlocklistKind(models.TextChoices):
+    EMAIL = "email", _("Email address")
+    EMAIL_DOMAIN = "email_domain", _("Email domain")
+    IP = "ip", _("IP address")
+    CARD = "card", _("Card fingerprint")
+
+
+class BlocklistEntry(models.Model):
+    """A value whose orders are always held for a security check."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=BlocklistKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        verbose_name = _("blocklist entry")
+        verbose_name_plural = _("blocklist")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="blocklist_unique_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"

@@ -1,0 +1,219 @@
+"""Staff screens for orders: lines, events, emails, refunds, webhook events, fraud rules.
+
+Admin actions are thin: each calls one service and reports what happened.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import (
+    BlocklistEntry,
+    FraudSettings,
+    Order,
+    OrderConsent,
+    OrderEmail,
+    OrderEvent,
+    OrderLine,
+    OrderRisk,
+    Refund,
+    WebhookEvent,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ("product_name", "quantity", "unit_price", "line_total")
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ("created_at", "kind", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+
+
+class OrderConsentInline(ReadOnlyInline):
+    model = OrderConsent
+    fields = ("kind", "wording_version", "text", "legal_basis", "ip", "accepted_at")
+    readonly_fields = fields
+
+
+class OrderEmailInline(ReadOnlyInline):
+    model = OrderEmail
+    fields = ("kind", "status", "attempts", "last_error", "created_at", "sent_at")
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("amount", "currency", "reason", "status", "gateway_refund_id", "created_at")
+    readonly_fields = fields
+
+
+class OrderRiskInline(admin.StackedInline):
+    model = OrderRisk
+    extra = 0
+    can_delete = False
+    fields = ("risk_level", "card_fingerprint", "hold_reasons", "held_at", "released_at",
+              "released_by", "checked_at")  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _each(modeladmin, request, queryset, action, done_message):
+    done = 0
+    for order in queryset:
+        try:
+            action(order)
+            done += 1
+        except services.OrderError as exc:
+            modeladmin.message_user(request, f"{order.number}: {exc}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "created_at", "email", "status", "total", "currency", "gateway")
+    list_filter = ("status", "gateway", "language")
+    search_fields = ("number", "email", "billing_name", "gateway_session_id",
+                     "gateway_payment_id")  # fmt: skip
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Order._meta.fields]
+    inlines = [OrderLineInline, OrderRiskInline, OrderConsentInline, OrderEmailInline,
+               RefundInline, OrderEventInline]  # fmt: skip
+    actions = ["release_hold", "cancel_and_refund", "resend_keys"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Release the security hold (deliver now)"))
+    def release_hold(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda order: services.order_hold_release(order=order, actor=request.user),
+            _("Released %(count)d order(s): delivery follows."),
+        )
+
+    @admin.action(description=_("Cancel and refund in full (not delivered orders)"))
+    def cancel_and_refund(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda order: services.order_cancel(
+                order=order, actor=request.user, reason="cancelled by staff"
+            ),
+            _("Cancelled %(count)d order(s); refunds sent."),
+        )
+
+    @admin.action(description=_("Email the keys again"))
+    def resend_keys(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda order: services.order_email_resend(order=order, actor=request.user, staff=True),
+            _("Key email queued for %(count)d order(s)."),
+        )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ("event_id", "type", "status", "attempts", "order", "received_at",
+                    "processed_at")  # fmt: skip
+    list_filter = ("status", "type")
+    search_fields = ("event_id", "order__number")
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    actions = ["replay"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Process again"))
+    def replay(self, request, queryset):
+        for event in queryset:
+            status = services.webhook_event_replay(event=event)
+            self.message_user(request, f"{event.event_id}: {status}")
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ("order", "amount", "currency", "reason", "status", "gateway_refund_id",
+                    "created_at")  # fmt: skip
+    list_filter = ("status", "reason", "gateway")
+    search_fields = ("order__number", "gateway_refund_id")
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(OrderEmail)
+class OrderEmailAdmin(admin.ModelAdmin):
+    list_display = ("order", "kind", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("order__number",)
+    readonly_fields = [f.name for f in OrderEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(FraudSettings)
+class FraudSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "enabled", "first_order_amount_threshold",
+                    "velocity_window_minutes", "updated_at")  # fmt: skip
+
+    def has_add_permission(self, request):
+        return not FraudSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from .selectors import fraud_settings_get
+
+        fraud_settings_get()  # the one row always exists
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(BlocklistEntry)
+class BlocklistEntryAdmin(admin.ModelAdmin):
+    list_display = ("kind", "value", "reason", "created_by", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("value", "reason")
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        with transaction.atomic():
+            entry = services.blocklist_add(
+                kind=obj.kind, value=obj.value, reason=obj.reason, actor=request.user
+            )
+        obj.pk = entry.pk

@@ -1,0 +1,36 @@
+"""Tunables of the orders app, read from Django settings with safe defaults.
+
+Settings are optional: ``ORDERS_<NAME>`` in settings (or the environment variable of the
+same name) overrides the default below.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+DEFAULTS: dict[str, int] = {
+    # A paid order or an unsent email younger than this is left to the normal path.
+    "SWEEP_GRACE_SECONDS": 30,
+    # Hours a backordered order waits for stock before it is refunded, when the active
+    # preset has no non-delivery deadline of its own.
+    "BACKORDER_REFUND_HOURS": 72,
+    # Customer-facing rate limits.
+    "RESEND_PER_HOUR": 3,
+    "TRACK_PER_IP": 20,
+    "TRACK_PER_ORDER": 10,
+    "TRACK_WINDOW_SECONDS": 900,
+    # Email retry backoff: base * 2**attempts seconds, capped.
+    "EMAIL_RETRY_BASE_SECONDS": 10,
+    "EMAIL_RETRY_MAX_SECONDS": 900,
+    # Webhook signature tolerance (Stripe's own default).
+    "WEBHOOK_TOLERANCE_SECONDS": 300,
+}
+
+
+def orders_setting(name: str) -> int:
+    value = getattr(settings, f"ORDERS_{name}", None)
+    if value is None:
+        value = os.environ.get(f"ORDERS_{name}")
+    return int(value) if value is not None else DEFAULTS[name]

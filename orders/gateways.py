@@ -1,0 +1,255 @@
+"""Payment gateways behind one interface: Stripe Checkout and a local test gateway.
+
+A gateway never touches the database: services call it outside any transaction and
+record what it answered. Every call that creates something at the gateway carries an
+idempotency key derived from our own ids, so a retry never charges or refunds twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.urls import reverse
+
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+     "xaf", "xof", "xpf"}
+)  # fmt: skip
+
+
+class GatewayError(Exception):
+    """The gateway could not be reached or refused the call; safe to retry later."""
+
+
+def amount_to_minor(*, amount: Decimal, currency: str) -> int:
+    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
+        return int(amount)
+    return int((amount * 100).to_integral_value())
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    """What the gateway says about a checkout session's payment."""
+
+    session_id: str
+    paid: bool
+    amount_minor: int
+    currency: str
+    payment_id: str
+    order_id: str = ""
+    risk_level: str = ""
+    card_fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class RiskFacts:
+    risk_level: str
+    card_fingerprint: str
+
+
+@dataclass(frozen=True)
+class GatewayRefund:
+    id: str
+    status: str  # pending | succeeded | failed | canceled
+
+
+class Gateway(Protocol):
+    name: str
+
+    def session_create(
+        self, *, order: Any, success_url: str, cancel_url: str
+    ) -> CheckoutSession: ...
+
+    def session_retrieve(self, *, session_id: str) -> PaymentState: ...
+
+    def risk_get(self, *, order: Any) -> RiskFacts | None: ...
+
+    def refund_create(
+        self, *, order: Any, amount: Decimal, idempotency_key: str, refund_id: int
+    ) -> GatewayRefund: ...
+
+
+class StripeGateway:
+    """Stripe Checkout through the official library (``settings.STRIPE_API_BASE`` for a stand-in)."""
+
+    name = "stripe"
+
+    def _client(self):
+        import stripe
+
+        base = settings.STRIPE_API_BASE or None
+        return stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY or "",
+            base_addresses={"api": base} if base else None,
+            max_network_retries=2,
+        )
+
+    def session_create(self, *, order: Any, success_url: str, cancel_url: str) -> CheckoutSession:
+        import stripe
+
+        currency = order.currency.lower()
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": line.quantity,
+                    "price_data": {
+                        "currency": currency,
+                        "unit_amount": amount_to_minor(amount=line.unit_price, currency=currency),
+                        "product_data": {"name": line.product_name},
+                    },
+                }
+                for line in order.lines.all().order_by("id")
+            ],
+            "customer_email": order.email,
+            "client_reference_id": str(order.id),
+            "metadata": {"order_id": str(order.id), "order_number": order.number},
+            "payment_intent_data": {
+                "metadata": {"order_id": str(order.id), "order_number": order.number}
+            },
+            "success_url": success_url + "?session_id={CHECKOUT_SESSION_ID}",
+            "cancel_url": cancel_url,
+            "locale": order.language if order.language in ("en", "fr") else "auto",
+        }
+        try:
+            session = self._client().v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": f"checkout-session-{order.id}"}
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return CheckoutSession(id=session.id, url=session.url)
+
+    def _retrieve(self, session_id: str):
+        import stripe
+
+        try:
+            return self._client().v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["payment_intent.latest_charge"]}
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+
+    @staticmethod
+    def _risk_from_intent(intent: Any) -> RiskFacts:
+        charge = intent.get("latest_charge") if isinstance(intent, dict) else None
+        if not isinstance(charge, dict):
+            return RiskFacts(risk_level="", card_fingerprint="")
+        outcome = charge.get("outcome") or {}
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        return RiskFacts(
+            risk_level=outcome.get("risk_level") or "",
+            card_fingerprint=card.get("fingerprint") or "",
+        )
+
+    def session_retrieve(self, *, session_id: str) -> PaymentState:
+        session = self._retrieve(session_id).to_dict()
+        intent = session.get("payment_intent")
+        risk = self._risk_from_intent(intent)
+        payment_id = intent.get("id", "") if isinstance(intent, dict) else (intent or "")
+        return PaymentState(
+            session_id=session["id"],
+            paid=session.get("payment_status") == "paid",
+            amount_minor=int(session.get("amount_total") or 0),
+            currency=(session.get("currency") or "").lower(),
+            payment_id=payment_id,
+            order_id=(session.get("metadata") or {}).get("order_id", ""),
+            risk_level=risk.risk_level,
+            card_fingerprint=risk.card_fingerprint,
+        )
+
+    def risk_get(self, *, order: Any) -> RiskFacts | None:
+        if not order.gateway_session_id:
+            return None
+        session = self._retrieve(order.gateway_session_id).to_dict()
+        return self._risk_from_intent(session.get("payment_intent"))
+
+    def refund_create(
+        self, *, order: Any, amount: Decimal, idempotency_key: str, refund_id: int
+    ) -> GatewayRefund:
+        import stripe
+
+        if not order.gateway_payment_id:
+            raise GatewayError("order has no payment to refund")
+        try:
+            refund = self._client().v1.refunds.create(
+                params={
+                    "payment_intent": order.gateway_payment_id,
+                    "amount": amount_to_minor(amount=amount, currency=order.currency),
+                    "metadata": {
+                        "order_id": str(order.id),
+                        "order_number": order.number,
+                        "refund_id": str(refund_id),
+                    },
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return GatewayRefund(id=refund.id, status=refund.status or "pending")
+
+
+# --- the local test gateway ---------------------------------------------------------------
+
+TEST_CARDS = {
+    "4242424242424242": "success",
+    "4000000000000002": "decline",
+    "4100000000000019": "fraud",
+}
+
+
+def test_card_outcome(*, number: str) -> str:
+    """success | decline | fraud | unknown, for a card number typed with or without spaces."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return TEST_CARDS.get(digits, "unknown")
+
+
+def test_card_fingerprint(*, number: str) -> str:
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return "tfp_" + hashlib.sha256(digits.encode()).hexdigest()[:24]
+
+
+class TestGateway:
+    """An offline gateway: a hosted payment page on this site, with test cards."""
+
+    name = "test"
+    __test__ = False  # not a pytest class
+
+    def session_create(self, *, order: Any, success_url: str, cancel_url: str) -> CheckoutSession:
+        session_id = f"test_cs_{order.id.hex}"
+        return CheckoutSession(
+            id=session_id, url=reverse("orders:test_pay", kwargs={"session_id": session_id})
+        )
+
+    def session_retrieve(self, *, session_id: str) -> PaymentState:
+        # The test page confirms payment itself; there is nothing remote to ask.
+        return PaymentState(
+            session_id=session_id, paid=False, amount_minor=0, currency="", payment_id=""
+        )
+
+    def risk_get(self, *, order: Any) -> RiskFacts | None:
+        return None  # recorded when the test card was paid
+
+    def refund_create(
+        self, *, order: Any, amount: Decimal, idempotency_key: str, refund_id: int
+    ) -> GatewayRefund:
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        return GatewayRefund(id=f"test_re_{digest}", status="succeeded")
+
+
+def gateway_get(*, name: str | None = None) -> Gateway:
+    name = name or settings.PAYMENT_GATEWAY
+    if name == "stripe":
+        return StripeGateway()
+    if name == "test":
+        return TestGateway()
+    raise GatewayError(f"unknown payment gateway {name!r}")

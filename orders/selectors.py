@@ -1,0 +1,360 @@
+"""Order reads: My Account, tracking, access checks, fraud rules, checkout consents."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from .models import (
+    BlocklistEntry,
+    BlocklistKind,
+    FraudSettings,
+    Order,
+    OrderLine,
+    OrderRisk,
+    OrderStatus,
+)
+
+S = OrderStatus
+VELOCITY_STATES = [
+    S.PAID,
+    S.ON_HOLD,
+    S.BACKORDERED,
+    S.DELIVERED,
+    S.PARTIALLY_REFUNDED,
+    S.REFUNDED,
+    S.DISPUTED,
+]
+KEY_VISIBLE_STATES = frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED})
+WAITING_STATES = frozenset({S.PENDING, S.PAID})
+
+
+def email_normalize(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+def number_normalize(value: str) -> str:
+    value = (value or "").strip().upper().replace(" ", "")
+    if value and not value.startswith("KS-"):
+        value = "KS-" + value.removeprefix("KS")
+    return value
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def _with_lines(qs: QuerySet[Order]) -> QuerySet[Order]:
+    return qs.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
+    )
+
+
+def order_list_for_user(*, user: Any) -> list[Order]:
+    """The user's own orders plus guest orders placed under one of their VERIFIED emails."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    from accounts.selectors import user_verified_emails
+
+    emails = user_verified_emails(user=user)
+    condition = Q(user=user)
+    for email in emails:
+        condition |= Q(user__isnull=True, email__iexact=email)
+    orders = list(
+        _with_lines(Order.objects.filter(condition))
+        .prefetch_related("emails")
+        .order_by("-created_at")[:100]
+    )
+    for order in orders:
+        # What My Account shows per order: masked keys and the key email's delivery state.
+        order.account_rows = order_keys_rows(order=order)
+        order.key_email = next(
+            (e for e in reversed(order.emails.all()) if e.kind in ("delivery", "resend")), None
+        )
+        order.resendable = order_resendable(order=order)
+    return orders
+
+
+def order_visible_to_user(*, order: Order, user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if order.user_id == user.pk:
+        return True
+    if order.user_id is not None:
+        return False
+    from accounts.selectors import user_verified_emails
+
+    return email_normalize(order.email) in user_verified_emails(user=user)
+
+
+def order_get_for_tracking(*, number: str, email: str) -> Order | None:
+    """The order with this number AND billing email, compared in constant time; else None.
+
+    "No such order" and "wrong email" take the same path and give the same answer.
+    """
+    order = Order.objects.filter(number=number_normalize(number)).first()
+    expected = email_normalize(order.email) if order else "no-order@invalid.invalid"
+    matches = hmac.compare_digest(expected.encode(), email_normalize(email).encode())
+    return order if (order is not None and matches) else None
+
+
+def order_get_for_viewer(
+    *, number: str, user: Any, session_access: dict[str, str]
+) -> tuple[Order, str] | None:
+    """The order and the channel it is seen through (screen, tracking, account), or None."""
+    order = _with_lines(Order.objects.filter(number=number_normalize(number))).first()
+    if order is None:
+        return None
+    channel = session_access.get(str(order.pk))
+    if channel in ("screen", "tracking"):
+        return order, channel
+    if order_visible_to_user(order=order, user=user):
+        return order, "account"
+    return None
+
+
+# --- what to show -------------------------------------------------------------------------
+
+
+@dataclass
+class KeyRow:
+    key: Any
+    masked: str
+    code: str = ""
+
+
+@dataclass
+class LineView:
+    line: OrderLine
+    keys: list[KeyRow] = field(default_factory=list)
+
+
+def order_keys_rows(*, order: Order) -> list[LineView]:
+    """Lines with their delivered keys, masked (no decryption here)."""
+    from keys.selectors import keys_for_order
+
+    by_line: dict[int, list] = {}
+    if order.status in KEY_VISIBLE_STATES:
+        for key in keys_for_order(order=order):
+            if key.status == "delivered":
+                by_line.setdefault(key.order_line_id, []).append(key)
+    return [
+        LineView(
+            line=line,
+            keys=[
+                KeyRow(key=key, masked="•••• " + (getattr(key, "last4", "") or ""))
+                for key in by_line.get(line.pk, [])
+            ],
+        )
+        for line in order.lines.all()
+    ]
+
+
+def order_key_get(*, order: Order, key_id: int):
+    """A delivered key of ``order`` (the caller has checked access), else None."""
+    from keys.selectors import keys_for_order
+
+    if order.status not in KEY_VISIBLE_STATES:
+        return None
+    return next(
+        (k for k in keys_for_order(order=order) if k.pk == key_id and k.status == "delivered"),
+        None,
+    )
+
+
+def order_cancellable(*, order: Order) -> bool:
+    return order.status in (S.ON_HOLD, S.BACKORDERED)
+
+
+def order_resendable(*, order: Order) -> bool:
+    return order.status in KEY_VISIBLE_STATES
+
+
+def order_is_waiting(*, order: Order) -> bool:
+    """The page should refresh itself: payment or delivery is still under way."""
+    return order.status in WAITING_STATES
+
+
+# --- fraud ---------------------------------------------------------------------------------
+
+
+def fraud_settings_get() -> FraudSettings:
+    settings_row, _created = FraudSettings.objects.get_or_create(id=1)
+    return settings_row
+
+
+@dataclass(frozen=True)
+class FraudVerdict:
+    hold: bool
+    reasons: list[str]
+
+
+def blocklist_matches(*, email: str, ip: str | None, card_fingerprint: str) -> list[str]:
+    email = email_normalize(email)
+    domain = email.rsplit("@", 1)[-1] if "@" in email else ""
+    wanted = Q(kind=BlocklistKind.EMAIL, value=email)
+    if domain:
+        wanted |= Q(kind=BlocklistKind.EMAIL_DOMAIN, value=domain)
+    if ip:
+        wanted |= Q(kind=BlocklistKind.IP, value=ip.lower())
+    if card_fingerprint:
+        wanted |= Q(kind=BlocklistKind.CARD, value=card_fingerprint.lower())
+    return [f"blocklisted {e.kind}" for e in BlocklistEntry.objects.filter(wanted)]
+
+
+def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
+    """Should this paid order be held for a security check before any key is shown?"""
+    rules = fraud_settings_get()
+    if not rules.enabled:
+        return FraudVerdict(hold=False, reasons=[])
+    risk = risk or OrderRisk.objects.filter(order=order).first()
+    risk_level = (risk.risk_level if risk else "") or ""
+    card = (risk.card_fingerprint if risk else "") or ""
+    reasons = blocklist_matches(email=order.email, ip=order.purchase_ip, card_fingerprint=card)
+
+    if risk_level == "highest" and rules.hold_on_highest_risk:
+        reasons.append("payment risk level highest")
+    if risk_level == "elevated" and rules.hold_on_elevated_risk:
+        reasons.append("payment risk level elevated")
+
+    others = Order.objects.exclude(pk=order.pk).filter(status__in=VELOCITY_STATES)
+    threshold = rules.first_order_amount_threshold
+    if (
+        threshold is not None
+        and order.total > threshold
+        and not others.filter(email__iexact=order.email).exists()
+    ):
+        reasons.append(f"first order above {threshold} {order.currency}")
+
+    since = timezone.now() - timedelta(minutes=rules.velocity_window_minutes)
+    recent = others.filter(paid_at__gte=since)
+    checks = [
+        ("email", Q(email__iexact=order.email), rules.velocity_max_per_email),
+        ("IP", Q(purchase_ip=order.purchase_ip) if order.purchase_ip else None, rules.velocity_max_per_ip),
+        ("card", Q(risk__card_fingerprint=card) if card else None, rules.velocity_max_per_card),
+    ]  # fmt: skip
+    for label, condition, limit in checks:
+        if condition is None or not limit:
+            continue
+        count = recent.filter(condition).count()
+        if count >= limit:
+            reasons.append(
+                f"{count + 1} paid orders from the same {label} within "
+                f"{rules.velocity_window_minutes} minutes"
+            )
+    return FraudVerdict(hold=bool(reasons), reasons=reasons)
+
+
+# --- checkout ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckoutConsent:
+    kind: str
+    required: bool
+    wording: str
+    wording_version: str
+    clause_id: str
+    clause_url: str
+    legal_basis: str
+    document_title: str
+    document_url: str
+    document_version: str
+
+
+def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
+    """The checkboxes checkout shows under the active preset (none ticked in advance).
+
+    Always includes a policy acceptance box; the immediate-delivery consent and the
+    withdrawal waiver appear only where the active preset requires them.
+    """
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        from policies.consents import CONSENT_WORDING_VERSION, consent_wording
+        from policies.selectors import checkout_consents_get, preset_active_get
+    except ImportError:
+        return [_default_acceptance()]
+    requirements = checkout_consents_get(language=language)
+    rules = preset_active_get()
+    legal = {c.kind: c.legal_basis for c in rules.checkout_consents} if rules else {}
+    consents = []
+    for r in requirements:
+        doc = r.document
+        try:
+            doc_url = reverse("policies:document", kwargs={"kind": doc.kind}) if doc else ""
+        except NoReverseMatch:
+            doc_url = ""
+        consents.append(
+            CheckoutConsent(
+                kind=r.kind,
+                required=r.required,
+                wording=r.wording,
+                wording_version=r.wording_version,
+                clause_id=r.clause_id,
+                clause_url=r.clause_url,
+                legal_basis=legal.get(r.kind, ""),
+                document_title=doc.title if doc else "",
+                document_url=doc_url,
+                document_version=str(doc.version) if doc else "",
+            )
+        )
+    if not any(c.kind == "policy_acceptance" for c in consents):
+        consents.insert(
+            0,
+            CheckoutConsent(
+                kind="policy_acceptance",
+                required=True,
+                wording=consent_wording(kind="policy_acceptance", language=language),
+                wording_version=CONSENT_WORDING_VERSION,
+                clause_id="",
+                clause_url="",
+                legal_basis="",
+                document_title="",
+                document_url="",
+                document_version="",
+            ),
+        )
+    return consents
+
+
+def _default_acceptance() -> CheckoutConsent:
+    from django.utils.translation import gettext
+
+    return CheckoutConsent(
+        kind="policy_acceptance",
+        required=True,
+        wording=gettext(
+            "I have read and accept the terms of sale and the refund, delivery and "
+            "warranty policies."
+        ),
+        wording_version="default",
+        clause_id="",
+        clause_url="",
+        legal_basis="",
+        document_title="",
+        document_url="",
+        document_version="",
+    )
+
+
+def checkout_documents_list(*, language: str) -> list[dict[str, str]]:
+    """Links to the exact current versions of the policy pages."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        from policies.selectors import documents_current_list
+    except ImportError:
+        return []
+    links = []
+    for doc in documents_current_list(language=language):
+        try:
+            url = reverse("policies:document", kwargs={"kind": doc.kind})
+        except NoReverseMatch:
+            url = ""
+        links.append({"title": doc.title, "url": url, "version": str(doc.version)})
+    return links

@@ -1,0 +1,1352 @@
+"""Order writes: checkout, payment confirmation, fraud holds, delivery, email, refunds.
+
+Rules kept everywhere below:
+- status changes go through ``order_transition`` (allowed moves + an OrderEvent row);
+- rows are locked in one order: order -> line -> key (keys are locked by ``keys``);
+- the gateway (Stripe) is never called inside a database transaction;
+- tasks are enqueued on commit; every service can run twice and leave the same state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .conf import orders_setting
+from .gateways import GatewayError, amount_to_minor, gateway_get
+from .models import (
+    BackorderInfo,
+    BlocklistEntry,
+    BlocklistKind,
+    Order,
+    OrderConsent,
+    OrderEmail,
+    OrderEmailKind,
+    OrderEmailStatus,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+    OrderRisk,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+    WebhookEventStatus,
+)
+
+logger = logging.getLogger(__name__)
+S = OrderStatus
+
+# --- the state machine ----------------------------------------------------------------------
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PAID, S.FAILED, S.EXPIRED, S.CANCELLED}),
+    # Money can arrive after a failed attempt or an expiry event (out-of-order webhooks):
+    # the order is then paid and must be delivered or refunded.
+    S.FAILED: frozenset({S.PAID, S.EXPIRED, S.CANCELLED}),
+    S.EXPIRED: frozenset({S.PAID}),
+    S.PAID: frozenset({S.ON_HOLD, S.DELIVERED, S.BACKORDERED, S.CANCELLED, S.DISPUTED}),
+    S.ON_HOLD: frozenset({S.DELIVERED, S.BACKORDERED, S.CANCELLED, S.DISPUTED}),
+    S.BACKORDERED: frozenset({S.DELIVERED, S.CANCELLED, S.DISPUTED}),
+    S.DELIVERED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED, S.DISPUTED}),
+    S.DISPUTED: frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELLED}),
+    S.REFUNDED: frozenset({S.DISPUTED}),
+    S.CANCELLED: frozenset({S.DISPUTED}),
+}
+PAID_STATES = frozenset(
+    {
+        S.PAID,
+        S.ON_HOLD,
+        S.BACKORDERED,
+        S.DELIVERED,
+        S.PARTIALLY_REFUNDED,
+        S.REFUNDED,
+        S.DISPUTED,
+    }
+)
+UNPAID_STATES = frozenset({S.PENDING, S.FAILED, S.EXPIRED})
+CANCELLABLE_STATES = frozenset({S.PENDING, S.FAILED, S.PAID, S.ON_HOLD, S.BACKORDERED})
+
+
+class OrderError(Exception):
+    """An order operation that cannot be done; the message can be shown to staff."""
+
+
+class OrderTransitionError(OrderError):
+    pass
+
+
+class CheckoutError(OrderError):
+    pass
+
+
+class RateLimited(OrderError):
+    pass
+
+
+class CancellationRefused(OrderError):
+    def __init__(self, message: str, clause: str = "", clause_url: str = "") -> None:
+        super().__init__(message)
+        self.clause = clause
+        self.clause_url = clause_url
+
+
+def _on_commit_task(task_name: str, *args: Any) -> None:
+    """Enqueue an orders task after the current transaction commits."""
+    from . import tasks
+
+    getattr(tasks, task_name).delay_on_commit(*args)
+
+
+def order_event_add(
+    *, order: Order, kind: str, reason: str, actor: Any = None, from_status: str = ""
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        from_status=from_status or order.status,
+        to_status=order.status,
+        reason=reason[:500],
+    )
+
+
+def order_transition(*, order: Order, to_status: str, actor: Any = None, reason: str = "") -> bool:
+    """Move ``order`` to ``to_status`` if the move is allowed; write an OrderEvent row.
+
+    Locks the order row. Returns False (and writes nothing) when the order already has
+    that status, so a repeated call is harmless; raises OrderTransitionError otherwise.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        from_status = locked.status
+        if from_status == to_status:
+            _copy_state(locked, order)
+            return False
+        if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
+            raise OrderTransitionError(
+                f"order {locked.number}: {from_status} -> {to_status} is not allowed"
+            )
+        now = timezone.now()
+        locked.status = to_status
+        fields = ["status"]
+        if to_status == S.PAID and locked.paid_at is None:
+            locked.paid_at = now
+            fields.append("paid_at")
+        if to_status == S.DELIVERED and locked.delivered_at is None:
+            locked.delivered_at = now
+            fields.append("delivered_at")
+        locked.save(update_fields=fields)
+        OrderEvent.objects.create(
+            order=locked,
+            actor=actor if getattr(actor, "pk", None) else None,
+            kind=OrderEventKind.STATUS,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason[:500],
+        )
+        _copy_state(locked, order)
+        return True
+
+
+def _copy_state(source: Order, target: Order) -> None:
+    if source is not target:
+        for name in ("status", "paid_at", "delivered_at", "refunded_total"):
+            setattr(target, name, getattr(source, name))
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentGiven:
+    kind: str
+    text: str
+    wording_version: str
+    clause: str = ""
+    legal_basis: str = ""
+
+
+@transaction.atomic
+def order_create_from_cart(
+    *,
+    cart: Any,
+    billing_name: str,
+    email: str,
+    language: str,
+    user: Any = None,
+    ip: str | None = None,
+    user_agent: str = "",
+    consents: Iterable[ConsentGiven] = (),
+) -> Order:
+    """Create a pending order from the server-side cart (prices from the database only)."""
+    if cart.is_empty:
+        raise CheckoutError(_("Your cart is empty."))
+    currencies = {line.product.currency for line in cart.lines}
+    if len(currencies) != 1:
+        raise CheckoutError(_("Items priced in different currencies must be bought separately."))
+    preset = _preset_active()
+    order = Order.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        email=email.strip(),
+        billing_name=billing_name.strip(),
+        language=language,
+        currency=currencies.pop(),
+        total=cart.total,
+        purchase_ip=ip or None,
+        user_agent=(user_agent or "")[:400],
+        policy_preset=preset.slug if preset else "",
+        gateway=settings.PAYMENT_GATEWAY,
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product=line.product,
+                product_name=line.product.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+            )
+            for line in cart.lines
+        ]
+    )
+    now = timezone.now()
+    given = list(consents)
+    OrderConsent.objects.bulk_create(
+        [
+            OrderConsent(
+                order=order,
+                kind=c.kind,
+                clause=c.clause,
+                wording_version=c.wording_version,
+                text=c.text,
+                legal_basis=c.legal_basis,
+                ip=ip or None,
+                user_agent=(user_agent or "")[:400],
+                accepted_at=now,
+            )
+            for c in given
+        ]
+    )
+    _policy_acceptances_record(
+        order=order, language=language, kinds={c.kind for c in given}, ip=ip, ua=user_agent
+    )
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.STATUS,
+        from_status="",
+        to_status=S.PENDING,
+        reason="checkout",
+    )
+    return order
+
+
+def _policy_acceptances_record(
+    *, order: Order, language: str, kinds: set[str], ip: str | None, ua: str
+) -> None:
+    try:
+        from policies.services import acceptances_record_checkout
+    except ImportError:  # the policies app records acceptances once it exists
+        return
+    try:
+        acceptances_record_checkout(
+            order_ref=order.number, language=language, given=kinds, ip=ip, user_agent=ua
+        )
+    except ValueError as exc:  # a required consent is missing
+        raise CheckoutError(_("Please tick every required box to continue.")) from exc
+
+
+def _preset_active():
+    try:
+        from policies.selectors import preset_active_get
+    except ImportError:
+        return None
+    return preset_active_get()
+
+
+def order_checkout_start(*, order: Order, site_url: str = "") -> str:
+    """Open a payment session at the gateway (outside any transaction); return its URL."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_checkout_start must not run inside a transaction")
+    gateway = gateway_get(name=order.gateway)
+    base = (site_url or settings.SITE_URL).rstrip("/")
+    session = gateway.session_create(
+        order=order,
+        success_url=base + reverse("orders:payment_return", kwargs={"number": order.number}),
+        cancel_url=base + reverse("orders:detail", kwargs={"number": order.number}),
+    )
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.gateway_session_id != session.id:
+            locked.gateway_session_id = session.id
+            locked.save(update_fields=["gateway_session_id"])
+        order.gateway_session_id = session.id
+    return session.url
+
+
+# --- payment confirmation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentConfirmation:
+    order: Order
+    newly_paid: bool
+    problem: str = ""  # set when the payment was NOT accepted for this order
+
+
+def order_payment_confirm(
+    *,
+    order_id: Any,
+    amount_minor: int,
+    currency: str,
+    payment_id: str,
+    source: str,
+    risk_level: str = "",
+    card_fingerprint: str = "",
+) -> PaymentConfirmation:
+    """Record that the gateway took the money for ``order_id``: idempotent, row-locked.
+
+    Only the first confirmation moves the order to paid and enqueues its processing
+    (fraud check then delivery); later ones (webhook retries, the success page racing the
+    webhook) change nothing. A wrong amount or currency, or money for an order cancelled
+    before payment, leaves the order unpaid and alerts staff (``problem`` is set).
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status in PAID_STATES or (order.status == S.CANCELLED and order.paid_at):
+            return PaymentConfirmation(order=order, newly_paid=False)
+        expected = amount_to_minor(amount=order.total, currency=order.currency)
+        problem = ""
+        if amount_minor != expected or currency.lower() != order.currency.lower():
+            problem = (
+                f"{source}: paid {amount_minor} {currency.upper()} "
+                f"but the order expects {expected} {order.currency.upper()}"
+            )
+        elif order.status == S.CANCELLED:
+            problem = f"{source}: payment received for an order cancelled before payment"
+        if problem:
+            order_event_add(order=order, kind=OrderEventKind.AMOUNT_MISMATCH, reason=problem)
+            number = order.number
+            transaction.on_commit(
+                lambda: _staff_alert(
+                    subject=f"Payment problem on order {number}",
+                    body=problem + "\nThe order was NOT marked paid. Check the payment.",
+                )
+            )
+            return PaymentConfirmation(order=order, newly_paid=False, problem=problem)
+        risk, _created = OrderRisk.objects.get_or_create(order=order)
+        fields = []
+        if risk_level and risk.risk_level != risk_level:
+            risk.risk_level = risk_level
+            fields.append("risk_level")
+        if card_fingerprint and risk.card_fingerprint != card_fingerprint:
+            risk.card_fingerprint = card_fingerprint
+            fields.append("card_fingerprint")
+        if fields:
+            risk.save(update_fields=fields)
+        if payment_id and order.gateway_payment_id != payment_id:
+            order.gateway_payment_id = payment_id
+            order.save(update_fields=["gateway_payment_id"])
+        order_transition(order=order, to_status=S.PAID, reason=f"payment confirmed ({source})")
+        _on_commit_task("orders_deliver", str(order.pk))
+        _on_commit_task("orders_webhook_replay_deferred", str(order.pk))
+        return PaymentConfirmation(order=order, newly_paid=True)
+
+
+def order_payment_sync(*, order: Order) -> Order:
+    """Ask the gateway about the order's session (the success page); confirm if paid."""
+    if order.status not in UNPAID_STATES or not order.gateway_session_id:
+        return order
+    state = gateway_get(name=order.gateway).session_retrieve(session_id=order.gateway_session_id)
+    if not state.paid:
+        return order
+    if state.order_id and state.order_id != str(order.pk):
+        raise OrderError("session belongs to another order")
+    return order_payment_confirm(
+        order_id=order.pk,
+        amount_minor=state.amount_minor,
+        currency=state.currency,
+        payment_id=state.payment_id,
+        source="success page",
+        risk_level=state.risk_level,
+        card_fingerprint=state.card_fingerprint,
+    ).order
+
+
+@dataclass(frozen=True)
+class TestPaymentResult:
+    outcome: str  # paid | declined | invalid
+    order: Order
+    __test__ = False
+
+
+def test_payment_submit(*, session_id: str, card_number: str) -> TestPaymentResult:
+    """The local test gateway's hosted page: charge a test card for the session's order."""
+    from .gateways import test_card_fingerprint, test_card_outcome
+
+    order = Order.objects.get(gateway="test", gateway_session_id=session_id)
+    outcome = test_card_outcome(number=card_number)
+    if outcome in ("decline", "unknown"):
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            order_event_add(
+                order=locked,
+                kind=OrderEventKind.PAYMENT,
+                reason="test card declined" if outcome == "decline" else "unknown test card",
+            )
+        return TestPaymentResult(
+            outcome="declined" if outcome == "decline" else "invalid", order=order
+        )
+    digest = session_id.removeprefix("test_cs_")
+    result = order_payment_confirm(
+        order_id=order.pk,
+        amount_minor=amount_to_minor(amount=order.total, currency=order.currency),
+        currency=order.currency,
+        payment_id=f"test_pi_{digest}",
+        source="test gateway",
+        risk_level="highest" if outcome == "fraud" else "normal",
+        card_fingerprint=test_card_fingerprint(number=card_number),
+    )
+    return TestPaymentResult(outcome="paid", order=result.order)
+
+
+# --- fraud checks and holds -------------------------------------------------------------------
+
+
+def blocklist_add(*, kind: str, value: str, reason: str = "", actor: Any = None) -> BlocklistEntry:
+    """Block an email, email domain, IP or card fingerprint (idempotent)."""
+    kind = {"domain": BlocklistKind.EMAIL_DOMAIN}.get(kind, kind)
+    if kind not in BlocklistKind.values:
+        raise OrderError(f"unknown blocklist kind {kind!r}")
+    value = value.strip().lower().lstrip("@")
+    if not value:
+        raise OrderError("blocklist value is empty")
+    try:
+        with transaction.atomic():
+            entry, _created = BlocklistEntry.objects.get_or_create(
+                kind=kind,
+                value=value,
+                defaults={
+                    "reason": reason[:300],
+                    "created_by": actor if getattr(actor, "pk", None) else None,
+                },
+            )
+    except IntegrityError:
+        entry = BlocklistEntry.objects.get(kind=kind, value=value)
+    return entry
+
+
+def _order_risk_refresh(*, order: Order) -> None:
+    """Fetch risk facts (Radar level, card fingerprint) from the gateway, outside a transaction."""
+    risk = OrderRisk.objects.filter(order=order).first()
+    if risk is not None and (risk.risk_level or risk.checked_at):
+        return
+    facts = gateway_get(name=order.gateway).risk_get(order=order)
+    if facts is None:
+        return
+    with transaction.atomic():
+        risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=order)
+        risk.risk_level = facts.risk_level or risk.risk_level
+        risk.card_fingerprint = facts.card_fingerprint or risk.card_fingerprint
+        risk.save(update_fields=["risk_level", "card_fingerprint"])
+
+
+def _keys_reserve(*, order: Order) -> dict[int, int]:
+    """Reserve keys for every line of a held order; returns the shortfall per line id."""
+    from keys.services import key_allocate
+
+    shortfall = {}
+    for line in order.lines.select_for_update().order_by("id"):
+        result = key_allocate(order_line=line, quantity=line.quantity, status="reserved")
+        if not result.ok:
+            shortfall[line.pk] = int(result.shortfall)
+    return shortfall
+
+
+def _line_keys(*, line: OrderLine, statuses: tuple[str, ...]) -> list:
+    from keys.selectors import keys_for_order
+
+    return list(keys_for_order(order=line.order_id).filter(order_line=line, status__in=statuses))
+
+
+def order_hold_release(*, order: Order, actor: Any, note: str = "") -> Order:
+    """Staff clear a security hold: delivery follows at once."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status != S.ON_HOLD:
+            raise OrderError(_("Only an order on hold can be released."))
+        risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=locked)
+        if risk.released_at is None:
+            risk.released_at = timezone.now()
+            risk.released_by = actor if getattr(actor, "pk", None) else None
+            risk.save(update_fields=["released_at", "released_by"])
+            order_event_add(
+                order=locked,
+                kind=OrderEventKind.HOLD_RELEASED,
+                actor=actor,
+                reason=note or "security hold released by staff",
+            )
+        _on_commit_task("orders_deliver", str(locked.pk))
+    return locked
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryOutcome:
+    status: str  # delivered | held | backordered | skipped
+    email_ids: list[int] = field(default_factory=list)
+
+
+def order_deliver(*, order_id: Any) -> DeliveryOutcome:
+    """Run the paid-order pipeline once: fraud check, then hold or allocate and deliver.
+
+    Safe to call any number of times, concurrently: the order row lock serializes runs and
+    each step checks what was already done. Returns the emails the caller should send now.
+    """
+    order = Order.objects.get(pk=order_id)
+    if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
+        return _delivery_emails_pending(order=order)
+    if order.status == S.PAID:
+        _order_risk_refresh(order=order)  # may call the gateway: never inside a transaction
+    from .selectors import fraud_check
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=order)
+        if order.status == S.PAID and risk.checked_at is None:
+            verdict = fraud_check(order=order, risk=risk)
+            risk.checked_at = timezone.now()
+            risk.save(update_fields=["checked_at"])
+            order_event_add(
+                order=order,
+                kind=OrderEventKind.FRAUD,
+                reason="hold: " + "; ".join(verdict.reasons) if verdict.hold else "passed",
+            )
+            if verdict.hold:
+                risk.hold_reasons = verdict.reasons
+                risk.held_at = risk.checked_at
+                risk.save(update_fields=["hold_reasons", "held_at"])
+                order_transition(
+                    order=order, to_status=S.ON_HOLD, reason="; ".join(verdict.reasons)
+                )
+                _keys_reserve(order=order)
+                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD)
+                return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
+        if order.status == S.ON_HOLD and risk.released_at is None:
+            return DeliveryOutcome(status="held")
+        if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
+            return DeliveryOutcome(status="skipped")
+        return _order_keys_deliver(order=order)
+
+
+def _order_keys_deliver(*, order: Order) -> DeliveryOutcome:
+    """Inside the order lock: give every line its keys, all or nothing, then deliver."""
+    from keys.services import key_allocate
+
+    shortfall: dict[int, int] = {}
+    savepoint = transaction.savepoint()
+    for line in order.lines.select_for_update().order_by("id"):
+        # Keys the line already holds count (reserved ones are delivered), so this never
+        # allocates twice; short stock changes nothing for that line.
+        result = key_allocate(order_line=line, quantity=line.quantity, status="delivered")
+        if not result.ok:
+            shortfall[line.pk] = int(result.shortfall)
+    if shortfall:
+        transaction.savepoint_rollback(savepoint)
+        return _order_backorder(order=order, shortfall=shortfall)
+    transaction.savepoint_commit(savepoint)
+    order_transition(order=order, to_status=S.DELIVERED, reason="keys delivered")
+    email = _order_email_create(order=order, kind=OrderEmailKind.DELIVERY)
+    return DeliveryOutcome(status="delivered", email_ids=[email.pk] if email else [])
+
+
+def _backorder_deadline_hours() -> int:
+    preset = _preset_active()
+    hours = preset.delivery.non_delivery_deadline_hours if preset else None
+    return int(hours) if hours else orders_setting("BACKORDER_REFUND_HOURS")
+
+
+def _order_backorder(*, order: Order, shortfall: dict[int, int]) -> DeliveryOutcome:
+    if order.status == S.BACKORDERED:
+        return DeliveryOutcome(status="backordered")
+    now = timezone.now()
+    order_transition(order=order, to_status=S.BACKORDERED, reason="out of stock after payment")
+    info, created = BackorderInfo.objects.get_or_create(
+        order=order,
+        defaults={
+            "since": now,
+            "deadline": now + timedelta(hours=_backorder_deadline_hours()),
+            "shortfall": {str(k): v for k, v in shortfall.items()},
+            "staff_alerted_at": now,
+        },
+    )
+    if created:
+        lines = ", ".join(
+            f"{line.product_name} x{shortfall[line.pk]}"
+            for line in order.lines.all()
+            if line.pk in shortfall
+        )
+        transaction.on_commit(
+            lambda: _staff_alert(
+                subject=f"Order {order.number} is waiting for stock",
+                body=(
+                    f"Order {order.number} was paid but keys are missing: {lines}.\n"
+                    f"It is refunded automatically at {info.deadline:%Y-%m-%d %H:%M %Z} "
+                    "unless stock arrives first."
+                ),
+            )
+        )
+    email = _order_email_create(order=order, kind=OrderEmailKind.BACKORDER)
+    return DeliveryOutcome(status="backordered", email_ids=[email.pk] if email else [])
+
+
+def _delivery_emails_pending(*, order: Order) -> DeliveryOutcome:
+    ids = list(
+        OrderEmail.objects.filter(order=order)
+        .exclude(status=OrderEmailStatus.SENT)
+        .values_list("pk", flat=True)
+    )
+    return DeliveryOutcome(status="skipped", email_ids=ids)
+
+
+# --- customer emails --------------------------------------------------------------------------
+
+
+def _order_email_create(*, order: Order, kind: str, actor: Any = None) -> OrderEmail | None:
+    """The email row for ``kind`` (created once per order, except resends)."""
+    if kind != OrderEmailKind.RESEND:
+        existing = OrderEmail.objects.filter(order=order, kind=kind).first()
+        if existing is not None:
+            return existing if existing.status != OrderEmailStatus.SENT else None
+    return OrderEmail.objects.create(
+        order=order,
+        kind=kind,
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+EMAIL_TEMPLATES = {
+    OrderEmailKind.DELIVERY: "order_delivered",
+    OrderEmailKind.RESEND: "order_delivered",
+    OrderEmailKind.HOLD: "order_on_hold",
+    OrderEmailKind.BACKORDER: "order_backordered",
+    OrderEmailKind.CANCELLED: "order_cancelled",
+}
+
+
+def _email_backoff(attempts: int) -> timedelta:
+    seconds = orders_setting("EMAIL_RETRY_BASE_SECONDS") * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, orders_setting("EMAIL_RETRY_MAX_SECONDS")))
+
+
+def order_email_send(*, email_id: int) -> str:
+    """Send one order email at most once; returns sent | failed | busy | done.
+
+    The row is locked while the message goes to the SMTP server, so two workers never send
+    the same email; a worker that dies mid-send releases the lock with its connection and
+    the sweeper sends it again. An SMTP failure is recorded and retried with backoff; the
+    keys stay visible in My Account and on the order page meanwhile.
+    """
+    from storefront.emails import email_send
+
+    with transaction.atomic():
+        try:
+            row = (
+                OrderEmail.objects.select_for_update(skip_locked=True)
+                .select_related("order")
+                .get(pk=email_id)
+            )
+        except OrderEmail.DoesNotExist:
+            return "busy"
+        if row.status == OrderEmailStatus.SENT:
+            return "done"
+        order = row.order
+        context = _email_context(order=order, kind=row.kind)
+        row.attempts += 1
+        try:
+            email_send(
+                name=EMAIL_TEMPLATES[row.kind],
+                to=[order.email],
+                context=context,
+                language=order.language or "en",
+                headers={"X-Order-Number": order.number, "X-Order-Email": row.kind},
+            )
+        except Exception as exc:  # SMTP down, refused, timeout: record and retry later
+            row.status = OrderEmailStatus.FAILED
+            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            row.next_attempt_at = timezone.now() + _email_backoff(row.attempts)
+            row.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+            logger.warning("order email %s for %s failed: %s", row.kind, order.number, exc)
+            return "failed"
+        row.status = OrderEmailStatus.SENT
+        row.sent_at = timezone.now()
+        row.last_error = ""
+        row.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+        order_event_add(order=order, kind=OrderEventKind.EMAIL, reason=f"{row.kind} email sent")
+        return "sent"
+
+
+def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
+    base = settings.SITE_URL.rstrip("/")
+    context: dict[str, Any] = {
+        "order": order,
+        "kind": kind,
+        "consents": list(order.consents.all()),
+        "account_url": base + reverse("accounts:dashboard"),
+        "tracking_url": base + reverse("orders:track"),
+        "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),
+        "lines": [],
+    }
+    if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
+        from keys.services import key_reveal
+
+        for line in order.lines.select_related("product").order_by("id"):
+            codes = [
+                key_reveal(
+                    key=key,
+                    channel="email",
+                    ip=None,
+                    user_agent="",
+                    user=None,
+                    guest_email=order.email,
+                )
+                for key in _line_keys(line=line, statuses=("delivered",))
+            ]
+            context["lines"].append(
+                {
+                    "name": line.product_name,
+                    "codes": codes,
+                    "activation": line.product.activation_instructions,
+                }
+            )
+    else:
+        context["lines"] = [
+            {"name": line.product_name, "codes": [], "activation": ""}
+            for line in order.lines.order_by("id")
+        ]
+    return context
+
+
+def rate_limit_consume(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
+    """Count one hit in a fixed window; False when the limit is already reached."""
+    key = f"orders-rl:{scope}:{hmac.new(b'rl', ident.encode(), 'sha256').hexdigest()[:32]}"
+    cache.add(key, 0, timeout=window_seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window_seconds)
+        count = 1
+    return count <= limit
+
+
+def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) -> OrderEmail:
+    """Send the key email again (rate-limited per order for customers)."""
+    if order.status not in (S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED):
+        raise OrderError(_("The keys of this order have not been delivered yet."))
+    if not staff and not rate_limit_consume(
+        scope="resend",
+        ident=str(order.pk),
+        limit=orders_setting("RESEND_PER_HOUR"),
+        window_seconds=3600,
+    ):
+        raise RateLimited(_("The email was sent several times recently. Try again in an hour."))
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        email = _order_email_create(order=locked, kind=OrderEmailKind.RESEND, actor=actor)
+        order_event_add(
+            order=locked,
+            kind=OrderEventKind.EMAIL,
+            actor=actor,
+            reason="key email re-send requested" + (" by staff" if staff else ""),
+        )
+        _on_commit_task("orders_email_send", email.pk)
+    return email
+
+
+# --- cancellation and refunds -----------------------------------------------------------------
+
+
+def order_cancel(*, order: Order, actor: Any = None, reason: str) -> Order:
+    """Cancel an order that is not delivered; refund it in full if it was paid."""
+    from keys.services import key_revoke_for_order
+
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == S.CANCELLED:
+            was_paid = locked.paid_at is not None
+        else:
+            if locked.status not in CANCELLABLE_STATES:
+                raise OrderError(_("This order has been delivered and cannot be cancelled."))
+            was_paid = locked.status in PAID_STATES
+            # Reserved keys never shown go back to stock (anything shown is revoked).
+            key_revoke_for_order(order=locked, actor=actor, reason=f"order cancelled: {reason}")
+            order_transition(order=locked, to_status=S.CANCELLED, actor=actor, reason=reason)
+            if was_paid:
+                _order_email_create(order=locked, kind=OrderEmailKind.CANCELLED)
+    if was_paid:
+        order_refund(order=locked, reason="cancelled", actor=actor, revoke_keys=False)
+        email = OrderEmail.objects.filter(order=locked, kind=OrderEmailKind.CANCELLED).first()
+        if email is not None and email.status != OrderEmailStatus.SENT:
+            from .tasks import orders_email_send
+
+            orders_email_send.delay(email.pk)
+    return locked
+
+
+def order_cancel_request(*, order: Order, actor: Any = None) -> Order:
+    """A customer asks to cancel: the policy decides (cancel_request); refused after delivery."""
+    decision = _cancel_decision(order=order)
+    if decision is not None and decision.outcome != "cancel":
+        raise CancellationRefused(decision.explanation, decision.clause, _clause_url(decision))
+    if decision is None and order.status not in (S.ON_HOLD, S.BACKORDERED, S.PENDING, S.FAILED):
+        raise CancellationRefused(_("This order has been delivered and cannot be cancelled."))
+    if order.status not in CANCELLABLE_STATES:
+        raise CancellationRefused(_("This order has been delivered and cannot be cancelled."))
+    return order_cancel(order=order, actor=actor, reason="cancelled at the customer's request")
+
+
+def _cancel_decision(*, order: Order):
+    preset = _preset_active()
+    if preset is None:
+        return None
+    from policies.engine import ClaimCase, claim_decide
+
+    now = timezone.now()
+    case = ClaimCase(
+        now=now,
+        purchased_at=order.paid_at or order.created_at,
+        delivered_at=order.delivered_at,
+        first_viewed_at=None,
+        activated=False,
+        reason="cancel_request",
+        failed_at=None,
+        verification="pending",
+        replacements_given=0,
+        replacement_in_stock=True,
+        support_exhausted=False,
+    )
+    return claim_decide(case=case, preset=preset)
+
+
+def _clause_url(decision) -> str:
+    try:
+        from policies.selectors import clause_url
+    except ImportError:
+        return ""
+    return clause_url(clause_id=decision.clause)
+
+
+def order_refund(
+    *,
+    order: Order,
+    amount: Decimal | None = None,
+    reason: str,
+    actor: Any = None,
+    revoke_keys: bool = True,
+    reference: str = "",
+) -> Refund:
+    """One idempotent refund through the order's gateway.
+
+    The same (order, reason, reference) always means the same refund: calling again
+    retries a failed attempt with the same idempotency key and never refunds twice.
+    ``amount`` None refunds whatever is left. The gateway is called outside any
+    transaction; its answer is recorded afterwards under the order lock.
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_refund must not run inside a transaction (it calls the gateway)")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        refund = Refund.objects.filter(order=locked, reason=reason, reference=reference).first()
+        if refund is None:
+            if locked.paid_at is None:
+                raise OrderError(_("This order was never paid: there is nothing to refund."))
+            committed = _refund_committed_total(order=locked)
+            left = locked.total - committed
+            amount = left if amount is None else Decimal(amount)
+            if amount <= 0 or amount > left:
+                raise OrderError(
+                    _("A refund must be more than zero and at most %(left)s %(currency)s.")
+                    % {"left": left, "currency": locked.currency}
+                )
+            refund = Refund.objects.create(
+                order=locked,
+                amount=amount,
+                currency=locked.currency,
+                reason=reason[:64],
+                reference=reference[:64],
+                idempotency_key=f"refund-{locked.pk}-{reason[:64]}-{reference[:64]}",
+                gateway=locked.gateway,
+                revoke_keys=revoke_keys,
+                actor=actor if getattr(actor, "pk", None) else None,
+            )
+            order_event_add(
+                order=locked,
+                kind=OrderEventKind.REFUND,
+                actor=actor,
+                reason=f"refund of {amount} {locked.currency} requested ({reason})",
+            )
+        if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.CANCELED):
+            return refund
+        if refund.status == RefundStatus.PENDING and refund.gateway_refund_id:
+            return refund  # the gateway has it; its webhook finishes the job
+    try:
+        answer = gateway_get(name=locked.gateway).refund_create(
+            order=locked,
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
+            refund_id=refund.pk,
+        )
+    except GatewayError as exc:
+        with transaction.atomic():
+            row = Refund.objects.select_for_update().get(pk=refund.pk)
+            row.attempts += 1
+            row.status = RefundStatus.FAILED
+            row.error = str(exc)[:2000]
+            row.save(update_fields=["attempts", "status", "error", "updated_at"])
+        logger.warning("refund %s for order %s failed: %s", refund.pk, locked.number, exc)
+        return row
+    return refund_gateway_update(
+        refund_id=refund.pk, gateway_refund_id=answer.id, status=answer.status, attempt=True
+    )
+
+
+def _refund_committed_total(*, order: Order) -> Decimal:
+    from django.db.models import Sum
+
+    total = (
+        Refund.objects.filter(order=order)
+        .exclude(status__in=[RefundStatus.FAILED, RefundStatus.CANCELED])
+        .aggregate(s=Sum("amount"))["s"]
+    )
+    failed_retryable = (
+        Refund.objects.filter(order=order, status=RefundStatus.FAILED).aggregate(s=Sum("amount"))[
+            "s"
+        ]
+        or 0
+    )
+    return (total or Decimal("0")) + failed_retryable
+
+
+def refund_gateway_update(
+    *, refund_id: int, gateway_refund_id: str, status: str, attempt: bool = False
+) -> Refund:
+    """Record the gateway's answer (API call or webhook) for one refund; idempotent."""
+    with transaction.atomic():
+        refund = Refund.objects.select_related("order").get(pk=refund_id)
+        order = Order.objects.select_for_update().get(pk=refund.order_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        fields = ["updated_at"]
+        if attempt:
+            refund.attempts += 1
+            fields.append("attempts")
+        if gateway_refund_id and refund.gateway_refund_id != gateway_refund_id:
+            refund.gateway_refund_id = gateway_refund_id
+            fields.append("gateway_refund_id")
+        if refund.status == RefundStatus.SUCCEEDED:
+            refund.save(update_fields=fields)
+            return refund
+        new_status = {
+            "succeeded": RefundStatus.SUCCEEDED,
+            "failed": RefundStatus.FAILED,
+            "canceled": RefundStatus.CANCELED,
+        }.get(status, RefundStatus.PENDING)
+        refund.status = new_status
+        refund.error = "" if new_status != RefundStatus.FAILED else "refused by the gateway"
+        fields += ["status", "error"]
+        refund.save(update_fields=fields)
+        if new_status == RefundStatus.SUCCEEDED:
+            _refund_apply(order=order, refund=refund)
+        return refund
+
+
+def _refund_apply(*, order: Order, refund: Refund) -> None:
+    """Inside the order lock: count a succeeded refund on the order and move its status."""
+    order.refunded_total = min(order.total, order.refunded_total + refund.amount)
+    order.save(update_fields=["refunded_total"])
+    order_event_add(
+        order=order,
+        kind=OrderEventKind.REFUND,
+        actor=refund.actor,
+        reason=f"refund of {refund.amount} {refund.currency} succeeded ({refund.reason})",
+    )
+    full = order.refunded_total >= order.total
+    if order.status in (S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED):
+        target = S.REFUNDED if full else S.PARTIALLY_REFUNDED
+        if target != order.status:
+            order_transition(order=order, to_status=target, reason=f"refund ({refund.reason})")
+    elif order.status in (S.PAID, S.ON_HOLD, S.BACKORDERED) and full:
+        order_transition(order=order, to_status=S.CANCELLED, reason="refunded before delivery")
+    if refund.revoke_keys:
+        try:
+            from keys.services import key_revoke_for_order
+        except ImportError:
+            return
+        key_revoke_for_order(order=order, actor=refund.actor, reason=f"refunded ({refund.reason})")
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookRejected(Exception):
+    """Signature, header or timestamp invalid: answer 400 and store nothing."""
+
+
+class EventNotReady(Exception):
+    """The event refers to something an earlier event has not created yet."""
+
+
+def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
+    """Verify the signature against the raw body, then store the event once."""
+    import json
+
+    import stripe
+
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret or not signature:
+        raise WebhookRejected("missing signature or secret")
+    try:
+        stripe.Webhook.construct_event(
+            raw_body, signature, secret, tolerance=orders_setting("WEBHOOK_TOLERANCE_SECONDS")
+        )
+        payload = json.loads(raw_body)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise WebhookRejected(str(exc)) from exc
+    if not isinstance(payload, dict) or not payload.get("id") or not payload.get("type"):
+        raise WebhookRejected("not an event")
+    created = payload.get("created")
+    event, _created = WebhookEvent.objects.get_or_create(
+        event_id=str(payload["id"])[:255],
+        defaults={
+            "gateway": "stripe",
+            "type": str(payload["type"])[:100],
+            "payload": payload,
+            "received_at": received_at,
+            "created_at_gateway": (
+                datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+            ),
+        },
+    )
+    return event
+
+
+FINAL_EVENT_STATES = frozenset(
+    {WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED, WebhookEventStatus.REJECTED}
+)
+
+
+def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
+    """Process a stored event exactly once (row lock on the event); returns its new status."""
+    event = WebhookEvent.objects.get(pk=event_pk)
+    if event.type.startswith("charge.dispute."):
+        return _dispute_event_process(event=event, replay=replay)
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if event.status in FINAL_EVENT_STATES and not replay:
+            return event.status
+        event.attempts += 1
+        status, error, order = WebhookEventStatus.PROCESSED, "", None
+        try:
+            with transaction.atomic():
+                status, order = _stripe_event_dispatch(event=event)
+        except EventNotReady as exc:
+            status, error = WebhookEventStatus.DEFERRED, str(exc)
+        except Exception as exc:
+            logger.exception("webhook event %s failed", event.event_id)
+            status, error = WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        event.status = status
+        event.error = error[:2000]
+        fields = ["status", "error", "attempts"]
+        if order is not None:
+            event.order = order
+            fields.append("order")
+        if status in FINAL_EVENT_STATES:
+            event.processed_at = timezone.now()
+            fields.append("processed_at")
+        event.save(update_fields=fields)
+    return status
+
+
+def _dispute_event_process(*, event: WebhookEvent, replay: bool) -> str:
+    if event.status in FINAL_EVENT_STATES and not (replay or event.status == "ignored"):
+        return event.status
+    try:
+        from refunds.services import dispute_event_handle
+    except ImportError:
+        _event_status_set(
+            event=event, status=WebhookEventStatus.IGNORED, error="refunds app not ready"
+        )
+        return WebhookEventStatus.IGNORED
+    try:
+        dispute_event_handle(event=event.payload)  # may call Stripe: outside our transaction
+    except Exception as exc:
+        logger.exception("dispute event %s failed", event.event_id)
+        _event_status_set(event=event, status=WebhookEventStatus.FAILED, error=repr(exc))
+        return WebhookEventStatus.FAILED
+    _event_status_set(event=event, status=WebhookEventStatus.PROCESSED, error="")
+    return WebhookEventStatus.PROCESSED
+
+
+def _event_status_set(*, event: WebhookEvent, status: str, error: str) -> None:
+    with transaction.atomic():
+        row = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        row.status = status
+        row.error = error[:2000]
+        row.attempts += 1
+        row.processed_at = timezone.now() if status in FINAL_EVENT_STATES else None
+        row.save(update_fields=["status", "error", "attempts", "processed_at"])
+
+
+def _order_for_object(obj: dict) -> Order | None:
+    metadata = obj.get("metadata") or {}
+    order_id = metadata.get("order_id") or obj.get("client_reference_id")
+    if order_id:
+        order = Order.objects.filter(pk=_uuid_or_none(order_id)).first()
+        if order is not None:
+            return order
+    if obj.get("object") == "checkout.session" and obj.get("id"):
+        return Order.objects.filter(gateway="stripe", gateway_session_id=obj["id"]).first()
+    intent = obj.get("payment_intent")
+    intent_id = intent.get("id") if isinstance(intent, dict) else intent
+    if intent_id:
+        return Order.objects.filter(gateway="stripe", gateway_payment_id=intent_id).first()
+    return None
+
+
+def _uuid_or_none(value: str):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _stripe_event_dispatch(*, event: WebhookEvent) -> tuple[str, Order | None]:
+    obj = (event.payload.get("data") or {}).get("object") or {}
+    kind = event.type
+    order = _order_for_object(obj)
+    if kind in (
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+        "checkout.session.expired",
+    ):
+        if order is None:
+            return WebhookEventStatus.IGNORED, None
+        return _session_event_apply(kind=kind, session=obj, order=order), order
+    if kind in ("charge.refunded", "charge.refund.updated", "refund.updated", "refund.created",
+                "refund.failed"):  # fmt: skip
+        if order is None:
+            return WebhookEventStatus.IGNORED, None
+        return _refund_event_apply(kind=kind, obj=obj, order=order), order
+    return WebhookEventStatus.IGNORED, order
+
+
+def _session_event_apply(*, kind: str, session: dict, order: Order) -> str:
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if session.get("payment_status") != "paid":
+            order_event_add(
+                order=order, kind=OrderEventKind.PAYMENT, reason=f"{kind}: payment not settled yet"
+            )
+            return WebhookEventStatus.PROCESSED
+        intent = session.get("payment_intent")
+        result = order_payment_confirm(
+            order_id=order.pk,
+            amount_minor=int(session.get("amount_total") or 0),
+            currency=str(session.get("currency") or ""),
+            payment_id=intent.get("id", "") if isinstance(intent, dict) else (intent or ""),
+            source=kind,
+        )
+        return WebhookEventStatus.REJECTED if result.problem else WebhookEventStatus.PROCESSED
+    target = S.FAILED if kind == "checkout.session.async_payment_failed" else S.EXPIRED
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status in PAID_STATES or locked.status == S.CANCELLED:
+        order_event_add(
+            order=locked,
+            kind=OrderEventKind.NOTE,
+            reason=f"{kind} ignored: already {locked.status}",
+        )
+        return WebhookEventStatus.IGNORED
+    if target not in ALLOWED_TRANSITIONS.get(locked.status, frozenset()):
+        return WebhookEventStatus.IGNORED
+    order_transition(order=locked, to_status=target, reason=kind)
+    return WebhookEventStatus.PROCESSED
+
+
+def _refund_event_apply(*, kind: str, obj: dict, order: Order) -> str:
+    if order.paid_at is None:
+        raise EventNotReady(f"order {order.number} is not paid yet")
+    if obj.get("object") == "charge":
+        refunds = ((obj.get("refunds") or {}).get("data")) or []
+    else:
+        refunds = [obj]
+    for item in refunds:
+        _refund_object_apply(order=order, item=item)
+    return WebhookEventStatus.PROCESSED
+
+
+def _refund_object_apply(*, order: Order, item: dict) -> None:
+    refund_gateway_id = item.get("id") or ""
+    metadata = item.get("metadata") or {}
+    refund = None
+    if metadata.get("refund_id", "").isdigit():
+        refund = Refund.objects.filter(order=order, pk=int(metadata["refund_id"])).first()
+    if refund is None and refund_gateway_id:
+        refund = Refund.objects.filter(
+            gateway=order.gateway, gateway_refund_id=refund_gateway_id
+        ).first()
+    if refund is None:
+        # Made outside the shop (e.g. the Stripe dashboard): record it so totals agree.
+        amount = Decimal(int(item.get("amount") or 0)) / 100
+        if amount <= 0:
+            return
+        refund, _created = Refund.objects.get_or_create(
+            order=order,
+            reason="gateway",
+            reference=refund_gateway_id[:64],
+            defaults={
+                "amount": min(amount, order.total),
+                "currency": order.currency,
+                "idempotency_key": f"refund-{order.pk}-gateway-{refund_gateway_id[:64]}",
+                "gateway": order.gateway,
+                "gateway_refund_id": refund_gateway_id,
+                "revoke_keys": False,
+            },
+        )
+    refund_gateway_update(
+        refund_id=refund.pk, gateway_refund_id=refund_gateway_id, status=item.get("status", "")
+    )
+
+
+def webhook_events_replay_deferred(*, order_id: Any = None, limit: int = 200) -> int:
+    """Re-process deferred / failed events (for one order, or all), oldest first."""
+    qs = WebhookEvent.objects.filter(
+        status__in=[WebhookEventStatus.DEFERRED, WebhookEventStatus.FAILED], attempts__lt=20
+    )
+    if order_id is not None:
+        qs = qs.filter(order_id=order_id)
+    count = 0
+    for pk in qs.order_by("received_at").values_list("pk", flat=True)[:limit]:
+        webhook_event_process(event_pk=pk)
+        count += 1
+    return count
+
+
+def webhook_event_replay(*, event: WebhookEvent) -> str:
+    """Staff replay of one stored event (e.g. a dispute that arrived before refunds/ existed)."""
+    return webhook_event_process(event_pk=event.pk, replay=event.status != "processed")
+
+
+# --- periodic jobs ----------------------------------------------------------------------------
+
+
+def _staff_alert(*, subject: str, body: str) -> None:
+    from storefront.emails import staff_alert_send
+
+    try:
+        staff_alert_send(subject=subject, body=body)
+    except Exception:  # an alert must never break the flow it reports on
+        logger.exception("staff alert failed: %s", subject)
+
+
+@dataclass
+class SweepResult:
+    deliveries: int = 0
+    emails: int = 0
+    events: int = 0
+    refunds: int = 0
+
+
+def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult:
+    """Re-drive everything paid and not delivered, unsent emails, events and refunds."""
+    from . import tasks
+
+    grace = orders_setting("SWEEP_GRACE_SECONDS") if grace_seconds is None else grace_seconds
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    result = SweepResult()
+    due = Order.objects.filter(
+        Q(status__in=[S.PAID, S.BACKORDERED], paid_at__lte=cutoff)
+        | Q(status=S.ON_HOLD, risk__released_at__isnull=False)
+    )
+    for pk in due.values_list("pk", flat=True)[:500]:
+        tasks.orders_deliver.delay(str(pk))
+        result.deliveries += 1
+    unsent = OrderEmail.objects.filter(
+        Q(status=OrderEmailStatus.PENDING, created_at__lte=cutoff)
+        | Q(status=OrderEmailStatus.FAILED, next_attempt_at__lte=timezone.now())
+    )
+    for email_pk in unsent.values_list("pk", flat=True)[:500]:
+        tasks.orders_email_send.delay(email_pk)
+        result.emails += 1
+    result.events = webhook_events_replay_deferred()
+    for refund in Refund.objects.filter(
+        status__in=[RefundStatus.FAILED, RefundStatus.PENDING],
+        gateway_refund_id="",
+        updated_at__lte=cutoff,
+        attempts__lt=10,
+    ).select_related("order")[:100]:
+        order_refund(order=refund.order, reason=refund.reason, reference=refund.reference)
+        result.refunds += 1
+    return result
+
+
+def orders_alert_stale_holds() -> int:
+    """Alert staff once about each hold older than the configured time."""
+    from .selectors import fraud_settings_get
+
+    minutes = fraud_settings_get().stale_hold_minutes
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    stale = list(
+        OrderRisk.objects.filter(
+            order__status=S.ON_HOLD,
+            held_at__lte=cutoff,
+            released_at__isnull=True,
+            stale_alerted_at__isnull=True,
+        ).select_related("order")
+    )
+    if not stale:
+        return 0
+    body = "\n".join(
+        f"{risk.order.number}  held since {risk.held_at:%Y-%m-%d %H:%M} UTC: "
+        + "; ".join(risk.hold_reasons)
+        for risk in stale
+    )
+    _staff_alert(
+        subject=f"{len(stale)} order(s) on security hold for more than {minutes} minutes",
+        body=body + "\n\nRelease or cancel them in the admin.",
+    )
+    OrderRisk.objects.filter(pk__in=[r.pk for r in stale]).update(stale_alerted_at=timezone.now())
+    return len(stale)
+
+
+def orders_refund_overdue_backorders() -> int:
+    """Refund every backorder past its non-delivery deadline (the policy's clause)."""
+    overdue = Order.objects.filter(
+        status=S.BACKORDERED, backorder__deadline__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in list(overdue[:200]):
+        order = Order.objects.get(pk=pk)
+        try:
+            order_cancel(order=order, reason="not delivered before the non-delivery deadline")
+        except OrderError:
+            continue  # delivered meanwhile
+        count += 1
+    return count

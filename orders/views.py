@@ -1,0 +1,337 @@
+"""Checkout, payment pages, the order page, tracking, key reveal, resend, cancel, webhooks.
+
+Views parse input and call one service or selector. Any page that can show a key code
+answers with ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import selectors, services
+from .conf import orders_setting
+from .forms import CheckoutForm, TestCardForm, TrackForm
+from .gateways import GatewayError
+from .models import Order, OrderStatus
+
+logger = logging.getLogger(__name__)
+SESSION_KEY = "orders_access"
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _user_agent(request: HttpRequest) -> str:
+    return request.headers.get("User-Agent", "")[:400]
+
+
+def _access(request: HttpRequest) -> dict[str, str]:
+    value = request.session.get(SESSION_KEY, {})
+    return value if isinstance(value, dict) else {}
+
+
+def _grant(request: HttpRequest, order: Order, channel: str) -> None:
+    access = dict(_access(request))
+    access[str(order.pk)] = channel
+    request.session[SESSION_KEY] = dict(list(access.items())[-50:])
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _viewer_order(request: HttpRequest, number: str) -> tuple[Order, str]:
+    found = selectors.order_get_for_viewer(
+        number=number, user=request.user, session_access=_access(request)
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+# --- checkout -------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    from storefront.selectors import cart_get
+
+    cart = cart_get(session_cart=request.session.get("cart", {}) or {})
+    if cart.is_empty:
+        messages.info(request, _("Your cart is empty."))
+        return redirect("catalog:cart")
+    language = translation.get_language() or "en"
+    consents = selectors.checkout_consents_list(language=language)
+    initial = {"language": language[:2]}
+    if request.user.is_authenticated:
+        initial["email"] = request.user.email
+    form = CheckoutForm(request.POST or None, consents=consents, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        given = [
+            services.ConsentGiven(
+                kind=c.kind,
+                text=c.wording,
+                wording_version=c.wording_version,
+                clause=c.clause_id,
+                legal_basis=c.legal_basis,
+            )
+            for c in consents
+            if c.kind in form.given_kinds()
+        ]
+        try:
+            order = services.order_create_from_cart(
+                cart=cart,
+                billing_name=data["billing_name"],
+                email=data["email"],
+                language=data["language"],
+                user=request.user,
+                ip=_client_ip(request),
+                user_agent=_user_agent(request),
+                consents=given,
+            )
+        except services.CheckoutError as exc:
+            form.add_error(None, str(exc))
+        else:
+            _grant(request, order, "screen")
+            try:
+                url = services.order_checkout_start(
+                    order=order, site_url=request.build_absolute_uri("/")
+                )
+            except GatewayError:
+                logger.exception("checkout session for %s failed", order.number)
+                messages.error(
+                    request, _("The payment service is not answering. Please try again.")
+                )
+                return redirect("orders:detail", number=order.number)
+            request.session["cart"] = {}
+            return redirect(url)
+    context = {
+        "form": form,
+        "cart": cart,
+        "documents": selectors.checkout_documents_list(language=language),
+    }
+    return render(request, "orders/checkout.html", context, status=400 if form.errors else 200)
+
+
+@never_cache
+def payment_return(request: HttpRequest, number: str) -> HttpResponse:
+    """Where Stripe sends the customer back: ask Stripe, complete the order if paid."""
+    order, _channel = _viewer_order(request, number)
+    session_id = request.GET.get("session_id", "")
+    if session_id and session_id == order.gateway_session_id:
+        try:
+            services.order_payment_sync(order=order)
+        except (GatewayError, services.OrderError):
+            logger.warning("success page could not confirm %s; the webhook will", order.number)
+    return redirect("orders:detail", number=order.number)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The local test gateway's hosted payment page."""
+    order = Order.objects.filter(gateway="test", gateway_session_id=session_id).first()
+    if order is None:
+        raise Http404
+    form = TestCardForm(request.POST or None)
+    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        return redirect("orders:detail", number=order.number)
+    if request.method == "POST" and form.is_valid():
+        result = services.test_payment_submit(
+            session_id=session_id, card_number=form.cleaned_data["card_number"]
+        )
+        if result.outcome == "paid":
+            _grant(request, order, _access(request).get(str(order.pk), "screen"))
+            return redirect("orders:detail", number=order.number)
+        form.add_error(
+            "card_number",
+            _("Your card was declined.")
+            if result.outcome == "declined"
+            else _("This is not one of the test cards."),
+        )
+    return render(
+        request,
+        "orders/test_pay.html",
+        {"form": form, "order": order},
+        status=402 if form.errors else 200,
+    )
+
+
+# --- the order page -------------------------------------------------------------------------
+
+
+def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
+    from keys.services import key_reveal
+
+    rows = selectors.order_keys_rows(order=order)
+    if channel in ("screen", "tracking"):
+        for row in rows:
+            for key_row in row.keys:
+                key_row.code = key_reveal(
+                    key=key_row.key,
+                    channel=channel,
+                    ip=_client_ip(request),
+                    user_agent=_user_agent(request),
+                    user=request.user if request.user.is_authenticated else None,
+                    guest_email="" if request.user.is_authenticated else order.email,
+                )
+    return {
+        "order": order,
+        "channel": channel,
+        "rows": rows,
+        "consents": list(order.consents.all()),
+        "waiting": selectors.order_is_waiting(order=order),
+        "cancellable": selectors.order_cancellable(order=order),
+        "resendable": selectors.order_resendable(order=order),
+        "refresh_seconds": 2,
+    }
+
+
+@never_cache
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    order, channel = _viewer_order(request, number)
+    context = _order_context(request, order, channel)
+    template = (
+        "orders/_order_status.html" if request.headers.get("HX-Request") else "orders/detail.html"
+    )
+    return _no_store(render(request, template, context))
+
+
+@require_POST
+def order_resend(request: HttpRequest, number: str) -> HttpResponse:
+    order, _channel = _viewer_order(request, number)
+    try:
+        services.order_email_resend(
+            order=order, actor=request.user if request.user.is_authenticated else None
+        )
+    except services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("We are sending your keys to %(email)s again.") % {"email": order.email}
+        )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("orders:detail", args=[order.number])
+    return redirect(next_url)
+
+
+@require_POST
+def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
+    order, _channel = _viewer_order(request, number)
+    try:
+        services.order_cancel_request(
+            order=order, actor=request.user if request.user.is_authenticated else None
+        )
+    except services.CancellationRefused as exc:
+        messages.error(request, str(exc))
+        if exc.clause_url:
+            request.session["orders_refusal_clause"] = exc.clause_url
+    except services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Your order is cancelled. The full amount is being refunded."))
+    return redirect("orders:detail", number=order.number)
+
+
+@require_POST
+def key_reveal(request: HttpRequest, number: str, key_id: int) -> HttpResponse:
+    """My Account's reveal button: decrypt one key for its owner, audited (channel account)."""
+    from keys.services import key_reveal as reveal
+
+    order, channel = _viewer_order(request, number)
+    key = selectors.order_key_get(order=order, key_id=key_id)
+    if key is None:
+        raise Http404
+    code = reveal(
+        key=key,
+        channel="account" if channel == "account" else channel,
+        ip=_client_ip(request),
+        user_agent=_user_agent(request),
+        user=request.user if request.user.is_authenticated else None,
+        guest_email="" if request.user.is_authenticated else order.email,
+    )
+    context = {"order": order, "key": key, "code": code}
+    template = (
+        "orders/_key_revealed.html" if request.headers.get("HX-Request") else "orders/key.html"
+    )
+    return _no_store(render(request, template, context))
+
+
+# --- tracking -------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    form = TrackForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        window = orders_setting("TRACK_WINDOW_SECONDS")
+        number = selectors.number_normalize(form.cleaned_data["number"])
+        allowed = services.rate_limit_consume(
+            scope="track-ip",
+            ident=_client_ip(request) or "-",
+            limit=orders_setting("TRACK_PER_IP"),
+            window_seconds=window,
+        ) and services.rate_limit_consume(
+            scope="track-order",
+            ident=number,
+            limit=orders_setting("TRACK_PER_ORDER"),
+            window_seconds=window,
+        )
+        if not allowed:
+            form.add_error(None, _("Too many attempts. Please wait a few minutes and try again."))
+            status = 429
+        else:
+            order = selectors.order_get_for_tracking(
+                number=number, email=form.cleaned_data["email"]
+            )
+            if order is not None:
+                _grant(request, order, "tracking")
+                return redirect("orders:detail", number=order.number)
+            form.add_error(
+                None,
+                _("We could not find an order with this number and email address."),
+            )
+            status = 404
+    response = render(request, "orders/track.html", {"form": form}, status=status)
+    return _no_store(response)
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    received_at = timezone.now()
+    try:
+        event = services.stripe_webhook_receive(
+            raw_body=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+            received_at=received_at,
+        )
+    except services.WebhookRejected:
+        return HttpResponseBadRequest("invalid signature")
+    status = services.webhook_event_process(event_pk=event.pk)
+    if status == "failed":
+        return HttpResponse("stored; processing failed, will retry", status=500)
+    return HttpResponse(status)
