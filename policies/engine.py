@@ -24,10 +24,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.utils.translation import gettext_noop
-
 from .calendar import business_deadline_for
 from .i18n import gettext as _
+from .i18n import gettext_noop
 from .rules import PresetRules, ReasonRule
 
 OUTCOMES = ("replace", "refund", "exchange", "cancel", "verify", "support", "reject")

@@ -15,3 +15,8 @@ def gettext(message: str) -> str:
     from django.utils.translation import gettext as django_gettext
 
     return django_gettext(message)
+
+
+def gettext_noop(message: str) -> str:
+    """Mark a string for translation without translating it (works without settings)."""
+    return message

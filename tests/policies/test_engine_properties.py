@@ -94,3 +94,27 @@ def test_the_engine_is_deterministic_and_pure(slug, case):
     assert claim_decide(case=case, preset=PRESETS[slug]) == claim_decide(
         case=case, preset=PRESETS[slug]
     )
+
+
+def test_engine_imports_and_runs_without_django_settings():
+    """The engine and the preset rules are plain Python: no settings, no database."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from tests.policies.helpers import decide; "
+        "print(decide('novakeys', reason='lost_code').outcome)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "reject"
