@@ -1,5 +1,18 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RefundsConfig(AppConfig):
     name = "refunds"
+    verbose_name = _("Claims and disputes")
+
+    def ready(self) -> None:
+        # Pillow refuses decompression bombs above this many pixels (a warning above it, an
+        # error above twice it); evidence uploads treat both as a refusal.
+        from PIL import Image
+
+        from .evidence import evidence_max_pixels
+
+        limit = evidence_max_pixels()
+        if Image.MAX_IMAGE_PIXELS is None or limit < Image.MAX_IMAGE_PIXELS:
+            Image.MAX_IMAGE_PIXELS = limit

@@ -1,0 +1,534 @@
+"""Staff work on claims and disputes in the Django admin.
+
+The claim page shows the engine's recommendation recomputed live from the claim's facts
+and the active preset, the key's history (delivery, every view with IP and time), the
+customer's other orders and claims, the conversation and evidence. Each button posts to
+a custom admin view that calls exactly one service.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import conf
+from .forms import (
+    DisputeEvidenceForm,
+    ExchangeForm,
+    InfoRequestForm,
+    RefundForm,
+    RejectForm,
+    StaffMessageForm,
+    VerificationForm,
+)
+from .models import (
+    OPEN_CLAIM_STATUSES,
+    Claim,
+    ClaimEvent,
+    ClaimMessage,
+    Dispute,
+    DisputeEvent,
+    Evidence,
+    MessageAuthor,
+)
+
+
+def _deadline_text(claim: Claim) -> str:
+    """The verification deadline in the preset's business time zone."""
+    due = claim.verification_due_at
+    if due is None:
+        return "—"
+    try:
+        from .selectors import preset_rules_get
+
+        tz = preset_rules_get(slug=claim.preset_slug).calendar.tz
+    except Exception:
+        tz = timezone.get_current_timezone()
+    local = due.astimezone(tz)
+    return f"{local:%a %Y-%m-%d %H:%M} ({tz.key})"
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = _("verification deadline")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within 24 hours")),
+            ("later", _("Later")),
+            ("none", _("No deadline")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        open_q = Q(status__in=OPEN_CLAIM_STATUSES)
+        if self.value() == "overdue":
+            return queryset.filter(open_q, verification_due_at__lt=now)
+        if self.value() == "soon":
+            return queryset.filter(
+                open_q,
+                verification_due_at__gte=now,
+                verification_due_at__lt=now + timedelta(hours=24),
+            )
+        if self.value() == "later":
+            return queryset.filter(open_q, verification_due_at__gte=now + timedelta(hours=24))
+        if self.value() == "none":
+            return queryset.filter(verification_due_at__isnull=True)
+        return queryset
+
+
+class ClaimEventInline(admin.TabularInline):
+    model = ClaimEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "actor", "kind", "from_status", "to_status", "reason", "data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClaimMessageInline(admin.TabularInline):
+    model = ClaimMessage
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "author_role", "author", "body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    change_form_template = "admin/refunds/claim/change_form.html"
+    list_display = (
+        "number",
+        "order",
+        "product_name",
+        "reason",
+        "status",
+        "verification",
+        "deadline",
+        "remedy",
+        "created_at",
+    )
+    list_filter = (
+        "status",
+        DeadlineFilter,
+        "reason",
+        "verification",
+        ("order_line__product", admin.RelatedOnlyFieldListFilter),
+        ("key__batch", admin.RelatedOnlyFieldListFilter),
+        ("key__batch__supplier", admin.RelatedOnlyFieldListFilter),
+        "preset_slug",
+    )
+    search_fields = ("number", "order__number", "order__email", "guest_email", "user__email")
+    ordering = ("verification_due_at", "-created_at")
+    list_select_related = ("order", "order_line")
+    inlines = [ClaimMessageInline, ClaimEventInline]
+    readonly_fields = [f.name for f in Claim._meta.fields]
+    fieldsets = (
+        (
+            None,
+            {"fields": ("number", "status", "order", "order_line", "key", "user", "guest_email")},
+        ),
+        (
+            _("The customer's report"),
+            {"fields": ("reason", "failed_at", "description", "created_at")},
+        ),
+        (
+            _("Verification"),
+            {
+                "fields": (
+                    "verification",
+                    "key_activated",
+                    "support_exhausted",
+                    "verified_at",
+                    "verification_due_at",
+                    "verification_due_source",
+                    "escalated_at",
+                )
+            },
+        ),
+        (
+            _("Decision"),
+            {
+                "fields": (
+                    "preset_slug",
+                    "submitted_outcome",
+                    "submitted_clause",
+                    "recommendation_outcome",
+                    "recommendation_clause",
+                    "remedy",
+                    "decision_clause",
+                    "decision_note",
+                    "decided_at",
+                    "decided_by",
+                    "replacement_key",
+                    "exchange_product",
+                    "refund_amount",
+                    "refund_reference",
+                    "refund_requested_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("product"), ordering="order_line__product_name")
+    def product_name(self, obj: Claim) -> str:
+        return obj.order_line.product_name
+
+    @admin.display(
+        description=_("verification due (business time)"), ordering="verification_due_at"
+    )
+    def deadline(self, obj: Claim) -> str:
+        text = _deadline_text(obj)
+        if obj.is_open and obj.verification_due_at and obj.verification_due_at < timezone.now():
+            return format_html('<strong style="color:#b91c1c">{} · {}</strong>', text, _("overdue"))
+        return text
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- the claim page -------------------------------------------------------------
+
+    def get_urls(self):
+        urls = super().get_urls()
+        wrap = self.admin_site.admin_view
+        custom = [
+            path("<int:pk>/act/<str:action>/", wrap(self.action_view), name="refunds_claim_act"),
+        ]
+        return custom + urls
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        claim = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if claim is not None:
+            extra_context.update(self._claim_context(request, claim))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _claim_context(self, request, claim: Claim, forms: dict | None = None) -> dict:
+        from .selectors import (
+            claim_recommendation_get,
+            clause_title_get,
+            clause_url_get,
+            customer_history_get,
+            key_history_get,
+        )
+        from .services import claim_refund_amount_default
+
+        try:
+            recommendation = claim_recommendation_get(claim=claim)
+            rec_error = ""
+        except Exception as exc:  # no active preset: say so instead of failing the page
+            recommendation, rec_error = None, str(exc)
+        exchange_products = _exchange_products(claim)
+        forms = forms or {}
+        context = {
+            "claim": claim,
+            "recommendation": recommendation,
+            "recommendation_error": rec_error,
+            "recommendation_clause_url": clause_url_get(clause_id=recommendation.clause)
+            if recommendation
+            else "",
+            "recommendation_clause_title": clause_title_get(clause_id=recommendation.clause)
+            if recommendation
+            else "",
+            "deadline_text": _deadline_text(claim),
+            "key_history": key_history_get(key=claim.key),
+            "replacement_history": key_history_get(key=claim.replacement_key)
+            if claim.replacement_key_id
+            else None,
+            "history": customer_history_get(claim=claim),
+            "evidence": claim.evidence.all(),
+            "refund_limit": conf.refund_limit_without_manager(),
+            "can_refund_above_limit": request.user.has_perm("refunds.refund_above_limit"),
+            "can_decide": request.user.has_perm("refunds.decide_claim"),
+            "verify_form": forms.get("verify")
+            or VerificationForm(
+                initial={
+                    "result": claim.verification,
+                    "activated": claim.key_activated,
+                    "support_exhausted": claim.support_exhausted,
+                }
+            ),
+            "info_form": forms.get("info") or InfoRequestForm(),
+            "message_form": forms.get("message") or StaffMessageForm(),
+            "refund_form": forms.get("refund")
+            or RefundForm(
+                initial={"amount": claim.refund_amount or claim_refund_amount_default(claim=claim)}
+            ),
+            "exchange_form": forms.get("exchange") or ExchangeForm(products=exchange_products),
+            "reject_form": forms.get("reject")
+            or RejectForm(
+                initial={
+                    "clause": recommendation.clause if recommendation else "",
+                    "explanation": recommendation.explanation
+                    if recommendation and recommendation.outcome == "reject"
+                    else "",
+                }
+            ),
+            "is_open": claim.is_open,
+        }
+        return context
+
+    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        """One button = one service call; errors come back as admin messages."""
+        from . import services
+
+        if request.method != "POST":
+            raise Http404
+        claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
+        if not self.has_change_permission(request, claim):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
+        user = request.user
+        try:
+            if action == "verify":
+                form = VerificationForm(request.POST)
+                if not form.is_valid():
+                    return self._invalid(request, claim, "verify", form)
+                services.claim_verification_record(
+                    claim=claim,
+                    actor=user,
+                    result=form.cleaned_data["result"],
+                    activated=form.cleaned_data["activated"],
+                    support_exhausted=form.cleaned_data["support_exhausted"],
+                    note=form.cleaned_data["note"],
+                )
+                done = _("Verification recorded; the customer was notified.")
+            elif action == "request_info":
+                form = InfoRequestForm(request.POST)
+                if not form.is_valid():
+                    return self._invalid(request, claim, "info", form)
+                services.claim_info_request(claim=claim, actor=user, body=form.cleaned_data["body"])
+                done = _("The customer was asked for more information.")
+            elif action == "message":
+                form = StaffMessageForm(request.POST)
+                if not form.is_valid():
+                    return self._invalid(request, claim, "message", form)
+                services.claim_message_post(
+                    claim=claim,
+                    author_role=MessageAuthor.STAFF,
+                    author=user,
+                    body=form.cleaned_data["body"],
+                )
+                done = _("Message sent to the customer.")
+            elif action == "replace":
+                services.claim_approve_replacement(
+                    claim=claim, actor=user, note=request.POST.get("note", "")
+                )
+                done = _("Replacement key sent to the customer.")
+            elif action == "exchange":
+                form = ExchangeForm(request.POST, products=_exchange_products(claim))
+                if not form.is_valid():
+                    return self._invalid(request, claim, "exchange", form)
+                services.claim_approve_exchange(
+                    claim=claim,
+                    actor=user,
+                    product=form.cleaned_data["product"],
+                    note=form.cleaned_data["note"],
+                )
+                done = _("Exchange done; the customer has the new key.")
+            elif action == "refund":
+                form = RefundForm(request.POST)
+                if not form.is_valid():
+                    return self._invalid(request, claim, "refund", form)
+                services.claim_approve_refund(
+                    claim=claim,
+                    actor=user,
+                    amount=Decimal(form.cleaned_data["amount"]),
+                    note=form.cleaned_data["note"],
+                )
+                done = _("Refund requested; the key is revoked and the customer notified.")
+            elif action == "reject":
+                form = RejectForm(request.POST)
+                if not form.is_valid():
+                    return self._invalid(request, claim, "reject", form)
+                services.claim_reject(
+                    claim=claim,
+                    actor=user,
+                    clause=form.cleaned_data["clause"],
+                    explanation=form.cleaned_data["explanation"],
+                )
+                done = _("Claim rejected; the customer was notified with the clause.")
+            elif action == "close":
+                services.claim_close(claim=claim, actor=user, reason="closed by staff")
+                done = _("Claim closed.")
+            elif action in ("block_email", "block_domain", "block_ip"):
+                entry = services.customer_block(
+                    claim=claim, what=action.removeprefix("block_"), actor=user
+                )
+                done = _("Blocked for future checkouts: %(entry)s") % {"entry": entry}
+            else:
+                raise Http404
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You do not have permission to do this."))
+            return back
+        except Exception as exc:
+            from orders.services import OrderError
+
+            from .services import ClaimError
+
+            if not isinstance(exc, ClaimError | OrderError) and type(exc).__name__ not in (
+                "KeyTransitionError",
+            ):
+                raise
+            messages.error(request, str(exc))
+            return back
+        messages.success(request, done)
+        return back
+
+    def _invalid(self, request, claim, name, form) -> HttpResponse:
+        messages.error(request, _("Please correct the form below."))
+        return self.change_view(
+            request, str(claim.pk), extra_context=self._claim_context(request, claim, {name: form})
+        )
+
+
+def _exchange_products(claim: Claim):
+    from storefront.models import Product
+
+    return (
+        Product.objects.filter(
+            is_active=True, currency=claim.order.currency, price__lte=claim.order_line.unit_price
+        )
+        .exclude(pk=claim.order_line.product_id)
+        .order_by("name")
+    )
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "claim",
+        "original_name",
+        "content_type",
+        "width",
+        "height",
+        "size",
+        "created_at",
+    )
+    readonly_fields = [f.name for f in Evidence._meta.fields] + ["preview"]
+    search_fields = ("claim__number", "sha256")
+
+    @admin.display(description=_("image"))
+    def preview(self, obj: Evidence) -> str:
+        url = reverse("refunds:evidence", args=[obj.pk])
+        return format_html(
+            '<a href="{}"><img src="{}" alt="" style="max-width:480px"></a>', url, url
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+
+class DisputeEventInline(admin.TabularInline):
+    model = DisputeEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "stripe_event_id", "from_status", "to_status", "actor", "data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    change_form_template = "admin/refunds/dispute/change_form.html"
+    list_display = ("stripe_dispute_id", "order", "status", "reason", "amount", "currency",
+                    "evidence_due_by", "submitted_at")  # fmt: skip
+    list_filter = ("status", "reason", "funds_withdrawn")
+    search_fields = ("stripe_dispute_id", "order__number", "order__email", "charge_id")
+    readonly_fields = [f.name for f in Dispute._meta.fields]
+    inlines = [DisputeEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/act/<str:action>/", wrap(self.action_view), name="refunds_dispute_act"),
+            *super().get_urls(),
+        ]
+
+    def _evidence_form(self, dispute: Dispute, data=None) -> DisputeEvidenceForm:
+        from .services import STRIPE_EVIDENCE_TEXT_FIELDS
+
+        order = [
+            "product_description", "customer_name", "customer_email_address",
+            "customer_purchase_ip", "service_date", "access_activity_log",
+            "refund_policy_disclosure", "uncategorized_text",
+        ]  # fmt: skip
+        names = order + sorted(set(STRIPE_EVIDENCE_TEXT_FIELDS) - set(order))
+        return DisputeEvidenceForm(data, fields=names, initial=dispute.evidence)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        dispute = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if dispute is not None:
+            extra_context["evidence_form"] = self._evidence_form(dispute)
+            extra_context["dispute"] = dispute
+            extra_context["can_submit"] = request.user.has_perm("refunds.submit_dispute_evidence")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        from . import services
+
+        if request.method != "POST":
+            raise Http404
+        dispute = get_object_or_404(Dispute.objects.select_related("order"), pk=pk)
+        back = HttpResponseRedirect(reverse("admin:refunds_dispute_change", args=[dispute.pk]))
+        try:
+            if action == "save_evidence":
+                form = self._evidence_form(dispute, request.POST)
+                if not form.is_valid():
+                    messages.error(request, _("Please correct the evidence."))
+                    return back
+                services.dispute_evidence_update(
+                    dispute=dispute, evidence=form.cleaned_data, actor=request.user
+                )
+                done = _("Evidence saved.")
+            elif action == "submit":
+                services.dispute_evidence_submit(dispute=dispute, actor=request.user)
+                done = _("Evidence submitted.")
+            elif action in ("block_email", "block_domain", "block_ip"):
+                entry = services.customer_block(
+                    dispute=dispute, what=action.removeprefix("block_"), actor=request.user
+                )
+                done = _("Blocked for future checkouts: %(entry)s") % {"entry": entry}
+            else:
+                raise Http404
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You do not have permission to do this."))
+            return back
+        except services.ClaimError as exc:
+            messages.error(request, str(exc))
+            return back
+        messages.success(request, done)
+        return back
+
+
+def admin_claim_url(claim: Claim) -> str:
+    return reverse("admin:refunds_claim_change", args=[claim.pk])

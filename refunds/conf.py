@@ -1,0 +1,44 @@
+"""Operational settings of the refunds app (not policy: policy numbers come from presets).
+
+Each value can be set in Django settings; these are the defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+
+def refund_limit_without_manager() -> Decimal:
+    """Staff without ``refunds.refund_above_limit`` may refund up to this amount."""
+    return Decimal(str(getattr(settings, "REFUND_LIMIT_WITHOUT_MANAGER", "100.00")))
+
+
+def claim_abuse_threshold() -> int:
+    """This many claims by one customer within the window flags the account."""
+    return int(getattr(settings, "CLAIM_ABUSE_THRESHOLD", 3))
+
+
+def claim_abuse_window() -> timedelta:
+    return timedelta(days=int(getattr(settings, "CLAIM_ABUSE_WINDOW_DAYS", 30)))
+
+
+def claim_needs_info_close_after() -> timedelta:
+    """A claim waiting on the customer this long is closed (with notice)."""
+    return timedelta(days=int(getattr(settings, "CLAIM_NEEDS_INFO_CLOSE_DAYS", 14)))
+
+
+def claim_escalate_lead() -> timedelta:
+    """Staff are alerted this long before a verification deadline (and once overdue)."""
+    return timedelta(hours=int(getattr(settings, "CLAIM_ESCALATE_LEAD_HOURS", 4)))
+
+
+def claim_internal_response_hours() -> int:
+    """Our own target, in business hours, when the policy states no verification time."""
+    return int(getattr(settings, "CLAIM_INTERNAL_RESPONSE_HOURS", 24))
+
+
+def evidence_max_files() -> int:
+    return int(getattr(settings, "EVIDENCE_MAX_FILES", 5))

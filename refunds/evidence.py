@@ -1,0 +1,170 @@
+"""Evidence images: checked by content, re-encoded without metadata, stored privately.
+
+An upload is accepted only when Pillow recognises it as PNG, JPEG or WebP from its bytes
+(never the file name or the browser's Content-Type), it is within the size and pixel
+limits, and it decodes fully. What is stored is a fresh image made from the decoded pixels
+(EXIF, XMP, ICC and text chunks are dropped; the EXIF orientation is applied first), saved
+under a random name in ``settings.PRIVATE_MEDIA_ROOT``, which no URL serves directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Stored format, MIME type and file extension for each accepted Pillow format.
+ACCEPTED_FORMATS = {
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "WEBP": ("image/webp", "webp"),
+}
+EVIDENCE_DIR = "evidence"
+
+
+def evidence_max_bytes() -> int:
+    return int(getattr(settings, "EVIDENCE_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def evidence_max_pixels() -> int:
+    return int(getattr(settings, "EVIDENCE_MAX_PIXELS", 25_000_000))
+
+
+class EvidenceRejected(ValueError):
+    """The upload is not an acceptable image; the message is shown to the customer."""
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    sha256: str
+
+
+def _read_limited(upload, limit: int) -> bytes:
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise EvidenceRejected(_too_big(limit))
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise EvidenceRejected(_too_big(limit))
+    if not data:
+        raise EvidenceRejected(_("The file is empty."))
+    return data
+
+
+def _too_big(limit: int) -> str:
+    return _("The file is larger than %(mb)s MB. Please send a smaller screenshot.") % {
+        "mb": f"{limit / (1024 * 1024):g}"
+    }
+
+
+def _not_an_image() -> str:
+    return _("This file is not a PNG, JPEG or WebP image. Please attach a screenshot.")
+
+
+def _too_many_pixels(limit: int) -> str:
+    return _(
+        "The image is too large (over %(mp)s megapixels). Please send a smaller screenshot."
+    ) % {"mp": f"{limit / 1_000_000:g}"}
+
+
+def image_clean(*, data: bytes) -> CleanImage:
+    """Check ``data`` by content and return it re-encoded without metadata.
+
+    Raises EvidenceRejected with a customer-readable message.
+    """
+    max_pixels = evidence_max_pixels()
+    with warnings.catch_warnings():
+        # A decompression bomb warning is a refusal, not a log line.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = probe.format
+                if fmt not in ACCEPTED_FORMATS:
+                    raise EvidenceRejected(_not_an_image())
+                width, height = probe.size
+                if width * height > max_pixels:
+                    raise EvidenceRejected(_too_many_pixels(max_pixels))
+                probe.verify()
+            # verify() leaves the image unusable: open again to decode the pixels.
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format != fmt:
+                    raise EvidenceRejected(_not_an_image())
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                clean = _pixels_only(image, fmt)
+        except EvidenceRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise EvidenceRejected(_too_many_pixels(max_pixels))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+            raise EvidenceRejected(_not_an_image())
+
+    content_type, extension = ACCEPTED_FORMATS[fmt]
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        clean.save(out, format="JPEG", quality=90, optimize=True)
+    elif fmt == "PNG":
+        clean.save(out, format="PNG", optimize=True)
+    else:
+        clean.save(out, format="WEBP", quality=90)
+    encoded = out.getvalue()
+    return CleanImage(
+        data=encoded,
+        content_type=content_type,
+        extension=extension,
+        width=clean.width,
+        height=clean.height,
+        sha256=hashlib.sha256(encoded).hexdigest(),
+    )
+
+
+def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
+    """A new image holding only the pixels: no EXIF, XMP, ICC profile or text chunks."""
+    if fmt == "JPEG":
+        target = "L" if image.mode in ("1", "L") else "RGB"
+    else:
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        target = "RGBA" if has_alpha else ("L" if image.mode in ("1", "L") else "RGB")
+    converted = image.convert(target)
+    return Image.frombytes(converted.mode, converted.size, converted.tobytes())
+
+
+def upload_clean(*, upload) -> CleanImage:
+    """Read an uploaded file (within the size limit) and clean it."""
+    return image_clean(data=_read_limited(upload, evidence_max_bytes()))
+
+
+def private_root() -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT)
+
+
+def evidence_write(*, image: CleanImage) -> str:
+    """Write the clean image under a random name; returns the storage name."""
+    name = f"{EVIDENCE_DIR}/{secrets.token_hex(1)}/{secrets.token_hex(16)}.{image.extension}"
+    path = private_root() / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(image.data)
+    return name
+
+
+def evidence_path(*, storage_name: str) -> Path:
+    root = private_root().resolve()
+    path = (root / storage_name).resolve()
+    if root not in path.parents:
+        raise FileNotFoundError(storage_name)
+    return path

@@ -1,0 +1,384 @@
+"""Reads for claims and disputes: the engine's case from a claim's facts, queues, access.
+
+The decision itself is always `policies.engine.claim_decide` under the active preset; this
+module only gathers the facts (order, key, views, stock, replacements already given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import (
+    OPEN_CLAIM_STATUSES,
+    REASONS_WITHOUT_KEY,
+    Claim,
+    ClaimReason,
+    ClaimStatus,
+    Dispute,
+    Evidence,
+    Remedy,
+)
+
+
+class NoActivePreset(LookupError):
+    """The shop has no active policy preset: claims cannot be decided."""
+
+
+def preset_rules_get(*, slug: str | None = None):
+    """The active preset's rules (or a stored/shipped preset by slug)."""
+    from policies.selectors import preset_active_get
+
+    if slug:
+        from policies.models import PolicyPreset
+        from policies.rules import preset_rules_shipped
+
+        stored = PolicyPreset.objects.filter(slug=slug).first()
+        return stored.rules_get() if stored else preset_rules_shipped(slug)
+    rules = preset_active_get()
+    if rules is None:
+        raise NoActivePreset("no active policy preset")
+    return rules
+
+
+@dataclass(frozen=True)
+class ReasonOption:
+    code: str
+    label: str
+    covered: bool
+    clause: str
+    treatment: str
+    needs_key: bool
+
+
+def reason_options_get(*, preset) -> list[ReasonOption]:
+    """Every contract reason with whether the preset covers it (excluded ones explained)."""
+    options = []
+    for code, label in ClaimReason.choices:
+        rule = preset.reasons.get(code)
+        covered = rule is not None and rule.treatment != "reject"
+        clause = rule.clause if rule is not None else preset.not_covered_clause
+        options.append(
+            ReasonOption(
+                code=code,
+                label=str(label),
+                covered=covered,
+                clause=clause,
+                treatment=rule.treatment if rule else "not_covered",
+                needs_key=code not in REASONS_WITHOUT_KEY,
+            )
+        )
+    return options
+
+
+def _first_customer_view(*, key) -> datetime | None:
+    from keys.selectors import key_views_for_key
+
+    views = [v for v in key_views_for_key(key=key) if getattr(v, "channel", "") != "staff"]
+    times = [v.created_at for v in views if getattr(v, "created_at", None)]
+    return min(times) if times else None
+
+
+def replacements_given_count(*, order_line, exclude_claim: Claim | None = None) -> int:
+    qs = Claim.objects.filter(
+        order_line=order_line,
+        remedy=Remedy.REPLACE,
+        status__in=[ClaimStatus.APPROVED, ClaimStatus.CLOSED],
+    )
+    if exclude_claim is not None and exclude_claim.pk:
+        qs = qs.exclude(pk=exclude_claim.pk)
+    return qs.count()
+
+
+def replacement_in_stock(*, product_id: int) -> bool:
+    from keys.selectors import key_available_counts
+
+    return key_available_counts(product_ids=[product_id]).get(product_id, 0) > 0
+
+
+def claim_case_build(
+    *,
+    order,
+    order_line,
+    key,
+    reason: str,
+    failed_at: datetime | None,
+    verification: str = "pending",
+    activated: bool = False,
+    support_exhausted: bool = False,
+    now: datetime | None = None,
+    claim: Claim | None = None,
+):
+    """The engine's `ClaimCase` for these facts (the contract's fields, from our data)."""
+    from policies.engine import ClaimCase
+
+    now = now or timezone.now()
+    purchased_at = order.paid_at or order.created_at
+    delivered_at = getattr(key, "delivered_at", None) if key is not None else order.delivered_at
+    if key is None and reason not in REASONS_WITHOUT_KEY:
+        delivered_at = order.delivered_at
+    return ClaimCase(
+        now=now,
+        purchased_at=purchased_at,
+        delivered_at=delivered_at,
+        first_viewed_at=_first_customer_view(key=key) if key is not None else None,
+        activated=activated,
+        reason=reason,
+        failed_at=failed_at,
+        verification=verification,
+        replacements_given=replacements_given_count(order_line=order_line, exclude_claim=claim),
+        replacement_in_stock=replacement_in_stock(product_id=order_line.product_id),
+        support_exhausted=support_exhausted,
+    )
+
+
+def claim_recommendation_get(*, claim: Claim, now: datetime | None = None):
+    """The engine's answer for this claim now, under the active preset (recomputed live)."""
+    from policies.engine import claim_decide
+
+    preset = preset_rules_get()
+    case = claim_case_build(
+        order=claim.order,
+        order_line=claim.order_line,
+        key=claim.key,
+        reason=claim.reason,
+        failed_at=claim.failed_at,
+        verification=claim.verification,
+        activated=claim.key_activated,
+        support_exhausted=claim.support_exhausted,
+        now=now,
+        claim=claim,
+    )
+    return claim_decide(case=case, preset=preset)
+
+
+def clause_url_get(*, clause_id: str) -> str:
+    from policies.selectors import clause_url
+
+    try:
+        return clause_url(clause_id=clause_id)
+    except Exception:  # a clause link must never break a page
+        return ""
+
+
+def clause_title_get(*, clause_id: str, preset=None) -> str:
+    try:
+        preset = preset or preset_rules_get(slug=clause_id.split(".", 1)[0])
+    except LookupError:
+        return clause_id
+    clause = preset.clause_get(clause_id)
+    return clause.title if clause else clause_id
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def claims_for_user(*, user) -> QuerySet[Claim]:
+    return (
+        Claim.objects.filter(user=user)
+        .select_related("order", "order_line")
+        .order_by("-created_at")
+    )
+
+
+def claim_get_for_customer(
+    *, number: str, user=None, tracked_order_ids: list | None = None
+) -> Claim | None:
+    """The claim if this visitor may see it: its account owner, or a guest whose
+    tracking session covers the claim's order. Anything else is None (a 404)."""
+    claim = (
+        Claim.objects.select_related("order", "order_line", "key", "user")
+        .filter(number=number)
+        .first()
+    )
+    if claim is None:
+        return None
+    if user is not None and user.is_authenticated:
+        if claim.user_id == user.pk:
+            return claim
+        if claim.user_id is None and claim.order.user_id == user.pk:
+            return claim
+    if tracked_order_ids and str(claim.order_id) in {str(i) for i in tracked_order_ids}:
+        return claim
+    return None
+
+
+def evidence_get_for_viewer(
+    *, evidence_id: int, user=None, tracked_order_ids: list | None = None, upload_tokens=()
+) -> Evidence | None:
+    """Evidence may be seen by staff, the claim's owner, or (before the claim exists) the
+    browser that uploaded it. Anything else is None (a 404)."""
+    evidence = (
+        Evidence.objects.select_related("claim", "claim__order").filter(pk=evidence_id).first()
+    )
+    if evidence is None:
+        return None
+    is_staff = user is not None and user.is_authenticated and user.is_staff
+    if is_staff and user.has_perm("refunds.view_claim"):
+        return evidence
+    if evidence.claim_id is None:
+        if evidence.upload_token and evidence.upload_token in set(upload_tokens):
+            return evidence
+        if user is not None and user.is_authenticated and evidence.uploaded_by_id == user.pk:
+            return evidence
+        return None
+    visible = claim_get_for_customer(
+        number=evidence.claim.number, user=user, tracked_order_ids=tracked_order_ids
+    )
+    return evidence if visible is not None else None
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+def claims_due_for_escalation(*, now: datetime, lead: timedelta) -> QuerySet[Claim]:
+    return Claim.objects.filter(
+        status__in=[ClaimStatus.SUBMITTED, ClaimStatus.VERIFYING],
+        verification="pending",
+        verification_due_at__isnull=False,
+        verification_due_at__lte=now + lead,
+        escalated_at__isnull=True,
+    ).order_by("verification_due_at")
+
+
+def claims_stale_needs_info(*, now: datetime, after: timedelta) -> QuerySet[Claim]:
+    return Claim.objects.filter(
+        status=ClaimStatus.NEEDS_INFO, needs_info_since__lte=now - after
+    ).order_by("needs_info_since")
+
+
+def customer_claims_recent_count(*, claim: Claim, since: datetime) -> int:
+    q = Q(guest_email__iexact=claim.order.email)
+    if claim.user_id:
+        q |= Q(user_id=claim.user_id)
+    return Claim.objects.filter(q, created_at__gte=since).count()
+
+
+def customer_history_get(*, claim: Claim) -> dict[str, Any]:
+    """The customer's other orders and claims, for the staff claim page."""
+    from orders.models import Order
+
+    email = claim.order.email
+    order_q = Q(email__iexact=email)
+    claim_q = Q(order__email__iexact=email)
+    if claim.user_id:
+        order_q |= Q(user_id=claim.user_id)
+        claim_q |= Q(user_id=claim.user_id)
+    return {
+        "orders": list(Order.objects.filter(order_q).exclude(pk=claim.order_id)[:50]),
+        "claims": list(
+            Claim.objects.filter(claim_q).exclude(pk=claim.pk).select_related("order")[:50]
+        ),
+    }
+
+
+def key_history_get(*, key) -> dict[str, Any]:
+    """A key's life for staff: delivery, every view (IP, time, channel), its events."""
+    if key is None:
+        return {"key": None, "views": [], "events": []}
+    from keys.selectors import key_views_for_key
+
+    events = list(key.events.all().order_by("created_at")) if hasattr(key, "events") else []
+    return {"key": key, "views": list(key_views_for_key(key=key)), "events": events}
+
+
+def open_claim_for_key_exists(*, key) -> bool:
+    return Claim.objects.filter(key=key, status__in=OPEN_CLAIM_STATUSES).exists()
+
+
+def dispute_for_order(*, order) -> Dispute | None:
+    return Dispute.objects.filter(order=order).order_by("-created_at").first()
+
+
+def dispute_evidence_facts_get(*, order) -> dict[str, str]:
+    """What our records prove about a disputed order, as Stripe's text evidence fields."""
+    from django.conf import settings
+
+    from keys.models import Key, KeyView
+
+    keys = list(
+        Key.objects.filter(order_line__order=order).select_related("product").order_by("id")
+    )
+    views = list(
+        KeyView.objects.filter(key__in=keys).exclude(channel="staff").order_by("created_at", "id")
+    )
+    log_lines = [
+        f"{v.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC: key {v.key.masked} "
+        f"({v.key.product.name}) shown via {v.channel} to IP {v.ip or 'unknown'}"
+        + (f", user agent {v.user_agent[:120]}" if v.user_agent else "")
+        for v in views
+    ]
+    delivered = [k.delivered_at for k in keys if k.delivered_at] or (
+        [order.delivered_at] if order.delivered_at else []
+    )
+    delivered_at = min(delivered) if delivered else None
+    lines = list(order.lines.all())
+    product_description = "; ".join(
+        f"{line.quantity} x {line.product_name}: digital license key delivered electronically "
+        "(shown on screen and sent by email)"
+        for line in lines
+    )
+    policy_text = _refund_policy_disclosure(order=order)
+    site = settings.SITE_URL.rstrip("/")
+    delivery_summary = [
+        f"Order {order.number} paid "
+        + (f"{order.paid_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if order.paid_at else "-")
+        + (
+            f"; keys delivered {delivered_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+            if delivered_at
+            else "; no key delivered"
+        )
+        + f"; {len(views)} recorded view(s) of the key(s) by the customer."
+    ]
+    first_views = [k.first_viewed_at for k in keys if k.first_viewed_at]
+    if first_views:
+        delivery_summary.append(
+            f"First viewed by the customer {min(first_views).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
+        )
+    delivery_summary.append(f"Shop: {settings.SHOP_NAME} ({site}).")
+    return {
+        "access_activity_log": "\n".join(log_lines),
+        "customer_email_address": order.email,
+        "customer_name": order.billing_name,
+        "customer_purchase_ip": order.purchase_ip or "",
+        "product_description": product_description,
+        "refund_policy_disclosure": policy_text,
+        "service_date": f"{delivered_at.astimezone(UTC):%Y-%m-%d}" if delivered_at else "",
+        "uncategorized_text": " ".join(delivery_summary),
+    }
+
+
+def _refund_policy_disclosure(*, order) -> str:
+    """The policy version the customer accepted at checkout, its URL and the consent."""
+    from django.conf import settings
+
+    from policies.models import PolicyAcceptance
+
+    site = settings.SITE_URL.rstrip("/")
+    acceptances = list(
+        PolicyAcceptance.objects.filter(order_ref=order.number)
+        .select_related("document", "document__preset")
+        .order_by("accepted_at", "id")
+    )
+    if not acceptances:
+        return ""
+    parts = []
+    for a in acceptances:
+        doc = a.document
+        try:
+            from django.urls import reverse
+
+            url = site + reverse("policies:document", kwargs={"kind": doc.kind})
+        except Exception:
+            url = site + "/policies/"
+        parts.append(
+            f"{a.accepted_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, IP {a.ip or 'unknown'}: "
+            f'the customer ticked "{a.wording}" ({a.get_consent_kind_display()}, wording '
+            f'v{a.wording_version}) for "{doc.title}" version {doc.version} '
+            f"(effective {doc.effective_at:%Y-%m-%d}, {doc.language}), published at {url}."
+        )
+    return "Consent recorded at checkout: " + " ".join(parts)

@@ -1,0 +1,1375 @@
+"""Writes for claims, evidence, messages, remedies, disputes and abuse flags.
+
+Rules kept here:
+- every claim status change goes through `claim_transition` (allowed moves + ClaimEvent);
+  every dispute status change through `dispute_transition` (+ DisputeEvent);
+- policy decisions come only from `policies.engine.claim_decide` under the active preset;
+  key allocation, revocation and defect marking only from `keys.services`; money only
+  from `orders.services.order_refund` (its own idempotency key), never inside our
+  transactions;
+- locks are taken claim first, then what the other apps lock (order -> line -> key);
+- emails go out through Celery tasks enqueued on commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import conf
+from .evidence import evidence_write, upload_clean
+from .models import (
+    OPEN_CLAIM_STATUSES,
+    REASONS_WITHOUT_KEY,
+    Claim,
+    ClaimEvent,
+    ClaimMessage,
+    ClaimStatus,
+    DueSource,
+    Evidence,
+    MessageAuthor,
+    Remedy,
+    Verification,
+)
+from .selectors import (
+    claim_case_build,
+    claim_recommendation_get,
+    clause_url_get,
+    customer_claims_recent_count,
+    preset_rules_get,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ClaimError(Exception):
+    """A claim action that cannot be done; ``str()`` is a message for the person asking."""
+
+
+class ClaimNotAccepted(ClaimError):
+    """The policy does not let this claim be filed (window closed, reason excluded)."""
+
+    def __init__(self, message: str, *, decision) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+class InvalidClaimTransition(ClaimError):
+    pass
+
+
+ALLOWED_CLAIM_MOVES: dict[str, frozenset[str]] = {
+    ClaimStatus.SUBMITTED: frozenset(
+        {
+            ClaimStatus.NEEDS_INFO,
+            ClaimStatus.VERIFYING,
+            ClaimStatus.APPROVED,
+            ClaimStatus.REJECTED,
+            ClaimStatus.CLOSED,
+        }
+    ),
+    ClaimStatus.NEEDS_INFO: frozenset(
+        {
+            ClaimStatus.SUBMITTED,
+            ClaimStatus.VERIFYING,
+            ClaimStatus.APPROVED,
+            ClaimStatus.REJECTED,
+            ClaimStatus.CLOSED,
+        }
+    ),
+    ClaimStatus.VERIFYING: frozenset(
+        {ClaimStatus.NEEDS_INFO, ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.CLOSED}
+    ),
+    ClaimStatus.APPROVED: frozenset({ClaimStatus.CLOSED}),
+    ClaimStatus.REJECTED: frozenset({ClaimStatus.CLOSED}),
+    ClaimStatus.CLOSED: frozenset(),
+}
+
+
+# --- the one status function --------------------------------------------------------------
+
+
+@transaction.atomic
+def claim_transition(
+    *,
+    claim: Claim,
+    to_status: str,
+    actor=None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+) -> Claim:
+    """Move ``claim`` to ``to_status`` if allowed, applying ``changes`` in the same write,
+    and record a ClaimEvent (who, when, from, to, why)."""
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    from_status = locked.status
+    if to_status not in ALLOWED_CLAIM_MOVES[from_status]:
+        raise InvalidClaimTransition(
+            _("A claim that is %(from)s cannot become %(to)s.")
+            % {"from": locked.get_status_display(), "to": ClaimStatus(to_status).label}
+        )
+    locked.status = to_status
+    fields = ["status", "updated_at"]
+    for name, value in (changes or {}).items():
+        setattr(locked, name, value)
+        fields.append(name)
+    if to_status == ClaimStatus.NEEDS_INFO:
+        locked.needs_info_since = timezone.now()
+        fields.append("needs_info_since")
+    elif from_status == ClaimStatus.NEEDS_INFO:
+        locked.needs_info_since = None
+        fields.append("needs_info_since")
+    locked.save(update_fields=sorted(set(fields)))
+    ClaimEvent.objects.create(
+        claim=locked,
+        actor=actor,
+        kind="status",
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason[:500],
+        data=data or {},
+    )
+    return locked
+
+
+def claim_event_record(
+    *, claim: Claim, kind: str, actor=None, reason: str = "", data: dict | None = None
+) -> ClaimEvent:
+    """A non-status event (a note, a verification, a message, a refund request)."""
+    return ClaimEvent.objects.create(
+        claim=claim,
+        actor=actor,
+        kind=kind,
+        from_status=claim.status,
+        to_status=claim.status,
+        reason=reason[:500],
+        data=data or {},
+    )
+
+
+def _notify(*, claim: Claim, name: str) -> None:
+    from .tasks import claim_customer_notify
+
+    claim_customer_notify.delay_on_commit(claim.pk, name)
+
+
+def _staff_alert(*, subject: str, body: str) -> None:
+    from .tasks import claims_staff_alert
+
+    claims_staff_alert.delay_on_commit(subject, body)
+
+
+def _decision_data(decision) -> dict[str, str]:
+    return {
+        "outcome": decision.outcome,
+        "clause": decision.clause,
+        "explanation": decision.explanation,
+    }
+
+
+# --- customer: preview and submit ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimPreview:
+    decision: Any
+    accepted: bool
+    refusal: str
+    clause_url: str
+    clause_title: str
+    response_due_at: datetime | None
+    response_due_source: str
+    preset_slug: str
+
+
+def _refusal(*, decision, preset, reason: str) -> str:
+    """Why a claim cannot be filed at all, or "" when it can."""
+    if decision.outcome != "reject":
+        return ""
+    rule = preset.reasons.get(reason)
+    if rule is None or rule.treatment == "reject":
+        return _("This policy does not cover this reason, so a claim cannot be opened for it.")
+    window_clause = preset.claim_window.clause
+    if window_clause and decision.clause == window_clause:
+        return _(
+            "The time allowed to report this problem has passed, so the claim cannot be opened."
+        )
+    return ""
+
+
+def response_due_get(*, preset, start: datetime) -> tuple[datetime, str]:
+    """The verification deadline: the preset's, else our internal target, in business time."""
+    from policies.calendar import business_deadline_for
+
+    timing = preset.verification
+    if timing.amount:
+        due = business_deadline_for(
+            calendar=preset.calendar, start=start, amount=timing.amount, unit=timing.unit
+        )
+        return due, DueSource.POLICY
+    due = business_deadline_for(
+        calendar=preset.calendar,
+        start=start,
+        amount=conf.claim_internal_response_hours(),
+        unit="hours",
+    )
+    return due, DueSource.INTERNAL
+
+
+def claim_preview(
+    *,
+    order,
+    order_line,
+    key,
+    reason: str,
+    failed_at: datetime | None,
+    now: datetime | None = None,
+) -> ClaimPreview:
+    """What the active policy says about this claim before it is filed."""
+    from policies.engine import claim_decide
+
+    from .selectors import clause_title_get
+
+    now = now or timezone.now()
+    preset = preset_rules_get()
+    case = claim_case_build(
+        order=order, order_line=order_line, key=key, reason=reason, failed_at=failed_at, now=now
+    )
+    decision = claim_decide(case=case, preset=preset)
+    refusal = _refusal(decision=decision, preset=preset, reason=reason)
+    due, source = response_due_get(preset=preset, start=now)
+    return ClaimPreview(
+        decision=decision,
+        accepted=not refusal,
+        refusal=refusal,
+        clause_url=clause_url_get(clause_id=decision.clause),
+        clause_title=clause_title_get(clause_id=decision.clause, preset=preset),
+        response_due_at=due,
+        response_due_source=source,
+        preset_slug=preset.slug,
+    )
+
+
+def evidence_create(*, upload, uploaded_by=None, upload_token: str = "") -> Evidence:
+    """Validate, re-encode and store one uploaded image. Raises EvidenceRejected."""
+    image = upload_clean(upload=upload)
+    storage_name = evidence_write(image=image)
+    original = (getattr(upload, "name", "") or "screenshot").rsplit("/", 1)[-1][:120]
+    return Evidence.objects.create(
+        uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
+        upload_token=upload_token,
+        storage_name=storage_name,
+        original_name=original,
+        content_type=image.content_type,
+        size=len(image.data),
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+    )
+
+
+def _pending_evidence(*, ids: list[int], user, upload_token: str) -> list[Evidence]:
+    if not ids:
+        return []
+    qs = Evidence.objects.select_for_update().filter(pk__in=ids, claim__isnull=True)
+    owned = [
+        e
+        for e in qs
+        if (upload_token and e.upload_token == upload_token)
+        or (user is not None and e.uploaded_by_id and e.uploaded_by_id == user.pk)
+    ]
+    return owned[: conf.evidence_max_files()]
+
+
+def claim_submit(
+    *,
+    order,
+    order_line,
+    key,
+    reason: str,
+    failed_at: datetime | None,
+    description: str,
+    user=None,
+    guest_email: str = "",
+    language: str = "en",
+    evidence_ids: list[int] | None = None,
+    upload_token: str = "",
+    now: datetime | None = None,
+) -> Claim:
+    """File a claim if the active policy lets it be filed; returns the new claim.
+
+    Raises ClaimNotAccepted (with the engine's decision, clause cited) when the reason is
+    not covered or the claim window is closed, and ClaimError for an open claim on the key.
+    """
+    if order_line.order_id != order.pk:
+        raise ClaimError(_("This product is not part of that order."))
+    if key is not None and key.order_line_id != order_line.pk:
+        raise ClaimError(_("This key does not belong to that order line."))
+    if key is None and reason not in REASONS_WITHOUT_KEY:
+        raise ClaimError(_("Please choose the key that does not work."))
+    now = now or timezone.now()
+    preview = claim_preview(
+        order=order, order_line=order_line, key=key, reason=reason, failed_at=failed_at, now=now
+    )
+    if not preview.accepted:
+        raise ClaimNotAccepted(preview.refusal, decision=preview.decision)
+    is_user = user is not None and getattr(user, "is_authenticated", False)
+    try:
+        with transaction.atomic():
+            claim = Claim.objects.create(
+                order=order,
+                order_line=order_line,
+                key=key,
+                user=user if is_user else None,
+                guest_email="" if is_user else (guest_email or order.email),
+                language=language[:8],
+                reason=reason,
+                failed_at=failed_at,
+                description=description,
+                preset_slug=preview.preset_slug,
+                verification_due_at=preview.response_due_at,
+                verification_due_source=preview.response_due_source,
+                submitted_outcome=preview.decision.outcome,
+                submitted_clause=preview.decision.clause,
+                submitted_explanation=preview.decision.explanation,
+                recommendation_outcome=preview.decision.outcome,
+                recommendation_clause=preview.decision.clause,
+                recommendation_explanation=preview.decision.explanation,
+            )
+            evidence = _pending_evidence(
+                ids=evidence_ids or [], user=user if is_user else None, upload_token=upload_token
+            )
+            for item in evidence:
+                item.claim = claim
+                item.save(update_fields=["claim"])
+            ClaimEvent.objects.create(
+                claim=claim,
+                actor=user if is_user else None,
+                kind="submitted",
+                to_status=ClaimStatus.SUBMITTED,
+                reason="filed by the customer",
+                data={**_decision_data(preview.decision), "evidence": [e.pk for e in evidence]},
+            )
+            _notify(claim=claim, name="claim_received")
+            _staff_alert(
+                subject=_("New claim %(number)s") % {"number": claim.number},
+                body=_("Order %(order)s, reason %(reason)s. Policy: %(outcome)s (%(clause)s).")
+                % {
+                    "order": order.number,
+                    "reason": claim.get_reason_display(),
+                    "outcome": preview.decision.outcome,
+                    "clause": preview.decision.clause,
+                },
+            )
+    except IntegrityError:
+        from .models import Claim as ClaimModel
+
+        existing = ClaimModel.objects.filter(key=key, status__in=OPEN_CLAIM_STATUSES).first()
+        if existing is not None:
+            raise ClaimError(
+                _("There is already an open claim for this key: %(number)s.")
+                % {"number": existing.number}
+            )
+        raise
+    claim_abuse_check(claim=claim)
+    return claim
+
+
+def claim_abuse_check(*, claim: Claim) -> bool:
+    """Flag the customer's account after repeated claims; True when flagged now."""
+    user = claim.user or claim.order.user
+    if user is None or user.is_flagged:
+        return False
+    since = timezone.now() - conf.claim_abuse_window()
+    count = customer_claims_recent_count(claim=claim, since=since)
+    if count < conf.claim_abuse_threshold():
+        return False
+    from accounts.services import user_flag
+
+    user_flag(
+        user=user,
+        reason=f"{count} claims in {conf.claim_abuse_window().days} days (latest {claim.number})",
+    )
+    claim_event_record(claim=claim, kind="customer_flagged", reason="repeated claims")
+    return True
+
+
+# --- conversation --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def claim_info_request(*, claim: Claim, actor, body: str) -> ClaimMessage:
+    """Staff ask the customer for more (a screenshot, the key as entered): needs_info."""
+    if not body.strip():
+        raise ClaimError(_("Write what you need from the customer."))
+    message = ClaimMessage.objects.create(
+        claim=claim, author_role=MessageAuthor.STAFF, author=actor, body=body.strip()
+    )
+    claim_transition(
+        claim=claim,
+        to_status=ClaimStatus.NEEDS_INFO,
+        actor=actor,
+        reason="more information requested",
+        data={"message": message.pk},
+    )
+    _notify(claim=claim, name="claim_needs_info")
+    return message
+
+
+@transaction.atomic
+def claim_message_post(
+    *,
+    claim: Claim,
+    author_role: str,
+    body: str,
+    author=None,
+    evidence_ids: list[int] | None = None,
+    upload_token: str = "",
+) -> ClaimMessage:
+    """A message on the claim. A customer's answer to a request for information moves the
+    claim back to verification (or to submitted when verification had not started) and
+    alerts staff; a staff message is emailed to the customer."""
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if not locked.is_open:
+        raise ClaimError(_("This claim is no longer open. Please open a new claim."))
+    if not body.strip():
+        raise ClaimError(_("Please write a message."))
+    is_user = author is not None and getattr(author, "is_authenticated", False)
+    message = ClaimMessage.objects.create(
+        claim=locked,
+        author_role=author_role,
+        author=author if is_user else None,
+        body=body.strip(),
+    )
+    if author_role == MessageAuthor.CUSTOMER:
+        for item in _pending_evidence(
+            ids=evidence_ids or [], user=author if is_user else None, upload_token=upload_token
+        ):
+            item.claim = locked
+            item.message = message
+            item.save(update_fields=["claim", "message"])
+        if locked.status == ClaimStatus.NEEDS_INFO:
+            was_verifying = locked.events.filter(to_status=ClaimStatus.VERIFYING).exists()
+            claim_transition(
+                claim=locked,
+                to_status=ClaimStatus.VERIFYING if was_verifying else ClaimStatus.SUBMITTED,
+                actor=author if is_user else None,
+                reason="the customer answered",
+                data={"message": message.pk},
+            )
+        else:
+            claim_event_record(
+                claim=locked,
+                kind="message",
+                actor=author if is_user else None,
+                data={"message": message.pk},
+            )
+        _staff_alert(
+            subject=_("Customer replied on claim %(number)s") % {"number": locked.number},
+            body=body.strip()[:2000],
+        )
+    else:
+        claim_event_record(claim=locked, kind="message", actor=author, data={"message": message.pk})
+        _notify(claim=locked, name="claim_message")
+    claim.status = locked.status
+    return message
+
+
+# --- staff: verification and decisions ------------------------------------------------------
+
+
+def _require_perm(actor, perm: str) -> None:
+    if actor is None or not actor.has_perm(perm):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+@transaction.atomic
+def claim_verification_record(
+    *,
+    claim: Claim,
+    actor,
+    result: str,
+    activated: bool | None = None,
+    support_exhausted: bool | None = None,
+    note: str = "",
+) -> Claim:
+    """Record the issuer check (and the facts it found); the claim is now being verified."""
+    _require_perm(actor, "refunds.decide_claim")
+    if result not in Verification.values:
+        raise ClaimError(_("Unknown verification result."))
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if not locked.is_open:
+        raise ClaimError(_("This claim is already decided."))
+    changes: dict[str, Any] = {"verification": result, "verified_at": timezone.now()}
+    if activated is not None:
+        changes["key_activated"] = activated
+    if support_exhausted is not None:
+        changes["support_exhausted"] = support_exhausted
+    data = {"result": result, "activated": activated, "support_exhausted": support_exhausted}
+    if locked.status == ClaimStatus.VERIFYING:
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*changes, "updated_at"])
+        claim_event_record(claim=locked, kind="verification", actor=actor, reason=note, data=data)
+    else:
+        locked = claim_transition(
+            claim=locked,
+            to_status=ClaimStatus.VERIFYING,
+            actor=actor,
+            reason=note or "verification recorded",
+            data=data,
+            changes=changes,
+        )
+    _notify(claim=locked, name="claim_verification")
+    return locked
+
+
+def _decision_changes(*, claim: Claim, actor, decision, remedy: str, clause: str, note: str):
+    return {
+        "remedy": remedy,
+        "decided_at": timezone.now(),
+        "decided_by": actor,
+        "decision_clause": clause,
+        "decision_note": note,
+        "recommendation_outcome": decision.outcome,
+        "recommendation_clause": decision.clause,
+        "recommendation_explanation": decision.explanation,
+    }
+
+
+def _open_locked(claim: Claim) -> Claim:
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if not locked.is_open:
+        raise ClaimError(_("This claim is already decided."))
+    return locked
+
+
+def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
+    """Send an equivalent unused key of the same product, linked to the failed key, which
+    is marked defective against its batch (keys.services.key_allocate_replacement does
+    all three in one transaction). The customer gets it by email and on screen."""
+    from keys.services import key_allocate_replacement
+
+    _require_perm(actor, "refunds.decide_claim")
+    decision = claim_recommendation_get(claim=claim)
+    with transaction.atomic():
+        locked = _open_locked(claim)
+        if locked.key_id is None:
+            raise ClaimError(_("This claim has no key to replace."))
+        result = key_allocate_replacement(
+            failed_key=locked.key,
+            actor=actor,
+            reason=f"claim {locked.number}: replacement approved",
+            reference=locked.number,
+        )
+        if not result.ok:
+            raise ClaimError(
+                _(
+                    "No equivalent unused key is in stock. Refund the customer instead, or wait for stock."
+                )
+            )
+        new_key = result.keys[0]
+        locked = claim_transition(
+            claim=locked,
+            to_status=ClaimStatus.APPROVED,
+            actor=actor,
+            reason=note or "replacement sent",
+            data={**_decision_data(decision), "remedy": "replace", "new_key": new_key.pk},
+            changes={
+                **_decision_changes(
+                    claim=locked,
+                    actor=actor,
+                    decision=decision,
+                    remedy=Remedy.REPLACE,
+                    clause=decision.clause,
+                    note=note,
+                ),
+                "replacement_key": new_key,
+            },
+        )
+        _notify(claim=locked, name="claim_replacement")
+    return locked
+
+
+def _exchange_difference(*, claim: Claim, product) -> Decimal:
+    """What the customer paid for the key minus the price of the product they meant to buy.
+
+    Decision (shown in the admin form): an exchange goes to a product of the same price or
+    cheaper; a cheaper product refunds the difference to the original payment method. A
+    dearer product is not an exchange (it would need a payment): the customer buys it.
+    """
+    paid = claim.order_line.unit_price
+    if product.pk == claim.order_line.product_id:
+        raise ClaimError(_("An exchange goes to a different product; use a replacement instead."))
+    if product.currency != claim.order.currency:
+        raise ClaimError(_("The exchange product must be sold in the order's currency."))
+    if product.price > paid:
+        raise ClaimError(
+            _(
+                "%(product)s costs more than the customer paid; an exchange can only go to a product of the same price or cheaper."
+            )
+            % {"product": product.name}
+        )
+    return paid - product.price
+
+
+def _exchange_line_get(*, claim: Claim, product):
+    """The order line that holds the exchanged product (one per claim, already paid for by
+    the claimed line, so its price is 0). Through orders' service when it provides one."""
+    from orders import services as order_services
+    from orders.models import OrderLine
+
+    add = getattr(order_services, "order_line_add_for_exchange", None)
+    if add is not None:
+        return add(order_line=claim.order_line, product=product, reference=claim.number)
+    # Fallback until orders provides the service above: the same write, idempotent by name.
+    name = f"{product.name} (exchange {claim.number})"[:200]
+    line = OrderLine.objects.filter(order=claim.order, product=product, product_name=name).first()
+    if line is None:
+        line = OrderLine.objects.create(
+            order=claim.order,
+            product=product,
+            product_name=name,
+            quantity=1,
+            unit_price=Decimal("0.00"),
+            line_total=Decimal("0.00"),
+        )
+    return line
+
+
+def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> Claim:
+    """Swap the key for one of the product the customer meant to buy (Windows Key Mart's
+    incorrect-purchase clause): a key of ``product`` is allocated and delivered through
+    keys.services.key_allocate, the first key is revoked, a cheaper product refunds the
+    difference through orders.services.order_refund."""
+    from keys.services import key_allocate
+
+    _require_perm(actor, "refunds.decide_claim")
+    decision = claim_recommendation_get(claim=claim)
+    difference = _exchange_difference(claim=claim, product=product)
+    if difference > conf.refund_limit_without_manager():
+        _require_perm(actor, "refunds.refund_above_limit")
+    with transaction.atomic():
+        locked = _open_locked(claim)
+        if locked.key_id is None:
+            raise ClaimError(_("This claim has no key to exchange."))
+        line = _exchange_line_get(claim=locked, product=product)
+        result = key_allocate(
+            order_line=line, quantity=1, actor=actor, reason=f"exchange, claim {locked.number}"
+        )
+        if not result.ok:
+            raise ClaimError(_("No key of %(product)s is in stock.") % {"product": product.name})
+        new_key = result.keys[0]
+        _key_revoke(key=locked.key, actor=actor, reason=f"exchanged, claim {locked.number}")
+        locked = claim_transition(
+            claim=locked,
+            to_status=ClaimStatus.APPROVED,
+            actor=actor,
+            reason=note or f"exchanged for {product.name}",
+            data={
+                **_decision_data(decision),
+                "remedy": "exchange",
+                "product": product.pk,
+                "new_key": new_key.pk,
+                "difference": str(difference),
+            },
+            changes={
+                **_decision_changes(
+                    claim=locked,
+                    actor=actor,
+                    decision=decision,
+                    remedy=Remedy.EXCHANGE,
+                    clause=decision.clause,
+                    note=note,
+                ),
+                "replacement_key": new_key,
+                "exchange_product": product,
+                "refund_amount": difference or None,
+                "refund_requested_at": timezone.now() if difference else None,
+            },
+        )
+    if difference > 0:
+        refund = _refund_call(
+            claim=locked, amount=difference, actor=actor, revoke_keys=False, kind="claim_exchange"
+        )
+        Claim.objects.filter(pk=locked.pk).update(refund_reference=str(refund.pk))
+        locked.refund_reference = str(refund.pk)
+        claim_event_record(
+            claim=locked,
+            kind="refund",
+            actor=actor,
+            data={"amount": str(difference), "refund": refund.pk, "status": refund.status},
+        )
+    with transaction.atomic():
+        _notify(claim=locked, name="claim_exchange")
+    return locked
+
+
+def _refund_call(
+    *, claim: Claim, amount: Decimal | None, actor, revoke_keys: bool, kind: str = "claim"
+):
+    """One call to orders' refund service, never inside our transaction. The same
+    (order, reason, reference=claim number) is always the same refund and idempotency key."""
+    from orders.services import order_refund
+
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_refund must not be called inside a transaction")
+    return order_refund(
+        order=claim.order,
+        amount=amount,
+        reason=kind,
+        reference=claim.number,
+        actor=actor,
+        revoke_keys=revoke_keys,
+    )
+
+
+def _refund_left(order) -> Decimal:
+    from orders.models import Refund
+
+    committed = (
+        Refund.objects.filter(order=order)
+        .exclude(status="canceled")
+        .exclude(status="failed")
+        .aggregate(total=models.Sum("amount"))["total"]
+    ) or Decimal("0")
+    return order.total - max(committed, order.refunded_total)
+
+
+def claim_refund_amount_default(*, claim: Claim) -> Decimal:
+    """One key's price for a key claim; what is left of the order otherwise."""
+    left = _refund_left(claim.order)
+    if claim.key_id is not None:
+        return min(claim.order_line.unit_price, left)
+    return left
+
+
+def claim_approve_refund(
+    *, claim: Claim, actor, amount: Decimal | None = None, note: str = ""
+) -> Claim:
+    """Refund to the original payment method (orders' idempotent refund), revoke the key.
+
+    Safe to retry after a timeout: the amount is fixed on the first request, and orders'
+    refund is keyed by (order, "claim", claim number) with a fixed Stripe idempotency key,
+    so the gateway refunds once. While the gateway has not accepted it the claim stays
+    open; its final status follows the refund webhooks (shown on the claim page).
+    """
+    _require_perm(actor, "refunds.decide_claim")
+    decision = claim_recommendation_get(claim=claim)
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        if not locked.is_open:
+            raise ClaimError(_("This claim is already decided."))
+        if locked.refund_requested_at is not None:
+            amount = locked.refund_amount  # a retry: exactly the same request again
+        else:
+            amount = amount if amount is not None else claim_refund_amount_default(claim=locked)
+            if amount <= 0:
+                raise ClaimError(_("Nothing is left to refund on this order."))
+            if amount > conf.refund_limit_without_manager():
+                _require_perm(actor, "refunds.refund_above_limit")
+            locked.refund_requested_at = timezone.now()
+            locked.refund_amount = amount
+            locked.save(update_fields=["refund_requested_at", "refund_amount", "updated_at"])
+            claim_event_record(
+                claim=locked, kind="refund_requested", actor=actor, data={"amount": str(amount)}
+            )
+    order = locked.order
+    whole_order = locked.key_id is None or amount >= order.total
+    refund = _refund_call(claim=locked, amount=amount, actor=actor, revoke_keys=whole_order)
+    if refund.status == "failed":
+        with transaction.atomic():
+            claim_event_record(
+                claim=locked, kind="refund_failed", actor=actor, reason=refund.error[:500]
+            )
+        raise ClaimError(
+            _(
+                "The payment provider did not confirm the refund (%(error)s). Nothing was refunded twice: try again."
+            )
+            % {"error": refund.error or _("no answer")}
+        )
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        if not locked.is_open:
+            return locked  # a concurrent retry finished first
+        if not whole_order and locked.key_id is not None:
+            _key_revoke(key=locked.key, actor=actor, reason=f"refunded, claim {locked.number}")
+        locked = claim_transition(
+            claim=locked,
+            to_status=ClaimStatus.APPROVED,
+            actor=actor,
+            reason=note or "refunded",
+            data={
+                **_decision_data(decision),
+                "remedy": "refund",
+                "amount": str(amount),
+                "refund": refund.pk,
+                "refund_status": refund.status,
+            },
+            changes={
+                **_decision_changes(
+                    claim=locked,
+                    actor=actor,
+                    decision=decision,
+                    remedy=Remedy.REFUND,
+                    clause=decision.clause,
+                    note=note,
+                ),
+                "refund_reference": str(refund.pk),
+            },
+        )
+        _notify(claim=locked, name="claim_refund")
+    return locked
+
+
+def claim_approve_cancel(*, claim: Claim, actor, note: str = "") -> Claim:
+    """Cancel a not-yet-delivered order and refund it in full (orders.services.order_cancel),
+    where the policy allows cancellation before delivery."""
+    from orders.services import order_cancel
+
+    _require_perm(actor, "refunds.decide_claim")
+    decision = claim_recommendation_get(claim=claim)
+    with transaction.atomic():
+        locked = _open_locked(claim)
+        amount = _refund_left(locked.order)
+        if amount > conf.refund_limit_without_manager():
+            _require_perm(actor, "refunds.refund_above_limit")
+        if locked.refund_requested_at is None:
+            locked.refund_requested_at = timezone.now()
+            locked.refund_amount = amount if amount > 0 else None
+            locked.save(update_fields=["refund_requested_at", "refund_amount", "updated_at"])
+    order_cancel(order=locked.order, actor=actor, reason=f"claim {locked.number}")
+    from orders.models import Refund
+
+    refund = Refund.objects.filter(order=locked.order, reason="cancelled").first()
+    with transaction.atomic():
+        locked = _open_locked(claim)
+        locked = claim_transition(
+            claim=locked,
+            to_status=ClaimStatus.APPROVED,
+            actor=actor,
+            reason=note or "order cancelled before delivery",
+            data={**_decision_data(decision), "remedy": "refund", "cancelled": True},
+            changes={
+                **_decision_changes(
+                    claim=locked,
+                    actor=actor,
+                    decision=decision,
+                    remedy=Remedy.REFUND,
+                    clause=decision.clause,
+                    note=note,
+                ),
+                "refund_reference": str(refund.pk) if refund else "",
+            },
+        )
+        _notify(claim=locked, name="claim_refund")
+    return locked
+
+
+def _key_revoke(*, key, actor, reason: str) -> None:
+    from keys.services import key_transition
+
+    key.refresh_from_db(fields=["status"])
+    if key.status in ("delivered", "reserved"):
+        key_transition(key=key, to_status="revoked", actor=actor, reason=reason)
+
+
+@transaction.atomic
+def claim_reject(*, claim: Claim, actor, clause: str = "", explanation: str = "") -> Claim:
+    """Refuse the claim, citing the clause (the engine's, unless staff name another)."""
+    _require_perm(actor, "refunds.decide_claim")
+    decision = claim_recommendation_get(claim=claim)
+    locked = _open_locked(claim)
+    clause = clause or decision.clause
+    explanation = explanation or (decision.explanation if clause == decision.clause else "")
+    if not explanation:
+        raise ClaimError(_("Explain the refusal to the customer."))
+    changes = _decision_changes(
+        claim=locked, actor=actor, decision=decision, remedy="", clause=clause, note=explanation
+    )
+    changes.pop("remedy")
+    locked = claim_transition(
+        claim=locked,
+        to_status=ClaimStatus.REJECTED,
+        actor=actor,
+        reason=explanation,
+        data={**_decision_data(decision), "clause_cited": clause},
+        changes=changes,
+    )
+    _notify(claim=locked, name="claim_rejected")
+    return locked
+
+
+@transaction.atomic
+def claim_close(*, claim: Claim, actor=None, reason: str, notify: bool = True) -> Claim:
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if locked.status == ClaimStatus.CLOSED:
+        return locked
+    locked = claim_transition(
+        claim=locked, to_status=ClaimStatus.CLOSED, actor=actor, reason=reason
+    )
+    if notify:
+        _notify(claim=locked, name="claim_closed")
+    return locked
+
+
+# --- periodic work -----------------------------------------------------------------------
+
+
+def claims_escalate_due(*, now: datetime | None = None) -> int:
+    """Alert staff once per claim whose verification deadline is near or past."""
+    from storefront.emails import staff_alert_send
+
+    from .selectors import claims_due_for_escalation
+
+    now = now or timezone.now()
+    sent = 0
+    for claim_id in list(
+        claims_due_for_escalation(now=now, lead=conf.claim_escalate_lead()).values_list(
+            "pk", flat=True
+        )[:500]
+    ):
+        with transaction.atomic():
+            marked = Claim.objects.filter(pk=claim_id, escalated_at__isnull=True).update(
+                escalated_at=now
+            )
+            if not marked:
+                continue
+            claim = Claim.objects.select_related("order").get(pk=claim_id)
+            overdue = claim.verification_due_at <= now
+            claim_event_record(
+                claim=claim,
+                kind="escalated",
+                reason="verification overdue" if overdue else "verification due soon",
+                data={"due": claim.verification_due_at.isoformat()},
+            )
+            # Inside the transaction: if the email fails, the mark rolls back and the next
+            # run tries again; once it is sent, the mark commits and it is never re-sent.
+            staff_alert_send(
+                subject=(
+                    _("Claim %(number)s: verification overdue")
+                    if overdue
+                    else _("Claim %(number)s: verification due soon")
+                )
+                % {"number": claim.number},
+                body=_("Order %(order)s. Verification due %(due)s (%(source)s).")
+                % {
+                    "order": claim.order.number,
+                    "due": claim.verification_due_at.isoformat(),
+                    "source": claim.get_verification_due_source_display(),
+                },
+            )
+            sent += 1
+    return sent
+
+
+def claims_close_stale(*, now: datetime | None = None) -> int:
+    """Close claims that waited on the customer too long, with notice."""
+    from .selectors import claims_stale_needs_info
+
+    now = now or timezone.now()
+    closed = 0
+    for claim in list(
+        claims_stale_needs_info(now=now, after=conf.claim_needs_info_close_after())[:500]
+    ):
+        with transaction.atomic():
+            locked = Claim.objects.select_for_update(skip_locked=True).filter(pk=claim.pk).first()
+            if locked is None or locked.status != ClaimStatus.NEEDS_INFO:
+                continue
+            claim_transition(
+                claim=locked,
+                to_status=ClaimStatus.CLOSED,
+                reason="no answer from the customer",
+                data={"waited_days": conf.claim_needs_info_close_after().days},
+            )
+            _notify(claim=locked, name="claim_closed_stale")
+            closed += 1
+    return closed
+
+
+# --- disputes (chargebacks) --------------------------------------------------------------
+
+DISPUTE_STATUSES_OPEN = (
+    "warning_needs_response",
+    "needs_response",
+    "warning_under_review",
+    "under_review",
+)
+
+
+def _dispute_order_find(*, obj: dict):
+    from django.db.models import Q
+
+    from orders.models import Order
+
+    ids = [v for v in (obj.get("payment_intent"), obj.get("charge")) if isinstance(v, str) and v]
+    metadata = obj.get("metadata") or {}
+    q = Q(gateway_payment_id__in=ids) if ids else Q(pk__in=[])
+    if metadata.get("order_number"):
+        q |= Q(number=metadata["order_number"])
+    return Order.objects.filter(q).first()
+
+
+def _money(amount_minor: Any, currency: str) -> Decimal:
+    zero_decimal = {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+    value = Decimal(int(amount_minor or 0))
+    return value if currency.lower() in zero_decimal else value / 100
+
+
+def dispute_transition(
+    *,
+    dispute,
+    to_status: str,
+    kind: str,
+    event_id: str | None = None,
+    actor=None,
+    data: dict | None = None,
+    changes: dict | None = None,
+):
+    """Set a dispute's status (Stripe's value) and record a DisputeEvent."""
+    from .models import DisputeEvent
+
+    from_status = dispute.status
+    dispute.status = to_status
+    fields = ["status", "updated_at"]
+    for name, value in (changes or {}).items():
+        setattr(dispute, name, value)
+        fields.append(name)
+    dispute.save(update_fields=sorted(set(fields)))
+    DisputeEvent.objects.create(
+        dispute=dispute,
+        stripe_event_id=event_id,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        data=data or {},
+    )
+    return dispute
+
+
+def dispute_event_handle(*, event: dict) -> Any:
+    """Apply one Stripe ``charge.dispute.*`` event; a repeated event changes nothing.
+
+    Idempotent by the event id (unique in DisputeEvent) and, for events without one, by
+    the dispute id + status + funds flag: applying the same state twice writes nothing.
+    """
+    from .models import Dispute, DisputeEvent
+
+    kind = str(event.get("type", ""))
+    obj = ((event.get("data") or {}).get("object")) or {}
+    dispute_id = obj.get("id")
+    event_id = event.get("id") or None
+    if not kind.startswith("charge.dispute.") or not dispute_id:
+        raise ValueError(f"not a dispute event: {kind!r}")
+    if event_id and DisputeEvent.objects.filter(stripe_event_id=event_id).exists():
+        return Dispute.objects.filter(stripe_dispute_id=dispute_id).first()
+
+    order = _dispute_order_find(obj=obj)
+    if order is None:
+        logger.warning("dispute %s: no order for the disputed payment", dispute_id)
+        return None
+    currency = str(obj.get("currency") or order.currency).upper()
+    status = str(obj.get("status") or "needs_response")
+    due_by = (obj.get("evidence_details") or {}).get("due_by")
+    try:
+        with transaction.atomic():
+            dispute, created = Dispute.objects.select_for_update().get_or_create(
+                stripe_dispute_id=dispute_id,
+                defaults={
+                    "order": order,
+                    "charge_id": str(obj.get("charge") or ""),
+                    "payment_intent_id": str(obj.get("payment_intent") or ""),
+                    "status": status,
+                    "reason": str(obj.get("reason") or ""),
+                    "amount": _money(obj.get("amount"), currency),
+                    "currency": currency,
+                    "evidence_due_by": (
+                        datetime.fromtimestamp(int(due_by), tz=UTC) if due_by else None
+                    ),
+                },
+            )
+            funds_withdrawn = dispute.funds_withdrawn
+            if kind == "charge.dispute.funds_withdrawn":
+                funds_withdrawn = True
+            elif kind == "charge.dispute.funds_reinstated":
+                funds_withdrawn = False
+            unchanged = (
+                not created
+                and dispute.status == status
+                and dispute.funds_withdrawn == funds_withdrawn
+            )
+            if unchanged and (dispute.opened_handled_at or kind != "charge.dispute.created"):
+                if event_id:  # remember the id so a replay is recognised at once
+                    DisputeEvent.objects.create(
+                        dispute=dispute,
+                        stripe_event_id=event_id,
+                        kind=kind,
+                        from_status=status,
+                        to_status=status,
+                        data={"no_change": True},
+                    )
+                return dispute
+            dispute = dispute_transition(
+                dispute=dispute,
+                to_status=status,
+                kind=kind,
+                event_id=event_id,
+                data={"reason": obj.get("reason"), "created": created},
+                changes={"funds_withdrawn": funds_withdrawn},
+            )
+            if dispute.opened_handled_at is None:
+                _dispute_opened(dispute=dispute)
+            elif kind == "charge.dispute.closed":
+                _staff_alert(
+                    subject=_("Dispute %(id)s closed: %(status)s")
+                    % {"id": dispute.stripe_dispute_id, "status": dispute.get_status_display()},
+                    body=_("Order %(order)s.") % {"order": dispute.order.number},
+                )
+    except IntegrityError:
+        # The same event applied concurrently: the first one stands.
+        return Dispute.objects.filter(stripe_dispute_id=dispute_id).first()
+    return dispute
+
+
+def _dispute_opened(*, dispute) -> None:
+    """Order disputed, keys revoked and account suspended where the preset says so, the
+    customer flagged, and the evidence assembled for staff to review."""
+    from accounts.services import user_flag, user_suspend
+    from keys.services import key_revoke_for_order
+    from orders.services import order_transition
+
+    order = dispute.order
+    try:
+        rules = preset_rules_get(slug=order.policy_preset or None)
+    except LookupError:
+        rules = preset_rules_get()
+    chargeback = rules.chargeback
+    if order.status != "disputed":
+        order_transition(
+            order=order, to_status="disputed", reason=f"chargeback {dispute.stripe_dispute_id}"
+        )
+    revoke = chargeback.revoke_key
+    if revoke:
+        key_revoke_for_order(order=order, reason=f"chargeback {dispute.stripe_dispute_id}")
+    user = order.user
+    if user is not None:
+        user_flag(user=user, reason=f"chargeback {dispute.stripe_dispute_id} on {order.number}")
+        if chargeback.suspend_account:
+            user_suspend(
+                user=user,
+                reason=f"chargeback {dispute.stripe_dispute_id}"
+                + (f" ({chargeback.clause})" if chargeback.clause else ""),
+            )
+    dispute.evidence = dispute_evidence_assemble(dispute=dispute)
+    dispute.evidence_assembled_at = timezone.now()
+    dispute.opened_handled_at = timezone.now()
+    dispute.save(
+        update_fields=["evidence", "evidence_assembled_at", "opened_handled_at", "updated_at"]
+    )
+    from .models import DisputeEvent
+
+    DisputeEvent.objects.create(
+        dispute=dispute,
+        kind="opened_actions",
+        from_status=dispute.status,
+        to_status=dispute.status,
+        data={
+            "preset": rules.slug,
+            "keys_revoked": revoke,
+            "account_suspended": bool(user and chargeback.suspend_account),
+            "customer_flagged": bool(user),
+            "clause": chargeback.clause,
+        },
+    )
+    _staff_alert(
+        subject=_("Chargeback on order %(order)s") % {"order": order.number},
+        body=_(
+            "Dispute %(id)s, %(amount)s %(currency)s, reason %(reason)s. Evidence is ready for review in the admin."
+        )
+        % {
+            "id": dispute.stripe_dispute_id,
+            "amount": dispute.amount,
+            "currency": dispute.currency,
+            "reason": dispute.reason or "-",
+        },
+    )
+
+
+def dispute_evidence_assemble(*, dispute) -> dict[str, str]:
+    """The evidence Stripe asks for digital goods, from our records (all text fields)."""
+    from .selectors import dispute_evidence_facts_get
+
+    facts = dispute_evidence_facts_get(order=dispute.order)
+    evidence = {
+        "access_activity_log": facts["access_activity_log"],
+        "customer_email_address": facts["customer_email_address"],
+        "customer_name": facts["customer_name"],
+        "customer_purchase_ip": facts["customer_purchase_ip"],
+        "product_description": facts["product_description"],
+        "refund_policy_disclosure": facts["refund_policy_disclosure"],
+        "service_date": facts["service_date"],
+        "uncategorized_text": facts["uncategorized_text"],
+    }
+    return {k: v for k, v in evidence.items() if v}
+
+
+STRIPE_EVIDENCE_TEXT_FIELDS = frozenset(
+    {
+        "access_activity_log",
+        "billing_address",
+        "cancellation_policy_disclosure",
+        "cancellation_rebuttal",
+        "customer_email_address",
+        "customer_name",
+        "customer_purchase_ip",
+        "duplicate_charge_explanation",
+        "duplicate_charge_id",
+        "product_description",
+        "refund_policy_disclosure",
+        "refund_refusal_explanation",
+        "service_date",
+        "uncategorized_text",
+    }
+)
+
+
+def dispute_evidence_update(*, dispute, evidence: dict[str, str], actor) -> Any:
+    """Staff edit the assembled evidence before submitting it."""
+    _require_perm(actor, "refunds.submit_dispute_evidence")
+    unknown = set(evidence) - STRIPE_EVIDENCE_TEXT_FIELDS
+    if unknown:
+        raise ClaimError(
+            _("Unknown evidence fields: %(names)s") % {"names": ", ".join(sorted(unknown))}
+        )
+    from .models import DisputeEvent
+
+    with transaction.atomic():
+        from .models import Dispute
+
+        locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        if locked.submitted_at is not None:
+            raise ClaimError(_("The evidence was already submitted."))
+        locked.evidence = {k: v for k, v in evidence.items() if v}
+        locked.save(update_fields=["evidence", "updated_at"])
+        DisputeEvent.objects.create(
+            dispute=locked,
+            kind="evidence_edited",
+            actor=actor,
+            from_status=locked.status,
+            to_status=locked.status,
+        )
+    return locked
+
+
+def dispute_evidence_submit(*, dispute, actor) -> Any:
+    """Submit the evidence to Stripe (``stripe.Dispute.modify(..., submit=True)``) with an
+    idempotency key from our ids; with the local test gateway it is recorded here only.
+
+    Stripe is called outside any transaction; a retry after a timeout sends the same
+    idempotency key, so Stripe applies it once.
+    """
+    from .models import Dispute, DisputeEvent
+
+    _require_perm(actor, "refunds.submit_dispute_evidence")
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Stripe must not be called inside a transaction")
+    dispute = Dispute.objects.select_related("order").get(pk=dispute.pk)
+    if dispute.submitted_at is not None:
+        return dispute
+    if dispute.status not in ("needs_response", "warning_needs_response"):
+        raise ClaimError(_("Stripe no longer accepts evidence for this dispute."))
+    evidence = {k: v for k, v in dispute.evidence.items() if k in STRIPE_EVIDENCE_TEXT_FIELDS}
+    gateway = dispute.order.gateway
+    response_id = ""
+    if gateway == "stripe":
+        import stripe
+        from django.conf import settings
+
+        client_kwargs: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY}
+        if settings.STRIPE_API_BASE:
+            client_kwargs["base_addresses"] = {"api": settings.STRIPE_API_BASE}
+        client = stripe.StripeClient(**client_kwargs)
+        result = client.disputes.update(
+            dispute.stripe_dispute_id,
+            params={"evidence": evidence, "submit": True},
+            options={"idempotency_key": f"keystore-dispute-{dispute.pk}-evidence"},
+        )
+        response_id = str(getattr(result, "id", "") or "")
+    with transaction.atomic():
+        locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        if locked.submitted_at is None:
+            locked.submitted_at = timezone.now()
+            locked.submitted_by = actor
+            locked.submission_gateway = gateway
+            locked.save(
+                update_fields=["submitted_at", "submitted_by", "submission_gateway", "updated_at"]
+            )
+            DisputeEvent.objects.create(
+                dispute=locked,
+                kind="evidence_submitted",
+                actor=actor,
+                from_status=locked.status,
+                to_status=locked.status,
+                data={
+                    "gateway": gateway,
+                    "fields": sorted(evidence),
+                    "stripe_response": response_id,
+                },
+            )
+    return locked
+
+
+# --- abuse: blocklist --------------------------------------------------------------------
+
+
+def customer_block(*, claim: Claim | None = None, dispute=None, what: str, actor) -> Any:
+    """Block the customer's email, email domain or purchase IP for future checkouts,
+    through the orders app's blocklist."""
+    from orders.services import blocklist_add
+
+    _require_perm(actor, "refunds.decide_claim")
+    order = claim.order if claim is not None else dispute.order
+    email = (claim.customer_email if claim is not None else order.email).lower()
+    if what == "email":
+        kind, value = "email", email
+    elif what == "domain":
+        kind, value = "domain", email.rsplit("@", 1)[-1]
+    elif what == "ip":
+        if not order.purchase_ip:
+            raise ClaimError(_("The order has no purchase IP to block."))
+        kind, value = "ip", order.purchase_ip
+    else:
+        raise ClaimError(_("Unknown block type."))
+    reference = claim.number if claim is not None else dispute.stripe_dispute_id
+    entry = blocklist_add(kind=kind, value=value, actor=actor, reason=f"refunds: {reference}")
+    if claim is not None:
+        claim_event_record(
+            claim=claim, kind="blocked", actor=actor, data={"kind": kind, "value": value}
+        )
+    return entry

@@ -1,0 +1,330 @@
+"""Customer pages for claims: file (with a policy preview), follow, reply, see evidence.
+
+Views parse input and call one service. Access: the account that owns the order (or a
+verified email of it), or a guest whose order-tracking session covers the order (the
+orders app's tracking access). Anything else is a 404.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from .evidence import EvidenceRejected, evidence_path
+from .forms import ClaimForm, MessageForm, preview_matches, preview_signature
+from .models import REASONS_WITHOUT_KEY, ClaimStatus, Evidence, MessageAuthor
+from .selectors import (
+    NoActivePreset,
+    claim_get_for_customer,
+    claims_for_user,
+    evidence_get_for_viewer,
+    preset_rules_get,
+    reason_options_get,
+)
+from .services import (
+    ClaimError,
+    ClaimNotAccepted,
+    claim_message_post,
+    claim_preview,
+    claim_submit,
+    evidence_create,
+)
+
+UPLOAD_TOKEN_SESSION_KEY = "refunds_upload_token"
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _tracked_order_ids(request: HttpRequest) -> list[str]:
+    """Orders this browser opened through the tracking page (orders' session access)."""
+    from .access import session_access_get
+
+    return [oid for oid, channel in session_access_get(request).items() if channel == "tracking"]
+
+
+def _upload_token(request: HttpRequest) -> str:
+    token = request.session.get(UPLOAD_TOKEN_SESSION_KEY)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session[UPLOAD_TOKEN_SESSION_KEY] = token
+    return token
+
+
+def _order_for_claim(request: HttpRequest, number: str):
+    """The order this visitor may claim on, and how ('account' or 'tracking'), or 404."""
+    from orders.selectors import order_get_for_viewer
+
+    from .access import session_access_get
+
+    found = order_get_for_viewer(
+        number=number, user=request.user, session_access=session_access_get(request)
+    )
+    if found is None:
+        raise Http404
+    order, channel = found
+    if channel == "screen":
+        # the confirmation page alone is not proof of ownership for a claim
+        if not request.user.is_authenticated:
+            raise Http404
+        channel = "account"
+    return order, channel
+
+
+def _items_for(order) -> tuple[list[tuple[str, str]], dict[str, tuple]]:
+    """Choices "key-<id>" for each key sold on the order, "line-<id>" for each line."""
+    from keys.selectors import keys_for_order
+
+    choices: list[tuple[str, str]] = []
+    lookup: dict[str, tuple] = {}
+    lines = {line.pk: line for line in order.lines.all()}
+    for key in keys_for_order(order=order):
+        if key.status not in ("delivered", "defective", "revoked"):
+            continue
+        line = lines.get(key.order_line_id)
+        if line is None:
+            continue
+        value = f"key-{key.pk}"
+        choices.append((value, f"{line.product_name} · {key.masked}"))
+        lookup[value] = (line, key)
+    for line in lines.values():
+        value = f"line-{line.pk}"
+        choices.append(
+            (
+                value,
+                _("%(product)s · the whole order line (no key needed)")
+                % {"product": line.product_name},
+            )
+        )
+        lookup[value] = (line, None)
+    return choices, lookup
+
+
+def _evidence_ids_str(ids: list[int]) -> str:
+    return ",".join(str(i) for i in ids)
+
+
+def _store_uploads(request, files, form, field: str = "screenshots") -> list[int]:
+    """Store each good image; add a clear error for each bad one (the rest is kept)."""
+    from . import conf
+
+    stored: list[int] = []
+    for upload in files[: conf.evidence_max_files()]:
+        try:
+            evidence = evidence_create(
+                upload=upload, uploaded_by=request.user, upload_token=_upload_token(request)
+            )
+        except EvidenceRejected as exc:
+            form.add_error(field, f"{upload.name}: {exc}")
+        else:
+            stored.append(evidence.pk)
+    if len(files) > conf.evidence_max_files():
+        form.add_error(
+            field, _("At most %(n)s screenshots per message.") % {"n": conf.evidence_max_files()}
+        )
+    return stored
+
+
+@require_http_methods(["GET", "POST"])
+def claim_new(request: HttpRequest, number: str) -> HttpResponse:
+    order, channel = _order_for_claim(request, number)
+    try:
+        preset = preset_rules_get()
+    except NoActivePreset:
+        return render(request, "refunds/claims_closed.html", {"order": order}, status=503)
+    reasons = reason_options_get(preset=preset)
+    items, lookup = _items_for(order)
+    tz = preset.calendar.tz
+    context = {
+        "order": order,
+        "channel": channel,
+        "preset": preset,
+        "covered": [r for r in reasons if r.covered],
+        "excluded": [r for r in reasons if not r.covered],
+        "preview": None,
+        "evidence": [],
+    }
+    if request.method == "GET":
+        form = ClaimForm(items=items, reasons=reasons, tz_name=preset.calendar.time_zone)
+        context["form"] = form
+        return _no_store(render(request, "refunds/claim_form.html", context))
+
+    with timezone.override(tz):
+        form = ClaimForm(
+            request.POST,
+            request.FILES,
+            items=items,
+            reasons=reasons,
+            tz_name=preset.calendar.time_zone,
+        )
+        valid = form.is_valid()
+    kept_ids = form.cleaned_data.get("evidence_ids", []) if hasattr(form, "cleaned_data") else []
+    upload_token = _upload_token(request)
+    kept = list(
+        Evidence.objects.filter(pk__in=kept_ids, claim__isnull=True, upload_token=upload_token)
+    )
+    new_ids = _store_uploads(request, request.FILES.getlist("screenshots"), form)
+    evidence = kept + list(Evidence.objects.filter(pk__in=new_ids))
+    evidence_ids = [e.pk for e in evidence]
+    context.update(form=form, evidence=evidence)
+    # keep what was uploaded across re-renders (the file input itself cannot be refilled)
+    data = request.POST.copy()
+    data["evidence_ids"] = _evidence_ids_str(evidence_ids)
+    form.data = data
+
+    if not valid or form.errors:
+        return _no_store(render(request, "refunds/claim_form.html", context, status=400))
+
+    item = form.cleaned_data["item"]
+    line, key = lookup[item]
+    reason = form.cleaned_data["reason"]
+    failed_at: datetime | None = form.cleaned_data.get("failed_at")
+    if failed_at is not None and failed_at > timezone.now():
+        form.add_error("failed_at", _("This date is in the future."))
+        return _no_store(render(request, "refunds/claim_form.html", context, status=400))
+    if key is None and reason not in REASONS_WITHOUT_KEY:
+        form.add_error("item", _("Please choose the key that does not work."))
+        return _no_store(render(request, "refunds/claim_form.html", context, status=400))
+
+    submitting = "submit" in request.POST and preview_matches(
+        token=form.cleaned_data.get("preview_token") or "",
+        item=item,
+        reason=reason,
+        failed_at=failed_at,
+    )
+    if not submitting:
+        preview = claim_preview(
+            order=order, order_line=line, key=key, reason=reason, failed_at=failed_at
+        )
+        data["preview_token"] = preview_signature(item=item, reason=reason, failed_at=failed_at)
+        context["preview"] = preview
+        template = (
+            "refunds/_claim_preview.html"
+            if request.headers.get("HX-Request")
+            else "refunds/claim_form.html"
+        )
+        return _no_store(render(request, template, context))
+
+    try:
+        claim = claim_submit(
+            order=order,
+            order_line=line,
+            key=key,
+            reason=reason,
+            failed_at=failed_at,
+            description=form.cleaned_data["description"],
+            user=request.user,
+            guest_email=order.email,
+            language=getattr(request, "LANGUAGE_CODE", "en"),
+            evidence_ids=evidence_ids,
+            upload_token=upload_token,
+        )
+    except ClaimNotAccepted as exc:
+        context["preview"] = claim_preview(
+            order=order, order_line=line, key=key, reason=reason, failed_at=failed_at
+        )
+        form.add_error(None, str(exc))
+        return _no_store(render(request, "refunds/claim_form.html", context, status=400))
+    except ClaimError as exc:
+        form.add_error(None, str(exc))
+        return _no_store(render(request, "refunds/claim_form.html", context, status=400))
+    messages.success(
+        request,
+        _("Your claim %(number)s is registered. We have sent you a confirmation email.")
+        % {"number": claim.number},
+    )
+    return redirect("refunds:detail", number=claim.number)
+
+
+@require_http_methods(["GET", "POST"])
+def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
+    claim = claim_get_for_customer(
+        number=number, user=request.user, tracked_order_ids=_tracked_order_ids(request)
+    )
+    if claim is None:
+        raise Http404
+    form = MessageForm()
+    status = 200
+    if request.method == "POST":
+        form = MessageForm(request.POST, request.FILES)
+        valid = form.is_valid()
+        ids = _store_uploads(request, request.FILES.getlist("screenshots"), form)
+        if valid and not form.errors:
+            try:
+                claim_message_post(
+                    claim=claim,
+                    author_role=MessageAuthor.CUSTOMER,
+                    body=form.cleaned_data["body"],
+                    author=request.user,
+                    evidence_ids=ids,
+                    upload_token=_upload_token(request),
+                )
+            except ClaimError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Your message was sent to our team."))
+                return redirect("refunds:detail", number=claim.number)
+        status = 400
+    from .selectors import clause_title_get, clause_url_get
+
+    refund = None
+    if claim.refund_reference:
+        from orders.models import Refund
+
+        refund = Refund.objects.filter(pk=claim.refund_reference).first()
+    context = {
+        "claim": claim,
+        "events": claim.events.filter(kind="status"),
+        "messages_list": claim.messages.all(),
+        "evidence": claim.evidence.all(),
+        "form": form,
+        "is_open": claim.status
+        in (ClaimStatus.SUBMITTED, ClaimStatus.NEEDS_INFO, ClaimStatus.VERIFYING),
+        "submitted_clause_url": clause_url_get(clause_id=claim.submitted_clause),
+        "submitted_clause_title": clause_title_get(clause_id=claim.submitted_clause),
+        "decision_clause_url": clause_url_get(clause_id=claim.decision_clause),
+        "decision_clause_title": clause_title_get(clause_id=claim.decision_clause),
+        "refund": refund,
+    }
+    return _no_store(render(request, "refunds/claim_detail.html", context, status=status))
+
+
+@login_required
+def claim_list(request: HttpRequest) -> HttpResponse:
+    return _no_store(
+        render(request, "refunds/claim_list.html", {"claims": claims_for_user(user=request.user)})
+    )
+
+
+def evidence_view(request: HttpRequest, evidence_id: int) -> HttpResponse:
+    """The image, only to staff, the claim's owner or the browser that uploaded it."""
+    evidence = evidence_get_for_viewer(
+        evidence_id=evidence_id,
+        user=request.user,
+        tracked_order_ids=_tracked_order_ids(request),
+        upload_tokens=[request.session.get(UPLOAD_TOKEN_SESSION_KEY, "")],
+    )
+    if evidence is None:
+        raise Http404
+    try:
+        path = evidence_path(storage_name=evidence.storage_name)
+        handle = open(path, "rb")  # noqa: SIM115 -- FileResponse closes it
+    except (FileNotFoundError, EvidenceRejected):
+        raise Http404
+    extension = evidence.storage_name.rsplit(".", 1)[-1]
+    response = FileResponse(handle, content_type=evidence.content_type)
+    response["Content-Disposition"] = f'inline; filename="evidence-{evidence.pk}.{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
