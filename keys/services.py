@@ -625,6 +625,12 @@ class _ImportRun:
             self.report.errors.append(ImportLineError(line=line, reason=reason))
 
     def chunk(self, rows: list[tuple[int, str]], pattern: re.Pattern | None) -> None:
+        """Check and store one chunk; its bad lines are reported in line order."""
+        listed = len(self.report.errors)
+        self._chunk(rows, pattern)
+        self.report.errors[listed:] = sorted(self.report.errors[listed:], key=lambda e: e.line)
+
+    def _chunk(self, rows: list[tuple[int, str]], pattern: re.Pattern | None) -> None:
         valid: list[tuple[int, str, str]] = []
         first_line: dict[str, int] = {}
         for number, raw in rows:

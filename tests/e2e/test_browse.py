@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import CategoryFactory, ProductFactory
+from tests.factories import CategoryFactory, ProductFactory, keys_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -47,15 +47,9 @@ def test_customer_browses_filters_searches_and_adds_to_cart(page, catalog):
     expect(page.get_by_text("Does not work on Mac computers.")).to_be_visible()
 
 
-def test_add_to_cart_shows_the_line_and_total(page, catalog, monkeypatch):
-    # TODO(keys): replace with real stock from the key inventory factories.
-    from storefront import selectors, views
-
-    def counts(*, product_ids):
-        return dict.fromkeys(product_ids, 10)
-
-    monkeypatch.setattr(selectors, "product_available_counts", counts)
-    monkeypatch.setattr(views, "product_available_counts", counts)
+def test_add_to_cart_shows_the_line_and_total(page, catalog):
+    win, _steam = catalog
+    keys_create(product=win, count=10)
     page.goto("/products/windows-11-pro/")
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart").click()

@@ -1,0 +1,130 @@
+"""Hundreds of buyers for the last keys, on PostgreSQL with real threads and connections.
+
+PostgreSQL's default max_connections is 100 (shared with the test runner and anything
+else), so all buyers start together behind a barrier and at most CONNECTIONS of them hold
+a connection at the same moment; each buyer opens its own and closes it.
+"""
+
+import random
+import threading
+
+import pytest
+from django.db import connections
+
+from keys.models import Key, KeyEvent
+from keys.services import key_allocate
+from tests.factories import ProductFactory, keys_create
+from tests.keys.conftest import order_line_new
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+BUYERS = 200
+KEYS = 50
+CONNECTIONS = 40
+
+
+def stampede(lines_and_quantities):
+    results, errors = {}, []
+    barrier = threading.Barrier(len(lines_and_quantities))
+    gate = threading.Semaphore(CONNECTIONS)
+
+    def buy(line, quantity):
+        try:
+            barrier.wait()
+            with gate:
+                try:
+                    results[line.pk] = key_allocate(order_line=line, quantity=quantity)
+                finally:
+                    connections.close_all()
+        except Exception as exc:  # collected and asserted empty below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=buy, args=pair) for pair in lines_and_quantities]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a buyer hung"
+    return results, errors
+
+
+def test_200_buyers_for_50_keys_sell_exactly_50_and_none_twice():
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    keys_create(product=product, count=KEYS)
+    lines = [(order_line_new(product=product), 1) for _ in range(BUYERS)]
+
+    results, errors = stampede(lines)
+
+    assert errors == []
+    sold = [k.pk for r in results.values() if r.ok for k in r.keys]
+    refused = [r for r in results.values() if not r.ok]
+    assert len(sold) == KEYS and len(set(sold)) == KEYS
+    assert len(refused) == BUYERS - KEYS
+    assert all(r.shortfall == 1 and r.keys == [] for r in refused)
+    assert Key.objects.filter(status="delivered").count() == KEYS
+    assert Key.objects.filter(status="available").count() == 0
+    assert KeyEvent.objects.count() == KEYS  # one event per key sold, none for refusals
+
+
+def test_mixed_quantities_sell_whole_orders_only_and_never_turn_away_a_buyer_who_fits():
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    keys_create(product=product, count=KEYS)
+    rng = random.Random(7)
+    wanted = {}
+    lines = []
+    for _ in range(BUYERS):
+        quantity = rng.randint(1, 3)
+        line = order_line_new(product=product, quantity=quantity)
+        wanted[line.pk] = quantity
+        lines.append((line, quantity))
+
+    results, errors = stampede(lines)
+
+    assert errors == []
+    sold = [k.pk for r in results.values() if r.ok for k in r.keys]
+    assert len(sold) == len(set(sold))
+    for line_pk, result in results.items():
+        held = Key.objects.filter(order_line_id=line_pk).count()
+        assert held == (wanted[line_pk] if result.ok else 0)  # all or nothing
+    left = Key.objects.filter(status="available").count()
+    assert left + len(sold) == KEYS
+    refused = [wanted[pk] for pk, r in results.items() if not r.ok]
+    assert refused, "the stampede should run out of stock"
+    assert left < min(refused)  # nobody was refused while their quantity was still in stock
+
+
+def test_keys_briefly_held_by_an_abandoned_attempt_are_still_sold_to_the_next_buyer():
+    """SKIP LOCKED alone would call this out of stock; the buyer waits for the lock instead."""
+    from django.db import transaction
+
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    keys = keys_create(product=product, count=3)
+    line = order_line_new(product=product, quantity=3)
+    held = threading.Event()
+    outcome = {}
+
+    def abandoned_attempt():
+        try:
+            with transaction.atomic():
+                list(Key.objects.select_for_update().filter(pk__in=[keys[0].pk, keys[1].pk]))
+                held.set()
+                threading.Event().wait(0.5)
+                transaction.set_rollback(True)  # e.g. that buyer's payment check failed
+        finally:
+            connections.close_all()
+
+    def buyer():
+        try:
+            held.wait(5)
+            outcome["result"] = key_allocate(order_line=line, quantity=3)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=abandoned_attempt), threading.Thread(target=buyer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome["result"].ok
+    assert sorted(k.pk for k in outcome["result"].keys) == sorted(k.pk for k in keys)
