@@ -122,3 +122,38 @@ def cart_get(*, session_cart: dict[str, int]) -> Cart:
     total = sum((line.line_total for line in lines), Decimal("0.00"))
     currency = lines[0].product.currency if lines else settings.SHOP_CURRENCY
     return Cart(lines=lines, total=total, currency=currency)
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    email: str
+    phone: str
+    working_days: list[str]
+    opens: str
+    closes: str
+    time_zone: str
+    channels: dict
+
+
+def contact_info_get() -> ContactInfo:
+    """The shop's contact channels and business hours, from the active policy preset."""
+    from django.utils.dates import WEEKDAYS
+
+    from policies.selectors import preset_active_get
+
+    rules = preset_active_get()
+    if rules is None:
+        return ContactInfo(
+            email=settings.SHOP_SUPPORT_EMAIL, phone=settings.SHOP_SUPPORT_PHONE,
+            working_days=[], opens="", closes="", time_zone="", channels={},
+        )
+    calendar = rules.calendar
+    return ContactInfo(
+        email=rules.contact.get("email") or settings.SHOP_SUPPORT_EMAIL,
+        phone=rules.contact.get("phone") or settings.SHOP_SUPPORT_PHONE,
+        working_days=[str(WEEKDAYS[day]) for day in calendar.working_days],
+        opens=calendar.opens.strftime("%H:%M"),
+        closes=calendar.closes.strftime("%H:%M") if calendar.closes else "24:00",
+        time_zone=calendar.time_zone,
+        channels=rules.contact,
+    )

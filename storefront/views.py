@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,6 +7,7 @@ from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
 from .models import Product
 from .selectors import (
     cart_get,
+    contact_info_get,
     category_list,
     product_available_counts,
     product_get_active,
@@ -113,18 +113,4 @@ def cart_remove_view(request: HttpRequest, product_id: int) -> HttpResponse:
 
 
 def contact(request: HttpRequest) -> HttpResponse:
-    try:
-        from policies.selectors import preset_active_get
-
-        rules = preset_active_get()
-    except Exception:  # no preset loaded yet: the page still shows the shop's email
-        rules = None
-    return render(
-        request,
-        "storefront/contact.html",
-        {
-            "rules": rules,
-            "support_email": settings.SHOP_SUPPORT_EMAIL,
-            "support_phone": settings.SHOP_SUPPORT_PHONE,
-        },
-    )
+    return render(request, "storefront/contact.html", {"contact": contact_info_get()})

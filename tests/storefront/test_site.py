@@ -148,3 +148,18 @@ def test_seed_demo_is_safe_to_run_twice(db):
     first = Product.objects.count()
     call_command("seed_demo", keys_per_product=2, stdout=io.StringIO())
     assert Product.objects.count() == first >= 10
+
+
+def test_contact_page_shows_the_active_stores_hours_and_time_zone(client):
+    from policies.services import preset_load
+
+    preset_load(slug="novakeys", activate=True)
+    body = client.get(reverse("catalog:contact")).content.decode()
+    assert "support@novakeys.store" in body
+    assert "+966 57 013 1122" in body
+    hours = body.split('id="hours-heading"')[1]
+    for day in ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday"):
+        assert day in hours
+    assert "Friday" not in hours and "Saturday" not in hours
+    assert "09:00–17:00" in body
+    assert "Asia/Riyadh" in body
