@@ -7,8 +7,8 @@ from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
 from .models import Product
 from .selectors import (
     cart_get,
-    contact_info_get,
     category_list,
+    contact_info_get,
     product_available_counts,
     product_get_active,
     product_list,
