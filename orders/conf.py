@@ -24,6 +24,8 @@ DEFAULTS: dict[str, int] = {
     # Email retry backoff: base * 2**attempts seconds, capped.
     "EMAIL_RETRY_BASE_SECONDS": 10,
     "EMAIL_RETRY_MAX_SECONDS": 900,
+    # Seconds before a Stripe API call times out (then retried with the same idempotency key).
+    "STRIPE_TIMEOUT_SECONDS": 15,
     # Webhook signature tolerance (Stripe's own default).
     "WEBHOOK_TOLERANCE_SECONDS": 300,
 }

@@ -7,6 +7,7 @@ idempotency key derived from our own ids, so a retry never charges or refunds tw
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,19 +80,32 @@ class Gateway(Protocol):
     ) -> GatewayRefund: ...
 
 
+@functools.lru_cache(maxsize=4)
+def _stripe_client(api_key: str, api_base: str, timeout: int):
+    """One client (and connection pool) per configuration and process."""
+    import stripe
+
+    # Retries (network errors, timeouts) reuse the request's idempotency key.
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base} if api_base else None,
+        max_network_retries=2,
+        http_client=stripe.new_default_http_client(timeout=timeout),
+    )
+
+
 class StripeGateway:
     """Stripe Checkout through the official library (``settings.STRIPE_API_BASE`` for a stand-in)."""
 
     name = "stripe"
 
     def _client(self):
-        import stripe
+        from .conf import orders_setting
 
-        base = settings.STRIPE_API_BASE or None
-        return stripe.StripeClient(
+        return _stripe_client(
             settings.STRIPE_SECRET_KEY or "",
-            base_addresses={"api": base} if base else None,
-            max_network_retries=2,
+            settings.STRIPE_API_BASE or "",
+            orders_setting("STRIPE_TIMEOUT_SECONDS"),
         )
 
     def session_create(self, *, order: Any, success_url: str, cancel_url: str) -> CheckoutSession:

@@ -105,6 +105,13 @@ class CancellationRefused(OrderError):
         self.clause_url = clause_url
 
 
+def _require_no_transaction(what: str) -> None:
+    """The gateway is never called inside a transaction (a test case's own wrapper aside)."""
+    blocks = transaction.get_connection().atomic_blocks
+    if any(not getattr(block, "_from_testcase", False) for block in blocks):
+        raise RuntimeError(f"{what} calls the payment gateway: not inside a transaction")
+
+
 def _on_commit_task(task_name: str, *args: Any) -> None:
     """Enqueue an orders task after the current transaction commits."""
     from . import tasks
@@ -281,8 +288,7 @@ def _preset_active():
 
 def order_checkout_start(*, order: Order, site_url: str = "") -> str:
     """Open a payment session at the gateway (outside any transaction); return its URL."""
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("order_checkout_start must not run inside a transaction")
+    _require_no_transaction("order_checkout_start")
     gateway = gateway_get(name=order.gateway)
     base = (site_url or settings.SITE_URL).rstrip("/")
     session = gateway.session_create(
@@ -364,7 +370,8 @@ def order_payment_confirm(
             order.save(update_fields=["gateway_payment_id"])
         order_transition(order=order, to_status=S.PAID, reason=f"payment confirmed ({source})")
         _on_commit_task("orders_deliver", str(order.pk))
-        _on_commit_task("orders_webhook_replay_deferred", str(order.pk))
+        if WebhookEvent.objects.filter(order=order, status=WebhookEventStatus.DEFERRED).exists():
+            _on_commit_task("orders_webhook_replay_deferred", str(order.pk))
         return PaymentConfirmation(order=order, newly_paid=True)
 
 
@@ -869,8 +876,7 @@ def order_refund(
     ``amount`` None refunds whatever is left. The gateway is called outside any
     transaction; its answer is recorded afterwards under the order lock.
     """
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("order_refund must not run inside a transaction (it calls the gateway)")
+    _require_no_transaction("order_refund")
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         refund = Refund.objects.filter(order=locked, reason=reason, reference=reference).first()
@@ -1011,6 +1017,10 @@ class WebhookRejected(Exception):
 class EventNotReady(Exception):
     """The event refers to something an earlier event has not created yet."""
 
+    def __init__(self, message: str, order: Order | None = None) -> None:
+        super().__init__(message)
+        self.order = order
+
 
 def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
     """Verify the signature against the raw body, then store the event once."""
@@ -1066,7 +1076,7 @@ def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
             with transaction.atomic():
                 status, order = _stripe_event_dispatch(event=event)
         except EventNotReady as exc:
-            status, error = WebhookEventStatus.DEFERRED, str(exc)
+            status, error, order = WebhookEventStatus.DEFERRED, str(exc), exc.order
         except Exception as exc:
             logger.exception("webhook event %s failed", event.event_id)
             status, error = WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}"
@@ -1192,7 +1202,7 @@ def _session_event_apply(*, kind: str, session: dict, order: Order) -> str:
 
 def _refund_event_apply(*, kind: str, obj: dict, order: Order) -> str:
     if order.paid_at is None:
-        raise EventNotReady(f"order {order.number} is not paid yet")
+        raise EventNotReady(f"order {order.number} is not paid yet", order=order)
     if obj.get("object") == "charge":
         refunds = ((obj.get("refunds") or {}).get("data")) or []
     else:

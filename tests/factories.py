@@ -99,3 +99,115 @@ def keys_create(*, product, count: int, batch=None, codes=None) -> list:
     if not report.ok:
         raise AssertionError(report.message + " " + repr(report.errors[:5]))
     return list(Key.objects.filter(import_run_id=report.import_id).order_by("id"))
+
+
+# --- orders -----------------------------------------------------------------------------
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A bare pending order (no lines); prefer `order_new` for a real checkout."""
+
+    class Meta:
+        model = "orders.Order"
+
+    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+    billing_name = "Test Buyer"
+    currency = "EUR"
+    total = Decimal("29.90")
+    gateway = "test"
+
+
+def order_new(
+    *,
+    product,
+    quantity: int = 1,
+    email: str = "buyer@example.com",
+    user=None,
+    ip: str = "203.0.113.7",
+    language: str = "en",
+    gateway: str = "test",
+    session_id: str | None = None,
+):
+    """A pending order made by the real checkout service from a server-side cart."""
+    from orders.services import ConsentGiven, order_create_from_cart
+    from storefront.selectors import cart_get
+
+    order = order_create_from_cart(
+        cart=cart_get(session_cart={str(product.pk): quantity}),
+        billing_name="Test Buyer",
+        email=email,
+        language=language,
+        user=user,
+        ip=ip,
+        user_agent="pytest",
+        consents=[ConsentGiven(kind="policy_acceptance", text="I accept.", wording_version="test")],
+    )
+    order.gateway = gateway
+    order.gateway_session_id = (
+        session_id or f"{'cs' if gateway == 'stripe' else 'test_cs'}_{order.pk.hex}"
+    )
+    order.save(update_fields=["gateway", "gateway_session_id"])
+    return order
+
+
+# --- refunds ------------------------------------------------------------------------------
+
+
+def png_bytes(*, size=(64, 48), color=(200, 30, 30), exif: bool = False, fmt: str = "PNG") -> bytes:
+    """A small real image (optionally with EXIF, e.g. a GPS position) for evidence uploads."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, color)
+    out = io.BytesIO()
+    kwargs = {}
+    if exif:
+        data = Image.Exif()
+        data[0x010F] = "SecretCam"  # Make
+        data[0x0131] = "Leaky Editor 1.0"  # Software
+        kwargs["exif"] = data.tobytes()
+    image.save(out, format=fmt, **kwargs)
+    return out.getvalue()
+
+
+def upload_new(*, name: str = "screenshot.png", data: bytes | None = None, content_type: str = ""):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = png_bytes() if data is None else data
+    return SimpleUploadedFile(name, data, content_type=content_type or "image/png")
+
+
+def order_delivered_new(*, product, user=None, email: str | None = None, quantity: int = 1):
+    """A paid and delivered order through the real checkout, test gateway and delivery."""
+    from django.test import TestCase
+
+    from orders.services import test_payment_submit
+
+    email = email or (user.email if user is not None else "buyer@example.com")
+    order = order_new(product=product, quantity=quantity, email=email, user=user)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # delivery runs on commit
+        result = test_payment_submit(
+            session_id=order.gateway_session_id, card_number="4242424242424242"
+        )
+    order = result.order
+    order.refresh_from_db()
+    return order
+
+
+def claim_new(*, order, key=None, reason: str = "key_invalid", user=None, **kwargs):
+    """A claim filed through the real service (the active preset must accept it)."""
+    from refunds.services import claim_submit
+
+    line = key.order_line if key is not None else order.lines.first()
+    return claim_submit(
+        order=order,
+        order_line=line,
+        key=key,
+        reason=reason,
+        failed_at=kwargs.pop("failed_at", None),
+        description=kwargs.pop("description", "The key is refused as invalid."),
+        user=user if user is not None else order.user,
+        guest_email=order.email,
+        **kwargs,
+    )
