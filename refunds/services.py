@@ -197,6 +197,8 @@ def _refusal(*, decision, preset, reason: str) -> str:
     rule = preset.reasons.get(reason)
     if rule is None or rule.treatment == "reject":
         return _("This policy does not cover this reason, so a claim cannot be opened for it.")
+    if rule.treatment == "cancellation":
+        return _("This policy does not allow cancelling this order.")
     window_clause = preset.claim_window.clause
     if window_clause and decision.clause == window_clause:
         return _(
