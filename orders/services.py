@@ -402,7 +402,7 @@ class TestPaymentResult:
     __test__ = False
 
 
-def test_payment_submit(*, session_id: str, card_number: str) -> TestPaymentResult:
+def payment_test_card_submit(*, session_id: str, card_number: str) -> TestPaymentResult:
     """The local test gateway's hosted page: charge a test card for the session's order."""
     from .gateways import test_card_fingerprint, test_card_outcome
 

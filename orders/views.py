@@ -27,6 +27,7 @@ from .models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 SESSION_KEY = "orders_access"
+REFUSAL_KEY = "orders_refusal"
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -152,7 +153,7 @@ def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
     if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
         return redirect("orders:detail", number=order.number)
     if request.method == "POST" and form.is_valid():
-        result = services.test_payment_submit(
+        result = services.payment_test_card_submit(
             session_id=session_id, card_number=form.cleaned_data["card_number"]
         )
         if result.outcome == "paid":
@@ -206,6 +207,9 @@ def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order, channel = _viewer_order(request, number)
     context = _order_context(request, order, channel)
+    refusal = request.session.pop(REFUSAL_KEY, None)
+    if isinstance(refusal, dict) and refusal.get("order") == str(order.pk):
+        context["refusal_clause_url"] = refusal.get("clause_url", "")
     template = (
         "orders/_order_status.html" if request.headers.get("HX-Request") else "orders/detail.html"
     )
@@ -242,8 +246,7 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
         )
     except services.CancellationRefused as exc:
         messages.error(request, str(exc))
-        if exc.clause_url:
-            request.session["orders_refusal_clause"] = exc.clause_url
+        request.session[REFUSAL_KEY] = {"order": str(order.pk), "clause_url": exc.clause_url}
     except services.OrderError as exc:
         messages.error(request, str(exc))
     else:

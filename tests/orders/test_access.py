@@ -1,0 +1,161 @@
+"""Who may see an order and its keys: the buyer's session, tracking, My Account; nobody else."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from keys.models import KeyView
+from orders.services import payment_test_card_submit
+from tests.factories import UserFactory, order_new
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TRACK = "/orders/track/"
+
+
+def _delivered(product, **kw):
+    order = order_new(product=product, **kw)
+    payment_test_card_submit(session_id=order.gateway_session_id, card_number="4242424242424242")
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    return order
+
+
+def _codes(response):
+    return re.findall(r'<span class="code" data-key>([^<]+)</span>', response.content.decode())
+
+
+def test_another_customers_order_key_and_reveal_are_404(client, stocked):
+    order = _delivered(stocked, email="alice@example.com")
+    key = order.lines.get().keys.get()
+    client.force_login(UserFactory(email="mallory@example.com"))
+    assert client.get(reverse("orders:detail", args=[order.number])).status_code == 404
+    reveal = reverse("orders:key_reveal", args=[order.number, key.pk])
+    assert client.post(reveal).status_code == 404
+    assert client.post(reverse("orders:resend", args=[order.number])).status_code == 404
+    assert client.post(reverse("orders:cancel", args=[order.number])).status_code == 404
+    assert not KeyView.objects.filter(channel__in=["account", "screen", "tracking"]).exists()
+
+
+def test_anonymous_visitor_without_the_tracking_details_gets_404(client, stocked):
+    order = _delivered(stocked)
+    assert client.get(reverse("orders:detail", args=[order.number])).status_code == 404
+
+
+def test_tracking_with_number_and_email_shows_the_keys_audited(client, stocked):
+    order = _delivered(stocked, email="Alice@Example.com")
+    response = client.post(TRACK, {"number": order.number.lower(), "email": " alice@example.COM "})
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert "no-store" in page["Cache-Control"]
+    [code] = _codes(page)
+    assert code.endswith(order.lines.get().keys.get().last4)
+    view = KeyView.objects.get(channel="tracking")
+    assert view.guest_email == "Alice@Example.com"
+    # the access is remembered in the session: the page can be opened again directly
+    assert _codes(client.get(reverse("orders:detail", args=[order.number]))) == [code]
+
+
+def test_tracking_answers_the_same_for_no_such_order_and_wrong_email(client, stocked):
+    order = _delivered(stocked, email="alice@example.com")
+    wrong_email = client.post(TRACK, {"number": order.number, "email": "bob@example.com"})
+    no_order = client.post(TRACK, {"number": "KS-ZZZZZZZZ", "email": "alice@example.com"})
+    assert wrong_email.status_code == no_order.status_code == 404
+
+    def message(response):
+        return re.search(r'<div role="alert">(.*?)</div>', response.content.decode(), re.S).group(1)
+
+    assert message(wrong_email) == message(no_order)
+    assert client.get(reverse("orders:detail", args=[order.number])).status_code == 404
+
+
+def test_tracking_is_rate_limited_per_order(client, settings, stocked):
+    settings.ORDERS_TRACK_PER_ORDER = 3
+    order = _delivered(stocked, email="alice@example.com")
+    for _ in range(3):
+        assert (
+            client.post(TRACK, {"number": order.number, "email": "x@example.com"}).status_code
+            == 404
+        )
+    blocked = client.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.content.decode()
+
+
+def test_tracking_is_rate_limited_per_ip(client, settings, stocked):
+    settings.ORDERS_TRACK_PER_IP = 2
+    order = _delivered(stocked, email="alice@example.com")
+    client.post(TRACK, {"number": "KS-AAAAAAAA", "email": "x@example.com"})
+    client.post(TRACK, {"number": "KS-BBBBBBBB", "email": "x@example.com"})
+    response = client.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert response.status_code == 429
+
+
+def test_tracking_requires_both_fields(client, db):
+    response = client.post(TRACK, {"number": "", "email": ""})
+    assert response.status_code == 200
+    assert response.content.decode().count("This field is required.") == 2
+
+
+def test_my_account_lists_own_and_verified_guest_orders_with_masked_keys(client, stocked):
+    user = UserFactory(email="carol@example.com")
+    own = _delivered(stocked, email="carol@example.com", user=user)
+    guest = _delivered(stocked, email="CAROL@example.com")
+    other = _delivered(stocked, email="dave@example.com")
+    client.force_login(user)
+    page = client.get(reverse("accounts:dashboard")).content.decode()
+    assert own.number in page and guest.number in page and other.number not in page
+    code_last4 = own.lines.get().keys.get().last4
+    assert f"•••• {code_last4}" in page
+    assert not _codes(client.get(reverse("accounts:dashboard")))
+    assert not KeyView.objects.filter(channel="account").exists()
+
+
+def test_guest_orders_under_an_unverified_email_stay_hidden(client, stocked):
+    user = UserFactory(email="erin@example.com", verified=False)
+    guest = _delivered(stocked, email="erin@example.com")
+    client.force_login(user)
+    assert guest.number not in client.get(reverse("accounts:dashboard")).content.decode()
+    assert client.get(reverse("orders:detail", args=[guest.number])).status_code == 404
+
+
+def test_reveal_in_my_account_shows_the_code_and_is_audited(client, stocked):
+    user = UserFactory(email="frank@example.com")
+    order = _delivered(stocked, email="frank@example.com", user=user)
+    key = order.lines.get().keys.get()
+    client.force_login(user)
+    response = client.post(
+        reverse("orders:key_reveal", args=[order.number, key.pk]), REMOTE_ADDR="192.0.2.9"
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    [code] = _codes(response)
+    assert code.endswith(key.last4)
+    view = KeyView.objects.get(channel="account")
+    assert view.user == user and str(view.ip) == "192.0.2.9"
+
+
+def test_resend_is_rate_limited_per_order(client, settings, stocked):
+    from django.core import mail
+
+    settings.ORDERS_RESEND_PER_HOUR = 2
+    user = UserFactory(email="gina@example.com")
+    order = _delivered(stocked, email="gina@example.com", user=user)
+    client.force_login(user)
+    url = reverse("orders:resend", args=[order.number])
+    for _ in range(3):
+        client.post(url, {"next": reverse("accounts:dashboard")})
+    sent = [m for m in mail.outbox if order.number in m.subject]
+    assert len(sent) == 1 + 2  # the delivery plus two re-sends; the third was refused
+    response = client.post(url, follow=True)
+    assert "sent several times recently" in response.content.decode()
+
+
+def test_resend_never_redirects_off_site(client, stocked):
+    user = UserFactory(email="hal@example.com")
+    order = _delivered(stocked, email="hal@example.com", user=user)
+    client.force_login(user)
+    response = client.post(
+        reverse("orders:resend", args=[order.number]), {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("orders:detail", args=[order.number])
