@@ -1289,6 +1289,25 @@ def dispute_evidence_update(*, dispute, evidence: dict[str, str], actor) -> Any:
     return locked
 
 
+def _stripe_client():
+    """The real stripe library, configured like the orders gateway (stand-in base URL in
+    tests, its timeout; retries reuse the idempotency key)."""
+    import stripe
+    from django.conf import settings
+
+    from orders.conf import orders_setting
+
+    base = settings.STRIPE_API_BASE or None
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY or "",
+        base_addresses={"api": base} if base else None,
+        max_network_retries=2,
+        http_client=stripe.new_default_http_client(
+            timeout=orders_setting("STRIPE_TIMEOUT_SECONDS")
+        ),
+    )
+
+
 def dispute_evidence_submit(*, dispute, actor) -> Any:
     """Submit the evidence to Stripe (``stripe.Dispute.modify(..., submit=True)``) with an
     idempotency key from our ids; with the local test gateway it is recorded here only.
@@ -1299,8 +1318,6 @@ def dispute_evidence_submit(*, dispute, actor) -> Any:
     from .models import Dispute, DisputeEvent
 
     _require_perm(actor, "refunds.submit_dispute_evidence")
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("Stripe must not be called inside a transaction")
     dispute = Dispute.objects.select_related("order").get(pk=dispute.pk)
     if dispute.submitted_at is not None:
         return dispute
@@ -1310,18 +1327,20 @@ def dispute_evidence_submit(*, dispute, actor) -> Any:
     gateway = dispute.order.gateway
     response_id = ""
     if gateway == "stripe":
+        if transaction.get_connection().in_atomic_block:
+            raise RuntimeError("Stripe must not be called inside a transaction")
         import stripe
-        from django.conf import settings
 
-        client_kwargs: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY}
-        if settings.STRIPE_API_BASE:
-            client_kwargs["base_addresses"] = {"api": settings.STRIPE_API_BASE}
-        client = stripe.StripeClient(**client_kwargs)
-        result = client.disputes.update(
-            dispute.stripe_dispute_id,
-            params={"evidence": evidence, "submit": True},
-            options={"idempotency_key": f"keystore-dispute-{dispute.pk}-evidence"},
-        )
+        try:
+            result = _stripe_client().v1.disputes.update(
+                dispute.stripe_dispute_id,
+                params={"evidence": evidence, "submit": True},
+                options={"idempotency_key": f"keystore-dispute-{dispute.pk}-evidence"},
+            )
+        except stripe.StripeError as exc:
+            raise ClaimError(
+                _("Stripe did not accept the evidence: %(error)s") % {"error": exc}
+            ) from exc
         response_id = str(getattr(result, "id", "") or "")
     with transaction.atomic():
         locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
@@ -1361,7 +1380,7 @@ def customer_block(*, claim: Claim | None = None, dispute=None, what: str, actor
     if what == "email":
         kind, value = "email", email
     elif what == "domain":
-        kind, value = "domain", email.rsplit("@", 1)[-1]
+        kind, value = "email_domain", email.rsplit("@", 1)[-1]
     elif what == "ip":
         if not order.purchase_ip:
             raise ClaimError(_("The order has no purchase IP to block."))

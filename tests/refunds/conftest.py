@@ -81,3 +81,78 @@ def manager(db):
     return staff_with(
         "decide_claim", "refund_above_limit", "submit_dispute_evidence", email="manager@example.com"
     )
+
+
+class StandIn:
+    """The orders app's Stripe stand-in, plus what refunds calls: dispute updates, and a
+    stall of the next N answers (each after the work is done, as lost responses)."""
+
+    @staticmethod
+    def make():
+        from tests.orders.stripe_standin import StripeStandIn, _error
+
+        class RefundsStandIn(StripeStandIn):
+            stall_count: int = 0
+            stall_seconds: float = 0.0
+            disputes: dict
+
+            def handle(self, method, path, params, key):
+                status, answer, stall = super().handle(method, path, params, key)
+                with self._lock:
+                    if self.stall_count:
+                        self.stall_count -= 1
+                        stall = max(stall, self.stall_seconds)
+                return status, answer, stall
+
+            def _route(self, method, path, params):
+                if method == "POST" and path.startswith("/v1/disputes/"):
+                    dispute_id = path.rsplit("/", 1)[-1]
+                    if dispute_id not in self.disputes:
+                        return 404, _error("No such dispute", "resource_missing")
+                    dispute = self.disputes[dispute_id]
+                    dispute["evidence"] = params.get("evidence") or {}
+                    if params.get("submit") == "true":
+                        dispute["status"] = "under_review"
+                    return 200, dispute
+                return super()._route(method, path, params)
+
+        server = RefundsStandIn()
+        server.disputes = {}
+        return server
+
+
+@pytest.fixture
+def standin():
+    server = StandIn.make().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_on(settings, standin):
+    settings.PAYMENT_GATEWAY = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_standin"
+    settings.STRIPE_API_BASE = standin.url
+    settings.ORDERS_STRIPE_TIMEOUT_SECONDS = 1
+    return standin
+
+
+@pytest.fixture
+def stripe_delivered(stripe_on, stocked, customer):
+    """Alice's Stripe order, paid at the stand-in and delivered, and its key."""
+    from django.test import TestCase
+
+    from keys.models import Key
+    from orders.services import order_checkout_start, order_payment_sync
+    from tests.factories import order_new
+
+    order = order_new(product=stocked, email=customer.email, user=customer, gateway="stripe")
+    order.gateway_session_id = ""
+    order.save(update_fields=["gateway_session_id"])
+    order_checkout_start(order=order)
+    stripe_on.session_pay(order.gateway_session_id)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        order_payment_sync(order=order)
+    order.refresh_from_db()
+    assert order.status == "delivered", order.status
+    return order, Key.objects.get(order_line__order=order)
