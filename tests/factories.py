@@ -182,12 +182,12 @@ def order_delivered_new(*, product, user=None, email: str | None = None, quantit
     """A paid and delivered order through the real checkout, test gateway and delivery."""
     from django.test import TestCase
 
-    from orders.services import test_payment_submit
+    from orders.services import payment_test_card_submit
 
     email = email or (user.email if user is not None else "buyer@example.com")
     order = order_new(product=product, quantity=quantity, email=email, user=user)
     with TestCase.captureOnCommitCallbacks(execute=True):  # delivery runs on commit
-        result = test_payment_submit(
+        result = payment_test_card_submit(
             session_id=order.gateway_session_id, card_number="4242424242424242"
         )
     order = result.order
