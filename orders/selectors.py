@@ -32,6 +32,7 @@ VELOCITY_STATES = [
 ]
 KEY_VISIBLE_STATES = frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED})
 WAITING_STATES = frozenset({S.PENDING, S.PAID})
+SLOW_WAITING_STATES = frozenset({S.ON_HOLD, S.BACKORDERED})
 
 
 def email_normalize(value: str) -> str:
@@ -176,7 +177,12 @@ def order_resendable(*, order: Order) -> bool:
 
 def order_is_waiting(*, order: Order) -> bool:
     """The page should refresh itself: payment or delivery is still under way."""
-    return order.status in WAITING_STATES
+    return order.status in WAITING_STATES or order.status in SLOW_WAITING_STATES
+
+
+def order_refresh_seconds(*, order: Order) -> int:
+    """How often a waiting order page refreshes: fast while paying, slower while held."""
+    return 10 if order.status in SLOW_WAITING_STATES else 2
 
 
 # --- fraud ---------------------------------------------------------------------------------

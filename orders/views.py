@@ -199,7 +199,7 @@ def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
         "waiting": selectors.order_is_waiting(order=order),
         "cancellable": selectors.order_cancellable(order=order),
         "resendable": selectors.order_resendable(order=order),
-        "refresh_seconds": 2,
+        "refresh_seconds": selectors.order_refresh_seconds(order=order),
     }
 
 
