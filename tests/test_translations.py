@@ -1,0 +1,109 @@
+"""The French and Arabic catalogs are complete, compiled and actually used."""
+
+import gettext as gnu_gettext
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+LANGUAGES = ("fr", "ar")
+UI_STRINGS = ("Catalog", "Cart", "Sign in", "Add to cart", "Track an order")
+
+
+def _catalog_dir(lang: str) -> Path:
+    return Path(settings.LOCALE_PATHS[0]) / lang / "LC_MESSAGES"
+
+
+def _mo_catalog(path: Path) -> dict:
+    with path.open("rb") as handle:
+        return dict(gnu_gettext.GNUTranslations(handle)._catalog)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_compiled_catalog_exists_next_to_its_source(lang):
+    directory = _catalog_dir(lang)
+    assert (directory / "django.po").is_file()
+    assert (directory / "django.mo").is_file()
+    assert (directory / "django.mo").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("text", UI_STRINGS)
+def test_main_ui_strings_are_translated(lang, text):
+    with translation.override(lang):
+        translated = translation.gettext(text)
+    assert translated.strip()
+    assert translated != text
+
+
+def test_arabic_plural_forms_follow_arabic_grammar():
+    expected = {
+        1: "منتج واحد",
+        2: "منتجان",
+        3: "3 منتجات",
+        11: "11 منتجًا",
+        100: "100 منتج",
+    }
+    with translation.override("ar"):
+        got = {
+            n: translation.ngettext("%(counter)s item", "%(counter)s items", n) % {"counter": n}
+            for n in expected
+        }
+    assert got == expected
+
+
+def test_french_plural_treats_zero_and_one_as_singular():
+    with translation.override("fr"):
+        assert translation.ngettext("%(months)s month", "%(months)s months", 1) == "%(months)s mois"
+        assert translation.ngettext(
+            "%(counter)s item", "%(counter)s items", 0
+        ) == translation.ngettext("%(counter)s item", "%(counter)s items", 1)
+
+
+def test_language_names_are_translated_in_arabic():
+    with translation.override("ar"):
+        assert translation.gettext("Arabic") == "العربية"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_compiled_catalog_matches_its_source(lang, tmp_path):
+    """A .po edited without running compilemessages would ship stale text."""
+    msgfmt = shutil.which("msgfmt")
+    directory = _catalog_dir(lang)
+    if msgfmt is None:
+        po_mtime = (directory / "django.po").stat().st_mtime
+        assert (directory / "django.mo").stat().st_mtime >= po_mtime - 1
+        return
+    fresh = tmp_path / "django.mo"
+    subprocess.run(
+        [msgfmt, "--check-format", "-o", str(fresh), str(directory / "django.po")],
+        check=True,
+        capture_output=True,
+    )
+    assert _mo_catalog(directory / "django.mo") == _mo_catalog(fresh)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_source_catalog_has_no_fuzzy_or_untranslated_entries(lang):
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("GNU gettext (msgfmt) is not installed")
+    result = subprocess.run(
+        [
+            msgfmt,
+            "--check",
+            "--statistics",
+            "-o",
+            "/dev/null",
+            str(_catalog_dir(lang) / "django.po"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "translated message" in result.stderr
+    assert "fuzzy" not in result.stderr
+    assert "untranslated" not in result.stderr
