@@ -161,5 +161,5 @@ def test_contact_page_shows_the_active_stores_hours_and_time_zone(client):
     for day in ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday"):
         assert day in hours
     assert "Friday" not in hours and "Saturday" not in hours
-    assert "09:00–17:00" in body
+    assert "Open from 09:00 to 17:00" in body
     assert "Asia/Riyadh" in body
