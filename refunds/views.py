@@ -208,12 +208,7 @@ def claim_new(request: HttpRequest, number: str) -> HttpResponse:
         )
         data["preview_token"] = preview_signature(item=item, reason=reason, failed_at=failed_at)
         context["preview"] = preview
-        template = (
-            "refunds/_claim_preview.html"
-            if request.headers.get("HX-Request")
-            else "refunds/claim_form.html"
-        )
-        return _no_store(render(request, template, context))
+        return _no_store(render(request, "refunds/claim_form.html", context))
 
     try:
         claim = claim_submit(
@@ -301,9 +296,14 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def claim_list(request: HttpRequest) -> HttpResponse:
-    return _no_store(
-        render(request, "refunds/claim_list.html", {"claims": claims_for_user(user=request.user)})
-    )
+    """The customer's claims, and their orders with a link to report a problem."""
+    from orders.selectors import order_list_for_user
+
+    context = {
+        "claims": claims_for_user(user=request.user),
+        "orders": order_list_for_user(user=request.user),
+    }
+    return _no_store(render(request, "refunds/claim_list.html", context))
 
 
 def evidence_view(request: HttpRequest, evidence_id: int) -> HttpResponse:
