@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -63,10 +64,11 @@ def _keyring() -> tuple[MultiFernet, Fernet]:
 
 
 @lru_cache(maxsize=4)
-def _hmac_key(secret: str) -> bytes:
+def _hmac_base(secret: str) -> hmac.HMAC:
+    """A keyed HMAC to copy per code (the key schedule is done once)."""
     if not secret:
         raise ImproperlyConfigured("KEY_FINGERPRINT_SECRET is empty")
-    return secret.encode()
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
 
 def code_clean(code: str) -> str:
@@ -80,8 +82,15 @@ def code_normalize(code: str) -> str:
 
 
 def code_fingerprint(code: str) -> str:
-    key = _hmac_key(settings.KEY_FINGERPRINT_SECRET)
-    return hmac.new(key, code_normalize(code).encode(), hashlib.sha256).hexdigest()
+    return code_digest(code)[0]
+
+
+def code_digest(code: str) -> tuple[str, str]:
+    """(fingerprint, last4) of a code, normalizing it once."""
+    normal = code_normalize(code)
+    mac = _hmac_base(settings.KEY_FINGERPRINT_SECRET).copy()
+    mac.update(normal.encode())
+    return mac.hexdigest(), normal[-4:]
 
 
 def code_last4(code: str) -> str:
@@ -95,8 +104,18 @@ def code_mask(last4: str) -> str:
 
 def code_encrypt(code: str) -> str:
     """A Fernet token (ASCII) under the newest key."""
-    multi, _newest = _keyring()
-    return multi.encrypt(code.encode()).decode("ascii")
+    return code_encryptor()(code)
+
+
+def code_encryptor() -> Callable[[str], str]:
+    """``code_encrypt`` with the keyring looked up once, for bulk use (the import)."""
+    _multi, newest = _keyring()  # MultiFernet.encrypt uses the newest key: skip a layer
+    encrypt = newest.encrypt
+
+    def seal(code: str) -> str:
+        return encrypt(code.encode()).decode("ascii")
+
+    return seal
 
 
 def code_decrypt(token: str | bytes, *, key_id: int | None = None) -> str:
