@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import services
 from .crypto import KeyDecryptionError, code_fingerprint
@@ -274,6 +275,7 @@ class KeyAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    @sensitive_variables()  # error reports never show the revealed code
     def reveal_view(self, request, pk):
         if not request.user.has_perm("keys.reveal_key_code"):
             raise PermissionDenied
@@ -306,6 +308,7 @@ class KeyAdmin(admin.ModelAdmin):
         context["form"] = form
         return no_store(TemplateResponse(request, "keys/admin/reveal.html", context))
 
+    @sensitive_variables()
     def import_view(self, request):
         if not request.user.has_perm("keys.import_keys"):
             raise PermissionDenied

@@ -34,6 +34,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_variables
 
 from .crypto import (
     KeyDecryptionError,
@@ -393,6 +394,7 @@ def _clean_ip(ip: str | None) -> str | None:
         return None
 
 
+@sensitive_variables()  # error reports never show a code
 def key_reveal(
     *,
     key: Key,
@@ -743,6 +745,7 @@ def _keys_insert(rows: list[tuple]) -> None:
     )
 
 
+@sensitive_variables()  # error reports never show a code
 def key_import(
     *,
     product,
@@ -897,6 +900,7 @@ class RotationResult:
     failed: list[int] = field(default_factory=list)
 
 
+@sensitive_variables()  # error reports never show a code
 def key_encryption_rotate(*, batch_size: int = 1000, progress=None) -> RotationResult:
     """Re-encrypt every code under the newest key, ``batch_size`` rows per transaction.
 
