@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -86,7 +87,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to send")
     parser.add_argument("--warmup", type=int, default=10, help="orders sent first, not timed")
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--worker-concurrency", type=int, default=4)
+    parser.add_argument("--worker-concurrency", type=int, default=6)
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -95,23 +96,35 @@ def main() -> None:
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL, see bench/README.md")
     database_ensure(database_url)
 
-    from tests.orders.smtp_sink import SmtpSink
-    from tests.orders.stripe_standin import StripeStandIn
-
-    sink = SmtpSink().start()
-    standin = StripeStandIn().start()
-    web_port = free_port()
+    # The SMTP server and the Stripe stand-in run in their own processes, so that this
+    # process (sending webhooks) never slows them down.
+    bin_dir = Path(sys.executable).parent
+    smtp_port, stripe_port, web_port = free_port(), free_port(), free_port()
+    smtp_log = Path(tempfile.mkdtemp(prefix="bench-delivery-")) / "smtp-accepted.log"
+    smtp_log.touch()
+    helpers = [
+        subprocess.Popen(
+            [sys.executable, "tests/orders/smtp_sink.py", str(smtp_port), str(smtp_log)],
+            cwd=ROOT, stdout=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [sys.executable, "tests/orders/stripe_standin.py", str(stripe_port)],
+            cwd=ROOT, stdout=subprocess.DEVNULL,
+        ),
+    ]  # fmt: skip
+    stripe_url = f"http://127.0.0.1:{stripe_port}"
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="storefront.settings",
+        KEYSTORE_ENV="test",  # fixed test secrets, shared by every process; nothing in var/
         DEBUG="false",
         DB_CONN_MAX_AGE="60",
         EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(sink.port),
+        EMAIL_PORT=str(smtp_port),
         EMAIL_USE_TLS="false",
         PAYMENT_GATEWAY="stripe",
         STRIPE_SECRET_KEY="sk_test_bench",
-        STRIPE_API_BASE=standin.url,
+        STRIPE_API_BASE=stripe_url,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         STAFF_ALERT_EMAILS="staff@bench.invalid",
         LOG_LEVEL="WARNING",
@@ -130,12 +143,12 @@ def main() -> None:
 
     celery_app.control.purge()
 
-    total = args.warmup + int(args.rate * args.seconds)
-    orders, payloads = seed(total=total, standin=standin)
-
-    procs: list[subprocess.Popen] = []
-    bin_dir = Path(sys.executable).parent
+    procs: list[subprocess.Popen] = list(helpers)
     try:
+        wait_http(stripe_url + "/", timeout=30)
+        total = args.warmup + int(args.rate * args.seconds)
+        orders, payloads = seed(total=total, stripe_url=stripe_url)
+
         procs.append(
             subprocess.Popen(
                 [str(bin_dir / "celery"), "-A", "storefront", "worker", "--loglevel", "WARNING",
@@ -157,11 +170,11 @@ def main() -> None:
         time.sleep(2)  # the worker connects to the broker
 
         send(base, payloads[: args.warmup], rate=args.rate)
-        wait_emails(sink, orders[: args.warmup], timeout=30)
+        wait_emails(smtp_log, orders[: args.warmup], timeout=30)
         started = time.monotonic()
         sent_seconds = send(base, payloads[args.warmup :], rate=args.rate)
         timed = orders[args.warmup :]
-        wait_emails(sink, timed, timeout=60)
+        wait_emails(smtp_log, timed, timeout=60)
         elapsed = time.monotonic() - started
     finally:
         for proc in procs:
@@ -171,13 +184,11 @@ def main() -> None:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        sink.stop()
-        standin.stop()
 
-    report(sink=sink, orders=timed, sent_seconds=sent_seconds, elapsed=elapsed)
+    report(smtp_log=smtp_log, orders=timed, sent_seconds=sent_seconds, elapsed=elapsed)
 
 
-def seed(*, total: int, standin) -> tuple[list, list[str]]:
+def seed(*, total: int, stripe_url: str) -> tuple[list, list[str]]:
     """A product with enough keys and ``total`` pending orders paid at the Stripe stand-in."""
     from keys.demo import code_generator_for
     from keys.models import KeyBatch, Supplier
@@ -214,6 +225,9 @@ def seed(*, total: int, standin) -> tuple[list, list[str]]:
     assert report.ok, report.message
     FraudSettings.objects.update_or_create(id=1, defaults={"enabled": True})
 
+    import requests
+
+    stripe_http = requests.Session()
     orders, payloads = [], []
     cart = cart_get(session_cart={str(product.pk): 1})
     for i in range(total):
@@ -225,18 +239,24 @@ def seed(*, total: int, standin) -> tuple[list, list[str]]:
             ip=f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
             user_agent="bench",
         )
-        session = standin._session_create(
-            {
+        # the session as our checkout creates it, then "the customer pays" at the stand-in
+        session = stripe_http.post(
+            stripe_url + "/v1/checkout/sessions",
+            data={
                 "mode": "payment",
                 "customer_email": order.email,
                 "client_reference_id": str(order.pk),
-                "metadata": {"order_id": str(order.pk), "order_number": order.number},
-                "line_items": [
-                    {"quantity": "1", "price_data": {"currency": "eur", "unit_amount": "1990"}}
-                ],
-            }
-        )
-        paid = standin.session_pay(session["id"], fingerprint=f"fp_bench_{run}_{i}")
+                "metadata[order_id]": str(order.pk),
+                "metadata[order_number]": order.number,
+                "line_items[0][quantity]": "1",
+                "line_items[0][price_data][currency]": "eur",
+                "line_items[0][price_data][unit_amount]": "1990",
+            },
+        ).json()
+        paid = stripe_http.post(
+            f"{stripe_url}/_standin/pay/{session['id']}",
+            data={"fingerprint": f"fp_bench_{run}_{i}", "risk_level": "normal"},
+        ).json()
         order.gateway = "stripe"
         order.gateway_session_id = session["id"]
         order.save(update_fields=["gateway", "gateway_session_id"])
@@ -280,21 +300,24 @@ def send(base: str, payloads: list[str], *, rate: float) -> float:
     return max(last_submit - start, 1e-9)
 
 
-def wait_emails(sink, orders, *, timeout: float) -> None:
+def wait_emails(smtp_log: Path, orders, *, timeout: float) -> None:
+    from tests.orders.smtp_sink import accepted_read
+
     deadline = time.monotonic() + timeout
     numbers = {o.number for o in orders}
     while time.monotonic() < deadline:
-        got = {a.order_number for a in sink.accepted if a.kind == "delivery"}
+        got = {a.order_number for a in accepted_read(str(smtp_log)) if a.kind == "delivery"}
         if numbers <= got:
             break
         time.sleep(0.1)
     time.sleep(1.0)  # let any duplicate surface before counting
 
 
-def report(*, sink, orders, sent_seconds: float, elapsed: float) -> None:
+def report(*, smtp_log: Path, orders, sent_seconds: float, elapsed: float) -> None:
     from django.db import connection
 
     from orders.models import WebhookEvent
+    from tests.orders.smtp_sink import accepted_read
 
     connection.close()
     received = {
@@ -302,7 +325,7 @@ def report(*, sink, orders, sent_seconds: float, elapsed: float) -> None:
         for e in WebhookEvent.objects.filter(order_id__in=[o.pk for o in orders])
     }
     accepted: dict[str, list[float]] = {}
-    for item in sink.accepted:
+    for item in accepted_read(str(smtp_log)):
         if item.kind == "delivery":
             accepted.setdefault(item.order_number, []).append(item.at)
     latencies, lost, duplicates = [], 0, 0

@@ -45,19 +45,23 @@ class SmtpSink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    log_path: str = ""  # also append "order_number kind time" lines here (another process)
+
     async def handle_DATA(self, server, session, envelope):
         now = time.time()
         message = email.message_from_bytes(envelope.content)
+        accepted = Accepted(
+            order_number=message.get("X-Order-Number", ""),
+            kind=message.get("X-Order-Email", ""),
+            to=list(envelope.rcpt_tos),
+            at=now,
+            subject=str(message.get("Subject", "")),
+        )
         with self._lock:
-            self.accepted.append(
-                Accepted(
-                    order_number=message.get("X-Order-Number", ""),
-                    kind=message.get("X-Order-Email", ""),
-                    to=list(envelope.rcpt_tos),
-                    at=now,
-                    subject=str(message.get("Subject", "")),
-                )
-            )
+            self.accepted.append(accepted)
+            if self.log_path:
+                with open(self.log_path, "a", encoding="utf-8") as log:
+                    log.write(f"{accepted.order_number}\t{accepted.kind}\t{now:.6f}\n")
         return "250 Message accepted for delivery"
 
     def release(self) -> None:
@@ -81,3 +85,21 @@ class SmtpSink:
     def for_order(self, number: str, kind: str = "delivery") -> list[Accepted]:
         with self._lock:
             return [a for a in self.accepted if a.order_number == number and a.kind == kind]
+
+
+def accepted_read(path: str) -> list[Accepted]:
+    """The messages a sink running in another process logged to ``path``."""
+    found = []
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            number, kind, at = line.rstrip("\n").split("\t")
+            found.append(Accepted(order_number=number, kind=kind, to=[], at=float(at), subject=""))
+    return found
+
+
+if __name__ == "__main__":  # python tests/orders/smtp_sink.py PORT LOGFILE
+    import sys
+
+    sink = SmtpSink(port=int(sys.argv[1]), log_path=sys.argv[2]).start()
+    print(f"smtp on {sink.host}:{sink.port}", flush=True)
+    threading.Event().wait()

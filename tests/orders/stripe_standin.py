@@ -150,6 +150,16 @@ class StripeStandIn:
             return 200, self._session_view(session, expand=params.get("expand") or [])
         if method == "POST" and path == "/v1/refunds":
             return 200, self._refund_create(params)
+        if method == "POST" and path.startswith("/_standin/pay/"):
+            # Not Stripe: lets another process play "the customer paid on Stripe's page".
+            session_id = path.rsplit("/", 1)[-1]
+            if session_id not in self.sessions:
+                return 404, _error("No such checkout.session", "resource_missing")
+            return 200, self._session_pay_locked(
+                session_id,
+                risk_level=params.get("risk_level", "normal"),
+                fingerprint=params.get("fingerprint", "fp_test_card"),
+            )
         return 404, _error(f"Unrecognized request URL ({method}: {path})", "url_invalid")
 
     def _session_create(self, params: dict) -> dict:
@@ -183,16 +193,21 @@ class StripeStandIn:
     ) -> dict:
         """What Stripe does when the customer pays on the hosted page."""
         with self._lock:
-            session = self.sessions[session_id]
-            intent_id = f"pi_{uuid.uuid4().hex[:24]}"
-            session.update(status="complete", payment_status="paid", payment_intent=intent_id)
-            session["_charge"] = {
-                "id": f"ch_{uuid.uuid4().hex[:24]}",
-                "object": "charge",
-                "outcome": {"risk_level": risk_level, "type": "authorized"},
-                "payment_method_details": {"card": {"fingerprint": fingerprint}},
-            }
-            return self._session_view(session, expand=[])
+            return self._session_pay_locked(
+                session_id, risk_level=risk_level, fingerprint=fingerprint
+            )
+
+    def _session_pay_locked(self, session_id: str, *, risk_level: str, fingerprint: str) -> dict:
+        session = self.sessions[session_id]
+        intent_id = f"pi_{uuid.uuid4().hex[:24]}"
+        session.update(status="complete", payment_status="paid", payment_intent=intent_id)
+        session["_charge"] = {
+            "id": f"ch_{uuid.uuid4().hex[:24]}",
+            "object": "charge",
+            "outcome": {"risk_level": risk_level, "type": "authorized"},
+            "payment_method_details": {"card": {"fingerprint": fingerprint}},
+        }
+        return self._session_view(session, expand=[])
 
     def _session_view(self, session: dict, *, expand: list) -> dict:
         view = {k: v for k, v in session.items() if not k.startswith("_")}
@@ -224,3 +239,11 @@ class StripeStandIn:
 
 def _error(message: str, code: str) -> dict:
     return {"error": {"type": "invalid_request_error", "message": message, "code": code}}
+
+
+if __name__ == "__main__":  # serve it on its own: python tests/orders/stripe_standin.py PORT
+    import sys
+
+    server = StripeStandIn(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0).start()
+    print(server.url, flush=True)
+    threading.Event().wait()
