@@ -534,9 +534,9 @@ def claim_verification_record(
     return locked
 
 
-def _decision_changes(*, claim: Claim, actor, decision, remedy: str, clause: str, note: str):
+def _decision_changes(*, actor, decision, clause: str, note: str) -> dict[str, Any]:
+    """What every decision stores: who, when, the clause cited and the engine's answer."""
     return {
-        "remedy": remedy,
         "decided_at": timezone.now(),
         "decided_by": actor,
         "decision_clause": clause,
@@ -545,6 +545,37 @@ def _decision_changes(*, claim: Claim, actor, decision, remedy: str, clause: str
         "recommendation_clause": decision.clause,
         "recommendation_explanation": decision.explanation,
     }
+
+
+def _claim_approve(
+    *,
+    claim: Claim,
+    actor,
+    decision,
+    remedy: str,
+    note: str,
+    reason: str,
+    data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    email: str | None,
+) -> Claim:
+    """approved (remedy) through the one transition, with the recommendation snapshot,
+    and the customer's email on commit. Called inside the caller's transaction."""
+    locked = claim_transition(
+        claim=claim,
+        to_status=ClaimStatus.APPROVED,
+        actor=actor,
+        reason=note or reason,
+        data={**_decision_data(decision), "remedy": remedy, **(data or {})},
+        changes={
+            "remedy": remedy,
+            **_decision_changes(actor=actor, decision=decision, clause=decision.clause, note=note),
+            **(changes or {}),
+        },
+    )
+    if email:
+        _notify(claim=locked, name=email)
+    return locked
 
 
 def _open_locked(claim: Claim) -> Claim:
@@ -579,25 +610,17 @@ def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
                 )
             )
         new_key = result.keys[0]
-        locked = claim_transition(
+        locked = _claim_approve(
             claim=locked,
-            to_status=ClaimStatus.APPROVED,
             actor=actor,
-            reason=note or "replacement sent",
-            data={**_decision_data(decision), "remedy": "replace", "new_key": new_key.pk},
-            changes={
-                **_decision_changes(
-                    claim=locked,
-                    actor=actor,
-                    decision=decision,
-                    remedy=Remedy.REPLACE,
-                    clause=decision.clause,
-                    note=note,
-                ),
-                "replacement_key": new_key,
-            },
+            decision=decision,
+            remedy=Remedy.REPLACE,
+            note=note,
+            reason="replacement sent",
+            data={"new_key": new_key.pk},
+            changes={"replacement_key": new_key},
+            email="claim_replacement",
         )
-        _notify(claim=locked, name="claim_replacement")
     return locked
 
 
@@ -671,27 +694,16 @@ def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> C
             raise ClaimError(_("No key of %(product)s is in stock.") % {"product": product.name})
         new_key = result.keys[0]
         _key_revoke(key=locked.key, actor=actor, reason=f"exchanged, claim {locked.number}")
-        locked = claim_transition(
+        locked = _claim_approve(
             claim=locked,
-            to_status=ClaimStatus.APPROVED,
             actor=actor,
-            reason=note or f"exchanged for {product.name}",
-            data={
-                **_decision_data(decision),
-                "remedy": "exchange",
-                "product": product.pk,
-                "new_key": new_key.pk,
-                "difference": str(difference),
-            },
+            decision=decision,
+            remedy=Remedy.EXCHANGE,
+            note=note,
+            reason=f"exchanged for {product.name}",
+            data={"product": product.pk, "new_key": new_key.pk, "difference": str(difference)},
+            email=None,  # sent once the difference is refunded
             changes={
-                **_decision_changes(
-                    claim=locked,
-                    actor=actor,
-                    decision=decision,
-                    remedy=Remedy.EXCHANGE,
-                    clause=decision.clause,
-                    note=note,
-                ),
                 "replacement_key": new_key,
                 "exchange_product": product,
                 "refund_amount": difference or None,
@@ -804,31 +816,17 @@ def claim_approve_refund(
             return locked  # a concurrent retry finished first
         if not whole_order and locked.key_id is not None:
             _key_revoke(key=locked.key, actor=actor, reason=f"refunded, claim {locked.number}")
-        locked = claim_transition(
+        locked = _claim_approve(
             claim=locked,
-            to_status=ClaimStatus.APPROVED,
             actor=actor,
-            reason=note or "refunded",
-            data={
-                **_decision_data(decision),
-                "remedy": "refund",
-                "amount": str(amount),
-                "refund": refund.pk,
-                "refund_status": refund.status,
-            },
-            changes={
-                **_decision_changes(
-                    claim=locked,
-                    actor=actor,
-                    decision=decision,
-                    remedy=Remedy.REFUND,
-                    clause=decision.clause,
-                    note=note,
-                ),
-                "refund_reference": str(refund.pk),
-            },
+            decision=decision,
+            remedy=Remedy.REFUND,
+            note=note,
+            reason="refunded",
+            data={"amount": str(amount), "refund": refund.pk, "refund_status": refund.status},
+            changes={"refund_reference": str(refund.pk)},
+            email="claim_refund",
         )
-        _notify(claim=locked, name="claim_refund")
     return locked
 
 
@@ -854,25 +852,17 @@ def claim_approve_cancel(*, claim: Claim, actor, note: str = "") -> Claim:
     refund = Refund.objects.filter(order=locked.order, reason="cancelled").first()
     with transaction.atomic():
         locked = _open_locked(claim)
-        locked = claim_transition(
+        locked = _claim_approve(
             claim=locked,
-            to_status=ClaimStatus.APPROVED,
             actor=actor,
-            reason=note or "order cancelled before delivery",
-            data={**_decision_data(decision), "remedy": "refund", "cancelled": True},
-            changes={
-                **_decision_changes(
-                    claim=locked,
-                    actor=actor,
-                    decision=decision,
-                    remedy=Remedy.REFUND,
-                    clause=decision.clause,
-                    note=note,
-                ),
-                "refund_reference": str(refund.pk) if refund else "",
-            },
+            decision=decision,
+            remedy=Remedy.REFUND,
+            note=note,
+            reason="order cancelled before delivery",
+            data={"cancelled": True},
+            changes={"refund_reference": str(refund.pk) if refund else ""},
+            email="claim_refund",
         )
-        _notify(claim=locked, name="claim_refund")
     return locked
 
 
@@ -894,10 +884,7 @@ def claim_reject(*, claim: Claim, actor, clause: str = "", explanation: str = ""
     explanation = explanation or (decision.explanation if clause == decision.clause else "")
     if not explanation:
         raise ClaimError(_("Explain the refusal to the customer."))
-    changes = _decision_changes(
-        claim=locked, actor=actor, decision=decision, remedy="", clause=clause, note=explanation
-    )
-    changes.pop("remedy")
+    changes = _decision_changes(actor=actor, decision=decision, clause=clause, note=explanation)
     locked = claim_transition(
         claim=locked,
         to_status=ClaimStatus.REJECTED,

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from tests.factories import ProductFactory, UserFactory, keys_create, order_delivered_new
+from tests.orders.conftest import stripe_on  # noqa: F401 -- uses our `standin` below
 
 
 @pytest.fixture(autouse=True)
@@ -129,16 +130,7 @@ def standin():
 
 
 @pytest.fixture
-def stripe_on(settings, standin):
-    settings.PAYMENT_GATEWAY = "stripe"
-    settings.STRIPE_SECRET_KEY = "sk_test_standin"
-    settings.STRIPE_API_BASE = standin.url
-    settings.ORDERS_STRIPE_TIMEOUT_SECONDS = 1
-    return standin
-
-
-@pytest.fixture
-def stripe_delivered(stripe_on, stocked, customer):
+def stripe_delivered(stripe_on, stocked, customer):  # noqa: F811 -- the fixture above
     """Alice's Stripe order, paid at the stand-in and delivered, and its key."""
     from django.test import TestCase
 
