@@ -56,6 +56,7 @@ from .models import (
     KeyStatus,
     KeyView,
     ProductStockAlert,
+    Supplier,
     ViewChannel,
 )
 from .selectors import key_allocatable, key_available_counts, key_was_disclosed
@@ -859,8 +860,14 @@ def batch_create_and_import(
     actor=None,
     fmt: str = "auto",
 ) -> tuple[KeyBatch | None, ImportReport]:
-    """A new batch and its keys, together or not at all (no empty batch is left behind)."""
+    """A new batch and its keys, together or not at all (no empty batch is left behind).
+
+    ``supplier`` is a Supplier, or a name: an unknown name creates the supplier with the
+    batch, and a rejected import leaves neither behind.
+    """
     with transaction.atomic():
+        if isinstance(supplier, str):
+            supplier, _created = Supplier.objects.get_or_create(name=supplier.strip())
         batch = KeyBatch.objects.create(
             supplier=supplier,
             product=product,

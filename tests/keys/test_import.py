@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from keys.importfile import text_lines
-from keys.models import Key, KeyBatch, KeyImport
+from keys.models import Key, KeyBatch, KeyImport, Supplier
 from keys.services import IMPORT_CHUNK, key_import
 from tests.factories import (
     KeyBatchFactory,
@@ -195,6 +195,7 @@ def test_import_command_rejects_a_bad_file_with_line_numbers_and_leaves_no_batch
         )
     assert "line 2: does not match this product's key format" in err.getvalue()
     assert not KeyBatch.objects.exists() and not Key.objects.exists()
+    assert not Supplier.objects.filter(name="Acme").exists()
 
 
 def test_import_command_reads_stdin(win, monkeypatch):

@@ -159,3 +159,20 @@ def test_keys_of_an_expiring_batch_leave_the_shelf_on_their_expiry_day(win):
     assert key_available_counts(product_ids=[win.pk]) == {win.pk: 1}
     KeyBatch.objects.filter(pk=batch.pk).update(expires_on=timezone.localdate())
     assert key_available_counts(product_ids=[win.pk]) == {}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:keys_supplier_changelist",
+        "admin:keys_keybatch_changelist",
+        "admin:keys_keybatch_add",
+        "admin:keys_key_changelist",
+        "admin:keys_keyimport_changelist",
+        "admin:keys_key_import",
+    ],
+)
+def test_every_key_inventory_admin_page_renders_for_staff(client, staff_user, win, name):
+    keys_create(product=win, count=2)
+    client.force_login(staff_user)
+    assert client.get(reverse(name)).status_code == 200

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date
 
 from keys import services
 from keys.importfile import text_lines
-from keys.models import KeyBatch, Supplier
+from keys.models import KeyBatch
 from storefront.models import Product
 
 
@@ -76,10 +76,9 @@ class Command(BaseCommand):
             expires_on = parse_date(options["expires_on"])
             if expires_on is None:
                 raise CommandError("--expires-on must be a date, YYYY-MM-DD.")
-        supplier, _ = Supplier.objects.get_or_create(name=options["supplier"])
         batch, report = services.batch_create_and_import(
             product=product,
-            supplier=supplier,
+            supplier=options["supplier"],
             cost_per_key=cost,
             currency=options["currency"].upper(),
             reference=options["reference"],
@@ -89,5 +88,5 @@ class Command(BaseCommand):
             fmt=options["format"],
         )
         if batch is not None:
-            self.stdout.write(f"New batch #{batch.pk} from {supplier.name}.")
+            self.stdout.write(f"New batch #{batch.pk} from {batch.supplier.name}.")
         return report
