@@ -13,9 +13,10 @@ Rules kept here:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -960,8 +961,23 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
     return sent
 
 
+def evidence_purge_orphans(*, now: datetime | None = None) -> int:
+    """Delete screenshots uploaded for a claim that was never sent (after a day)."""
+    from .evidence import evidence_path
+
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    purged = 0
+    for evidence in Evidence.objects.filter(claim__isnull=True, created_at__lt=cutoff)[:1000]:
+        with contextlib.suppress(FileNotFoundError):  # a name outside the private root
+            evidence_path(storage_name=evidence.storage_name).unlink(missing_ok=True)
+        evidence.delete()
+        purged += 1
+    return purged
+
+
 def claims_close_stale(*, now: datetime | None = None) -> int:
-    """Close claims that waited on the customer too long, with notice."""
+    """Close claims that waited on the customer too long, with notice (and drop
+    screenshots of claims that were never sent)."""
     from .selectors import claims_stale_needs_info
 
     now = now or timezone.now()
@@ -981,6 +997,7 @@ def claims_close_stale(*, now: datetime | None = None) -> int:
             )
             _notify(claim=locked, name="claim_closed_stale")
             closed += 1
+    evidence_purge_orphans(now=now)
     return closed
 
 
