@@ -798,7 +798,11 @@ def claim_approve_refund(
                 claim=locked, kind="refund_requested", actor=actor, data={"amount": str(amount)}
             )
     order = locked.order
-    whole_order = locked.key_id is None or amount >= order.total
+    # Keys are withdrawn with the money: the claimed key, or every key of the order when
+    # the whole order is refunded for a key problem. A double charge or a store error
+    # refunds money without taking away keys the customer paid for.
+    keeps_keys = locked.key_id is None and locked.reason in ("double_charge", "store_error")
+    whole_order = not keeps_keys and (locked.key_id is None or amount >= order.total)
     refund = _refund_call(claim=locked, amount=amount, actor=actor, revoke_keys=whole_order)
     if refund.status == "failed":
         with transaction.atomic():

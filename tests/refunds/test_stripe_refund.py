@@ -73,3 +73,5 @@ def test_a_timeout_inside_one_call_is_retried_by_the_library_with_the_same_key(
     assert len(posts) == 2 and posts[0].idempotency_key == posts[1].idempotency_key
     assert len(stripe_on.refunds) == 1
     assert claim.remedy == "refund" and claim.decision_clause == "allkeymasters.double_payment"
+    key.refresh_from_db()
+    assert key.status == "delivered"  # a double charge refunds money, not the key
