@@ -655,37 +655,51 @@ class _ImportRun:
                 continue
             first_line[fingerprint] = number
             valid.append((number, code, fingerprint, last4))
-        # One query per chunk: codes already stored, including earlier lines of this file
-        # (they were inserted in this transaction; the whole import rolls back if rejected).
-        known = {row[0]: row[1:] for row in _keys_known(fingerprints=list(first_line))}
+        if not valid:
+            return
         now = timezone.now()
         encrypt = code_encryptor()
-        new: list[tuple] = []
-        for number, code, fingerprint, last4 in valid:
+        rows = [
+            (
+                self.product.pk,
+                self.batch.pk,
+                S.AVAILABLE.value,
+                encrypt(code),
+                fingerprint,
+                last4,
+                self.run.pk,
+                number,
+                now,
+                now,
+            )
+            for number, code, fingerprint, last4 in valid
+        ]
+        # The unique fingerprint constraint is the duplicate check against everything
+        # stored, earlier lines of this file included (they are in this transaction, and
+        # the whole import rolls back if it is rejected). Only when it fires do we look
+        # the chunk's codes up, in one query, to say which lines and why.
+        try:
+            with transaction.atomic():
+                _keys_insert(rows)
+        except IntegrityError:
+            pass
+        else:
+            self.report.imported += len(rows)
+            return
+        known = {row[0]: row[1:] for row in _keys_known(fingerprints=[v[2] for v in valid])}
+        fresh = []
+        for row, (number, _code, fingerprint, _last4) in zip(rows, valid, strict=True):
             hit = known.get(fingerprint)
             if hit is None:
-                new.append(
-                    (
-                        self.product.pk,
-                        self.batch.pk,
-                        S.AVAILABLE.value,
-                        encrypt(code),
-                        fingerprint,
-                        last4,
-                        self.run.pk,
-                        number,
-                        now,
-                        now,
-                    )
-                )
+                fresh.append(row)
             elif hit[0] == self.run.pk:
                 self.bad(number, _("duplicate of line %(line)d") % {"line": hit[1]})
             elif hit[2] == self.product.pk:
                 self.bad(number, _("already in stock for this product"))
             else:
                 self.bad(number, _("already in stock under another product"))
-        _keys_insert(new)
-        self.report.imported += len(new)
+        _keys_insert(fresh)
+        self.report.imported += len(fresh)
 
 
 def _keys_known(*, fingerprints: list[str]) -> list[tuple]:
@@ -735,6 +749,7 @@ def _keys_insert(rows: list[tuple]) -> None:
         columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
         with (
             connection.cursor() as cursor,
+            connection.wrap_database_errors,  # psycopg errors -> django.db.IntegrityError
             cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
             for row in rows:
