@@ -59,6 +59,30 @@ def database_ensure(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def cpu_seconds(root_pids: list[int]) -> float:
+    """CPU time (user + system) used so far by these processes and their children (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    wanted, total = set(root_pids), 0.0
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _cpu) in stats.items():
+            if ppid in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    for pid in wanted:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -88,6 +112,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="orders sent first, not timed")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-concurrency", type=int, default=6)
+    parser.add_argument("--worker-pool", default="prefork", choices=["prefork", "threads"])
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -151,7 +176,7 @@ def main() -> None:
 
         procs.append(
             subprocess.Popen(
-                [str(bin_dir / "celery"), "-A", "storefront", "worker", "--loglevel", "WARNING",
+                [str(bin_dir / "celery"), "-A", "storefront", "worker", "--loglevel", "WARNING", "--pool", args.worker_pool,
                  "--concurrency", str(args.worker_concurrency), "--without-gossip",
                  "--without-mingle", "--hostname", f"bench-{uuid.uuid4().hex[:6]}@%h"],
                 cwd=ROOT, env=env,
@@ -160,7 +185,7 @@ def main() -> None:
         procs.append(
             subprocess.Popen(
                 [str(bin_dir / "gunicorn"), "storefront.wsgi", "-b", f"127.0.0.1:{web_port}",
-                 "-w", str(args.web_workers), "-k", "gthread", "--threads", "8",
+                 "-w", str(args.web_workers), "-k", "gthread", "--threads", "8", "--keep-alive", "30",
                  "--log-level", "warning"],
                 cwd=ROOT, env=env,
             )
@@ -171,11 +196,17 @@ def main() -> None:
 
         send(base, payloads[: args.warmup], rate=args.rate)
         wait_emails(smtp_log, orders[: args.warmup], timeout=30)
+        stack = [p.pid for p in procs]
+        cpu_before = cpu_seconds(stack)
+        parts_before = [cpu_seconds([p.pid]) for p in procs]
         started = time.monotonic()
         sent_seconds = send(base, payloads[args.warmup :], rate=args.rate)
         timed = orders[args.warmup :]
         wait_emails(smtp_log, timed, timeout=60)
         elapsed = time.monotonic() - started
+        stack_cpu = cpu_seconds(stack) - cpu_before
+        parts = [cpu_seconds([p.pid]) - b for p, b in zip(procs, parts_before, strict=True)]
+        load = os.getloadavg()[0]
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -185,6 +216,21 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    print(
+        f"CPU used by the stack (web, worker, SMTP, stand-in; PostgreSQL and Redis not "
+        f"counted): {1000 * stack_cpu / max(len(timed), 1):.0f} ms per order; "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end",
+        flush=True,
+    )
+    names = ["smtp", "stripe stand-in", "celery worker", "gunicorn"]
+    print(
+        "  per order: "
+        + ", ".join(
+            f"{name} {1000 * cpu / max(len(timed), 1):.0f} ms"
+            for name, cpu in zip(names, parts, strict=True)
+        ),
+        flush=True,
+    )
     report(smtp_log=smtp_log, orders=timed, sent_seconds=sent_seconds, elapsed=elapsed)
 
 
@@ -277,12 +323,19 @@ def send(base: str, payloads: list[str], *, rate: float) -> float:
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
         header = signature_header(payload, secret=WEBHOOK_SECRET)
-        response = session.post(
-            base + "/orders/webhooks/stripe/",
-            data=payload.encode(),
-            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
-            timeout=30,
-        )
+        for attempt in range(3):  # like Stripe, send again when the connection drops
+            try:
+                response = session.post(
+                    base + "/orders/webhooks/stripe/",
+                    data=payload.encode(),
+                    headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+                    timeout=30,
+                )
+                break
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+                session = local.session = requests.Session()
         if response.status_code != 200:
             print(f"webhook answered {response.status_code}: {response.text[:200]}", flush=True)
 

@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -72,7 +73,12 @@ class Order(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [models.Index(fields=["email", "-created_at"])]
+        indexes = [
+            models.Index(fields=["email", "-created_at"]),
+            # fraud checks: recent paid orders, and a customer's orders whatever the case
+            models.Index(fields=["paid_at"], name="order_paid_at_idx"),
+            models.Index(Upper("email"), name="order_email_upper_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(

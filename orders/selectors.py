@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .models import (
@@ -237,17 +237,21 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
         reasons.append(f"first order above {threshold} {order.currency}")
 
     since = timezone.now() - timedelta(minutes=rules.velocity_window_minutes)
-    recent = others.filter(paid_at__gte=since)
-    checks = [
-        ("email", Q(email__iexact=order.email), rules.velocity_max_per_email),
-        ("IP", Q(purchase_ip=order.purchase_ip) if order.purchase_ip else None, rules.velocity_max_per_ip),
-        ("card", Q(risk__card_fingerprint=card) if card else None, rules.velocity_max_per_card),
-    ]  # fmt: skip
-    for label, condition, limit in checks:
-        if condition is None or not limit:
-            continue
-        count = recent.filter(condition).count()
-        if count >= limit:
+    checks = {
+        "email": (Q(email__iexact=order.email), rules.velocity_max_per_email),
+        "IP": (Q(purchase_ip=order.purchase_ip) if order.purchase_ip else None, rules.velocity_max_per_ip),
+        "card": (Q(risk__card_fingerprint=card) if card else None, rules.velocity_max_per_card),
+    }  # fmt: skip
+    wanted = {label: cond for label, (cond, limit) in checks.items() if cond is not None and limit}
+    counts = (
+        others.filter(paid_at__gte=since).aggregate(
+            **{label: Count("pk", filter=cond) for label, cond in wanted.items()}
+        )
+        if wanted
+        else {}
+    )  # one query for every velocity rule
+    for label, count in counts.items():
+        if count >= checks[label][1]:
             reasons.append(
                 f"{count + 1} paid orders from the same {label} within "
                 f"{rules.velocity_window_minutes} minutes"
