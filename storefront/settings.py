@@ -217,9 +217,11 @@ else:
     EMAIL_FILE_PATH = VAR_DIR / "outbox"
 
 # Celery: a real broker when REDIS_URL is set; otherwise tasks run in-process.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+_broker = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not _broker
+# In-process mode still names a (never used) in-memory transport, so kombu stays quiet.
+CELERY_BROKER_URL = _broker or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
