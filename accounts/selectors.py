@@ -20,10 +20,12 @@ def user_verified_emails(*, user: User) -> list[str]:
 
 
 def dashboard_context_get(*, user: User) -> dict[str, Any]:
-    context: dict[str, Any] = {"account_user": user, "orders": []}
-    try:
-        from orders.selectors import order_list_for_user
-    except ImportError:  # the orders app adds this selector
-        return context
-    context["orders"] = order_list_for_user(user=user)
-    return context
+    """Everything My Account shows: the customer's orders with their keys, and claims."""
+    from orders.selectors import order_list_for_user
+    from refunds.selectors import claims_for_user
+
+    return {
+        "account_user": user,
+        "orders": order_list_for_user(user=user),
+        "claims": list(claims_for_user(user=user)[:50]),
+    }

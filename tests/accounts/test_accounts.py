@@ -105,3 +105,10 @@ def test_password_reset_sends_a_link_to_a_known_address(client, user):
     client.post(reverse("account_reset_password"), {"email": user.email})
     assert len(mail.outbox) == 1
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_dashboard_lists_the_customers_claims_and_how_to_open_one(client, user):
+    client.force_login(user)
+    body = client.get(reverse("accounts:dashboard")).content.decode()
+    assert "Your claims" in body
+    assert reverse("refunds:list") in body
