@@ -458,19 +458,18 @@ def blocklist_add(*, kind: str, value: str, reason: str = "", actor: Any = None)
     return entry
 
 
-def _order_risk_refresh(*, order: Order) -> None:
-    """Fetch risk facts (Radar level, card fingerprint) from the gateway, outside a transaction."""
-    risk = OrderRisk.objects.filter(order=order).first()
+def _order_risk_facts_fetch(*, order: Order):
+    """Risk facts (Radar level, card fingerprint) the gateway has and we lack, or None.
+
+    Called outside any transaction: it may ask the gateway over the network.
+    """
+    try:
+        risk = order.risk  # loaded with select_related by the caller
+    except OrderRisk.DoesNotExist:
+        risk = None
     if risk is not None and (risk.risk_level or risk.checked_at):
-        return
-    facts = gateway_get(name=order.gateway).risk_get(order=order)
-    if facts is None:
-        return
-    with transaction.atomic():
-        risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=order)
-        risk.risk_level = facts.risk_level or risk.risk_level
-        risk.card_fingerprint = facts.card_fingerprint or risk.card_fingerprint
-        risk.save(update_fields=["risk_level", "card_fingerprint"])
+        return None
+    return gateway_get(name=order.gateway).risk_get(order=order)
 
 
 def _keys_reserve(*, order: Order) -> dict[int, int]:
@@ -527,16 +526,20 @@ def order_deliver(*, order_id: Any) -> DeliveryOutcome:
     Safe to call any number of times, concurrently: the order row lock serializes runs and
     each step checks what was already done. Returns the emails the caller should send now.
     """
-    order = Order.objects.get(pk=order_id)
+    order = Order.objects.select_related("risk").get(pk=order_id)
     if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
         return _delivery_emails_pending(order=order)
-    if order.status == S.PAID:
-        _order_risk_refresh(order=order)  # may call the gateway: never inside a transaction
+    # may call the gateway: never inside a transaction
+    facts = _order_risk_facts_fetch(order=order) if order.status == S.PAID else None
     from .selectors import fraud_check
 
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=order)
+        if facts is not None and (facts.risk_level or facts.card_fingerprint):
+            risk.risk_level = facts.risk_level or risk.risk_level
+            risk.card_fingerprint = facts.card_fingerprint or risk.card_fingerprint
+            risk.save(update_fields=["risk_level", "card_fingerprint"])
         if order.status == S.PAID and risk.checked_at is None:
             verdict = fraud_check(order=order, risk=risk)
             risk.checked_at = timezone.now()
@@ -580,8 +583,9 @@ def _order_keys_deliver(*, order: Order) -> DeliveryOutcome:
         return _order_backorder(order=order, shortfall=shortfall)
     transaction.savepoint_commit(savepoint)
     order_transition(order=order, to_status=S.DELIVERED, reason="keys delivered")
-    email = _order_email_create(order=order, kind=OrderEmailKind.DELIVERY)
-    return DeliveryOutcome(status="delivered", email_ids=[email.pk] if email else [])
+    # Delivered happens once, in this transaction: its email row cannot exist yet.
+    email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
+    return DeliveryOutcome(status="delivered", email_ids=[email.pk])
 
 
 def _backorder_deadline_hours() -> int:
