@@ -680,7 +680,8 @@ def order_email_send(*, email_id: int) -> str:
     with transaction.atomic():
         try:
             row = (
-                OrderEmail.objects.select_for_update(skip_locked=True)
+                # lock the email row only (never the order) while talking to SMTP
+                OrderEmail.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("order")
                 .get(pk=email_id)
             )
