@@ -77,7 +77,8 @@ class Order(models.Model):
             models.Index(fields=["email", "-created_at"]),
             # fraud checks: recent paid orders, and a customer's orders whatever the case
             models.Index(fields=["paid_at"], name="order_paid_at_idx"),
-            models.Index(Upper("email"), name="order_email_upper_idx"),
+            models.Index(Upper("email"), "paid_at", name="order_email_upper_paid_idx"),
+            models.Index(fields=["purchase_ip", "paid_at"], name="order_ip_paid_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
