@@ -144,8 +144,13 @@ def contact_info_get() -> ContactInfo:
     rules = preset_active_get()
     if rules is None:
         return ContactInfo(
-            email=settings.SHOP_SUPPORT_EMAIL, phone=settings.SHOP_SUPPORT_PHONE,
-            working_days=[], opens="", closes="", time_zone="", channels={},
+            email=settings.SHOP_SUPPORT_EMAIL,
+            phone=settings.SHOP_SUPPORT_PHONE,
+            working_days=[],
+            opens="",
+            closes="",
+            time_zone="",
+            channels={},
         )
     calendar = rules.calendar
     return ContactInfo(
