@@ -115,11 +115,21 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    exchange_reference = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The claim this line was added for, when a key was exchanged for it.",
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gte=1), name="orderline_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["order", "exchange_reference"],
+                condition=~Q(exchange_reference=""),
+                name="orderline_one_exchange_line_per_claim",
             ),
         ]
 

@@ -647,28 +647,13 @@ def _exchange_difference(*, claim: Claim, product) -> Decimal:
     return paid - product.price
 
 
-def _exchange_line_get(*, claim: Claim, product):
-    """The order line that holds the exchanged product (one per claim, already paid for by
-    the claimed line, so its price is 0). Through orders' service when it provides one."""
-    from orders import services as order_services
-    from orders.models import OrderLine
+def _exchange_line_get(*, claim: Claim, product, actor=None):
+    """The order line that holds the exchanged product, one per claim (orders' service)."""
+    from orders.services import order_line_add_for_exchange
 
-    add = getattr(order_services, "order_line_add_for_exchange", None)
-    if add is not None:
-        return add(order_line=claim.order_line, product=product, reference=claim.number)
-    # Fallback until orders provides the service above: the same write, idempotent by name.
-    name = f"{product.name} (exchange {claim.number})"[:200]
-    line = OrderLine.objects.filter(order=claim.order, product=product, product_name=name).first()
-    if line is None:
-        line = OrderLine.objects.create(
-            order=claim.order,
-            product=product,
-            product_name=name,
-            quantity=1,
-            unit_price=Decimal("0.00"),
-            line_total=Decimal("0.00"),
-        )
-    return line
+    return order_line_add_for_exchange(
+        order_line=claim.order_line, product=product, reference=claim.number, actor=actor
+    )
 
 
 def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> Claim:
@@ -687,7 +672,7 @@ def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> C
         locked = _open_locked(claim)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to exchange."))
-        line = _exchange_line_get(claim=locked, product=product)
+        line = _exchange_line_get(claim=locked, product=product, actor=actor)
         result = key_allocate(
             order_line=line, quantity=1, actor=actor, reason=f"exchange, claim {locked.number}"
         )
