@@ -965,3 +965,25 @@ def key_encryption_rotate(*, batch_size: int = 1000, progress=None) -> RotationR
         len(result.failed),
     )
     return result
+
+
+def key_unreadable_report(*, key: Key, context: str) -> None:
+    """A stored code could not be decrypted while a customer asked for it: log it (never the
+    ciphertext) and alert staff once a day per key, so the customer is contacted."""
+    from django.core.cache import cache
+
+    from storefront.emails import staff_alert_send
+
+    logger.error("key #%s cannot be decrypted (%s)", key.pk, context)
+    if cache.add(f"keys:unreadable-alert:{key.pk}", 1, timeout=24 * 3600):
+        try:
+            staff_alert_send(
+                subject=f"Key #{key.pk} cannot be decrypted",
+                body=(
+                    f"A customer asked to see key #{key.pk} ({context}) and it could not be "
+                    "decrypted with any configured encryption key. Check KEY_ENCRYPTION_KEYS "
+                    "and replace the key for the customer."
+                ),
+            )
+        except Exception:  # the alert is best effort; the log line above stands
+            logger.exception("staff alert for unreadable key #%s failed", key.pk)

@@ -126,6 +126,7 @@ class KeyRow:
     key: Any
     masked: str
     code: str = ""
+    unreadable: bool = False
 
 
 @dataclass

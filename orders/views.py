@@ -177,20 +177,25 @@ def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
-    from keys.services import key_reveal
+    from keys.crypto import KeyDecryptionError
+    from keys.services import key_reveal, key_unreadable_report
 
     rows = selectors.order_keys_rows(order=order)
     if channel in ("screen", "tracking"):
         for row in rows:
             for key_row in row.keys:
-                key_row.code = key_reveal(
-                    key=key_row.key,
-                    channel=channel,
-                    ip=_client_ip(request),
-                    user_agent=_user_agent(request),
-                    user=request.user if request.user.is_authenticated else None,
-                    guest_email="" if request.user.is_authenticated else order.email,
-                )
+                try:
+                    key_row.code = key_reveal(
+                        key=key_row.key,
+                        channel=channel,
+                        ip=_client_ip(request),
+                        user_agent=_user_agent(request),
+                        user=request.user if request.user.is_authenticated else None,
+                        guest_email="" if request.user.is_authenticated else order.email,
+                    )
+                except KeyDecryptionError:
+                    key_unreadable_report(key=key_row.key, context=f"order {order.number}")
+                    key_row.unreadable = True
     return {
         "order": order,
         "channel": channel,
@@ -257,20 +262,33 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def key_reveal(request: HttpRequest, number: str, key_id: int) -> HttpResponse:
     """My Account's reveal button: decrypt one key for its owner, audited (channel account)."""
+    from keys.crypto import KeyDecryptionError
     from keys.services import key_reveal as reveal
+    from keys.services import key_unreadable_report
 
     order, channel = _viewer_order(request, number)
     key = selectors.order_key_get(order=order, key_id=key_id)
     if key is None:
         raise Http404
-    code = reveal(
-        key=key,
-        channel="account" if channel == "account" else channel,
-        ip=_client_ip(request),
-        user_agent=_user_agent(request),
-        user=request.user if request.user.is_authenticated else None,
-        guest_email="" if request.user.is_authenticated else order.email,
-    )
+    try:
+        code = reveal(
+            key=key,
+            channel="account" if channel == "account" else channel,
+            ip=_client_ip(request),
+            user_agent=_user_agent(request),
+            user=request.user if request.user.is_authenticated else None,
+            guest_email="" if request.user.is_authenticated else order.email,
+        )
+    except KeyDecryptionError:
+        key_unreadable_report(key=key, context=f"order {order.number}")
+        messages.error(
+            request,
+            _(
+                "This key cannot be shown right now. Our staff have been alerted and will "
+                "contact you."
+            ),
+        )
+        return redirect("orders:detail", number=order.number)
     context = {"order": order, "key": key, "code": code}
     template = (
         "orders/_key_revealed.html" if request.headers.get("HX-Request") else "orders/key.html"

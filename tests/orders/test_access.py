@@ -159,3 +159,33 @@ def test_resend_never_redirects_off_site(client, stocked):
         reverse("orders:resend", args=[order.number]), {"next": "https://evil.example/"}
     )
     assert response["Location"] == reverse("orders:detail", args=[order.number])
+
+
+def test_a_key_that_cannot_be_decrypted_shows_a_clear_message_and_alerts_staff_once(
+    client, stocked
+):
+    from django.core import mail
+
+    from keys.models import Key
+
+    order = _delivered(stocked, email="alice@example.com")
+    key = order.lines.get().keys.get()
+    Key.objects.filter(pk=key.pk).update(ciphertext="gAAAAAtampered-ciphertext")
+    mail.outbox.clear()
+    response = client.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    for _ in range(2):
+        page = client.get(response["Location"])
+        body = page.content.decode()
+        assert page.status_code == 200
+        assert "cannot be shown right now" in body
+        assert "tampered" not in body and "gAAAA" not in body
+    alerts = [m for m in mail.outbox if f"Key #{key.pk} cannot be decrypted" in m.subject]
+    assert len(alerts) == 1
+    assert not KeyView.objects.filter(key=key).exclude(channel="email").exists()
+
+
+def test_the_order_page_links_to_the_claim_form(client, stocked):
+    order = _delivered(stocked, email="alice@example.com")
+    response = client.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    body = client.get(response["Location"]).content.decode()
+    assert reverse("refunds:new", args=[order.number]) in body
