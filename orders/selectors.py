@@ -283,23 +283,16 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
     Always includes a policy acceptance box; the immediate-delivery consent and the
     withdrawal waiver appear only where the active preset requires them.
     """
-    from django.urls import NoReverseMatch, reverse
+    from policies.consents import CONSENT_WORDING_VERSION, consent_wording
+    from policies.selectors import checkout_consents_get, document_version_url, preset_active_get
 
-    try:
-        from policies.consents import CONSENT_WORDING_VERSION, consent_wording
-        from policies.selectors import checkout_consents_get, preset_active_get
-    except ImportError:
-        return [_default_acceptance()]
     requirements = checkout_consents_get(language=language)
     rules = preset_active_get()
     legal = {c.kind: c.legal_basis for c in rules.checkout_consents} if rules else {}
     consents = []
     for r in requirements:
         doc = r.document
-        try:
-            doc_url = reverse("policies:document", kwargs={"kind": doc.kind}) if doc else ""
-        except NoReverseMatch:
-            doc_url = ""
+        doc_url = document_version_url(document=doc) if doc else ""
         consents.append(
             CheckoutConsent(
                 kind=r.kind,
@@ -333,39 +326,11 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
     return consents
 
 
-def _default_acceptance() -> CheckoutConsent:
-    from django.utils.translation import gettext
-
-    return CheckoutConsent(
-        kind="policy_acceptance",
-        required=True,
-        wording=gettext(
-            "I have read and accept the terms of sale and the refund, delivery and "
-            "warranty policies."
-        ),
-        wording_version="default",
-        clause_id="",
-        clause_url="",
-        legal_basis="",
-        document_title="",
-        document_url="",
-        document_version="",
-    )
-
-
 def checkout_documents_list(*, language: str) -> list[dict[str, str]]:
     """Links to the exact current versions of the policy pages."""
-    from django.urls import NoReverseMatch, reverse
+    from policies.selectors import document_version_url, documents_current_list
 
-    try:
-        from policies.selectors import documents_current_list
-    except ImportError:
-        return []
-    links = []
-    for doc in documents_current_list(language=language):
-        try:
-            url = reverse("policies:document", kwargs={"kind": doc.kind})
-        except NoReverseMatch:
-            url = ""
-        links.append({"title": doc.title, "url": url, "version": str(doc.version)})
-    return links
+    return [
+        {"title": doc.title, "url": document_version_url(document=doc), "version": str(doc.version)}
+        for doc in documents_current_list(language=language)
+    ]

@@ -85,6 +85,13 @@ def _rules_for_clause(clause_id: str) -> PresetRules | None:
         return None
 
 
+def document_version_url(*, document: PolicyDocument) -> str:
+    """The permanent link to exactly this version of a policy page."""
+    return reverse("policies:document", kwargs={"kind": document.kind}) + (
+        f"?version={document.version}"
+    )
+
+
 def clause_url(*, clause_id: str) -> str:
     """The link to a clause on its policy page: ``/policies/<kind>/#clause-<id>``."""
     rules = _rules_for_clause(clause_id)

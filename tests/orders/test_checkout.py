@@ -140,6 +140,7 @@ def test_withdrawal_waiver_boxes_are_unticked_required_and_recorded(client, stoc
 def test_checkout_links_the_current_policy_versions(client, stocked, antimart):
     _add_to_cart(client, stocked, 1)
     page = client.get(CHECKOUT).content.decode()
-    assert 'href="/policies/refund/"' in page
+    assert 'href="/policies/refund/?version=1"' in page  # the exact version accepted
     assert "version 1" in page
+    assert client.get("/policies/refund/?version=1").status_code == 200
     assert "consent_withdrawal_waiver" not in page  # only AllKeyMasters asks for it
