@@ -107,3 +107,16 @@ def test_source_catalog_has_no_fuzzy_or_untranslated_entries(lang):
     assert "translated message" in result.stderr
     assert "fuzzy" not in result.stderr
     assert "untranslated" not in result.stderr
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(
+    "kind", ("policy_acceptance", "immediate_delivery_consent", "withdrawal_waiver")
+)
+def test_checkout_consent_wording_is_shown_in_the_customers_language(lang, kind):
+    """The consent a customer ticks (and that is recorded) must be in their language."""
+    from policies.consents import CONSENT_WORDING, consent_wording
+
+    worded = consent_wording(kind=kind, language=lang)
+    assert worded.strip()
+    assert worded != CONSENT_WORDING[kind]
