@@ -8,6 +8,7 @@ the preset's contact details. Building is pure; the ``preset_load`` service stor
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,20 @@ def _values(rules: PresetRules) -> dict[str, str]:
         "time_zone": rules.calendar.time_zone,
         "delivery": rules.delivery.promise_text,
     }
+
+
+@functools.cache
+def clause_titles(slug: str) -> dict[str, dict[str, str]]:
+    """``{clause_id: {language: title}}`` from the shipped policy texts of one preset."""
+    own = _read(slug)
+    common = _read("_common")
+    titles: dict[str, dict[str, str]] = {}
+    for kind in DOCUMENT_KINDS:
+        for clause in own.get(kind, {}).get("clauses", []):
+            titles[clause["id"]] = dict(clause.get("title", {}))
+        for clause in common.get(kind, {}).get("clauses", []):
+            titles[f"{slug}.{clause['id']}"] = dict(clause.get("title", {}))
+    return titles
 
 
 def documents_build(rules: PresetRules) -> dict[tuple[str, str], dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from .models import Claim, ClaimMessage, MessageAuthor
 from .selectors import clause_title_get, clause_url_get
@@ -79,10 +80,13 @@ def claim_email_send(*, claim_pk: int, name: str) -> None:
     claim = Claim.objects.select_related(
         "order", "order_line", "user", "exchange_product", "replacement_key"
     ).get(pk=claim_pk)
+    language = claim.language or "en"
+    with translation.override(language):  # labels and clause titles in the email's language
+        context = claim_email_context(claim=claim, name=name)
     email_send(
         name=name,
         to=[claim.customer_email],
-        context=claim_email_context(claim=claim, name=name),
-        language=claim.language or "en",
+        context=context,
+        language=language,
         headers={"X-Keystore-Claim": claim.number},
     )

@@ -170,6 +170,14 @@ def clause_title_get(*, clause_id: str, preset=None) -> str:
         preset = preset or preset_rules_get(slug=clause_id.split(".", 1)[0])
     except LookupError:
         return clause_id
+    from django.utils.translation import get_language
+
+    from policies.documents import clause_titles
+
+    titles = clause_titles(preset.slug).get(clause_id, {})
+    language = (get_language() or "en").split("-")[0]
+    if titles.get(language):
+        return titles[language]
     clause = preset.clause_get(clause_id)
     return clause.title if clause else clause_id
 

@@ -14,19 +14,29 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
 
 
+def shop_time_zone() -> str:
+    """The store's own time zone (the active preset's calendar), for dates in emails."""
+    from policies.selectors import preset_active_get
+
+    rules = preset_active_get()
+    return rules.calendar.time_zone if rules else settings.TIME_ZONE
+
+
 def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailMultiAlternatives:
+    time_zone = shop_time_zone()
     full_context = {
         "SHOP_NAME": settings.SHOP_NAME,
+        "SHOP_TIME_ZONE": time_zone,
         "SITE_URL": settings.SITE_URL.rstrip("/"),
         "SHOP_SUPPORT_EMAIL": settings.SHOP_SUPPORT_EMAIL,
         **context,
     }
-    with translation.override(language):
+    with translation.override(language), timezone.override(time_zone):
         subject = render_to_string(f"emails/{name}.subject.txt", full_context)
         text = render_to_string(f"emails/{name}.txt", full_context)
         html = render_to_string(f"emails/{name}.html", full_context)

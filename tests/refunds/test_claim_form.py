@@ -200,3 +200,22 @@ def test_one_open_claim_per_key(preset, delivered):
     first = claim_new(order=order, key=key)
     with pytest.raises(ClaimError, match=first.number):
         claim_new(order=order, key=key)
+
+
+@pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
+def test_a_french_customers_claim_email_is_in_french_with_the_stores_time_zone(
+    client, preset, delivered, customer, django_capture_on_commit_callbacks
+):
+    order, key = delivered
+    client.force_login(customer)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    with django_capture_on_commit_callbacks(execute=True):
+        preview_then_submit(client, order, key)
+    claim = Claim.objects.get()
+    assert claim.language == "fr"
+    email = [m for m in mail.outbox if m.to == [customer.email]][-1]
+    assert "Motif : La clé est signalée comme invalide" in email.body  # label in French
+    assert "(Vérification sous 2 jours ouvrés)" in email.body  # clause title in French
+    assert "(Asia/Riyadh)" in email.body
+    due_local = claim.verification_due_at.astimezone(preset.rules_get().calendar.tz)
+    assert f"{due_local:%H:%M}" in email.body  # the time shown is the store's local time
