@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
@@ -61,12 +62,17 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "storefront/product_detail.html", context)
 
 
+def _form_error_text(form) -> str:
+    """The form's messages as a customer reads them: no field names, no list markers."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
 @require_POST
 def cart_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(Product, slug=slug)
     form = CartAddForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors.as_text())
+        messages.error(request, _form_error_text(form))
         return redirect(product.get_absolute_url())
     try:
         request.session["cart"] = cart_add(
@@ -77,7 +83,7 @@ def cart_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     except CartError as exc:
         messages.error(request, str(exc))
         return redirect(product.get_absolute_url())
-    messages.success(request, f"{product.name} ✓")
+    messages.success(request, _("%(product)s is in your cart.") % {"product": product.name})
     return redirect("catalog:cart")
 
 
@@ -91,7 +97,7 @@ def cart_update_view(request: HttpRequest, product_id: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=product_id)
     form = CartUpdateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors.as_text())
+        messages.error(request, _form_error_text(form))
         return redirect("catalog:cart")
     try:
         request.session["cart"] = cart_update(

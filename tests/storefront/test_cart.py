@@ -53,3 +53,22 @@ def test_removed_product_disappears_from_cart_without_error(client, product):
     product.save(update_fields=["is_active"])
     response = client.get(reverse("catalog:cart"))
     assert "Your cart is empty" in response.content.decode()
+
+
+def test_a_refused_quantity_reads_as_a_sentence_without_field_names(client, product):
+    response = client.post(
+        reverse("catalog:cart_add", args=[product.slug]), {"quantity": 999999}, follow=True
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == ["Ensure this value is less than or equal to 100."]
+    response = client.post(
+        reverse("catalog:cart_update", args=[product.pk]), {"quantity": "lots"}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["Enter a whole number."]
+
+
+def test_adding_to_the_cart_confirms_with_a_sentence(client, product):
+    response = client.post(
+        reverse("catalog:cart_add", args=[product.slug]), {"quantity": 1}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [f"{product.name} is in your cart."]
