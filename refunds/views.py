@@ -290,8 +290,17 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
         "decision_clause_url": clause_url_get(clause_id=claim.decision_clause),
         "decision_clause_title": clause_title_get(clause_id=claim.decision_clause),
         "refund": refund,
+        "shop_time_zone": _claim_time_zone(claim),
     }
     return _no_store(render(request, "refunds/claim_detail.html", context, status=status))
+
+
+def _claim_time_zone(claim) -> str:
+    """The time zone the claim's deadlines are counted in: its preset's business calendar."""
+    try:
+        return preset_rules_get(slug=claim.preset_slug or None).calendar.time_zone
+    except (NoActivePreset, LookupError, ValueError):
+        return timezone.get_current_timezone_name()
 
 
 @login_required
