@@ -254,6 +254,8 @@ SHOP_SUPPORT_EMAIL = env_str("SHOP_SUPPORT_EMAIL", "support@keystore.localhost")
 SHOP_SUPPORT_PHONE = env_str("SHOP_SUPPORT_PHONE", "")
 CART_MAX_QUANTITY_PER_LINE = env_int("CART_MAX_QUANTITY_PER_LINE", 10)
 CART_MAX_LINES = env_int("CART_MAX_LINES", 20)
+# Seconds a rendered catalog grid is reused (0 = render every time).
+CATALOG_GRID_CACHE_SECONDS = env_int("CATALOG_GRID_CACHE_SECONDS", 10)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(timedelta(days=14).total_seconds())

@@ -12,4 +12,5 @@ urlpatterns = [
     path("cart/<int:product_id>/update/", views.cart_update_view, name="cart_update"),
     path("cart/<int:product_id>/remove/", views.cart_remove_view, name="cart_remove"),
     path("contact/", views.contact, name="contact"),
+    path("healthz", views.healthz, name="healthz"),
 ]

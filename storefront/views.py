@@ -1,11 +1,19 @@
+import hashlib
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
-from .models import Product
+from .models import Platform, Product
 from .selectors import (
     cart_get,
     category_list,
@@ -18,10 +26,21 @@ from .selectors import (
 )
 from .services import CartError, cart_add, cart_remove, cart_update
 
+CATALOG_PAGE_SIZE = 24
+CATALOG_PARAMS = ("q", "category", "platform", "page")
+
 
 def _session_cart(request: HttpRequest) -> dict[str, int]:
     cart = request.session.get("cart", {})
     return cart if isinstance(cart, dict) else {}
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness probe for load balancers and docker: answers without touching the database.
+
+    It is also the "bare Django view" that bench/catalog.py compares the catalog against.
+    """
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -34,18 +53,37 @@ def catalog(request: HttpRequest) -> HttpResponse:
             "platform": form.cleaned_data.get("platform") or None,
             "query": form.cleaned_data.get("q") or None,
         }
-    products = list(product_list(**filters)[:200])
+    # The product grid is the same for every visitor with the same filters and language,
+    # so it is rendered once and kept for a few seconds (stock labels may lag that long;
+    # allocation at payment is what decides). Only known parameters make the cache key.
+    params = [(name, request.GET.get(name, "")) for name in CATALOG_PARAMS]
+    grid_key = "catalog-grid:" + hashlib.sha256(repr((get_language(), params)).encode()).hexdigest()
+    seconds = settings.CATALOG_GRID_CACHE_SECONDS
+    grid = cache.get(grid_key) if seconds else None
+    if grid is None:
+        page = Paginator(product_list(**filters), CATALOG_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        grid = render_to_string(
+            "storefront/_product_grid.html",
+            {
+                "page": page,
+                "page_query": urlencode([(k, v) for k, v in params if k != "page" and v]),
+                "items": product_list_with_stock(products=list(page.object_list)),
+            },
+            request=request,
+        )
+        if seconds:
+            cache.set(grid_key, grid, seconds)
+    if request.headers.get("HX-Request"):
+        return HttpResponse(grid)
     context = {
         "form": form,
+        "grid": grid,
         "categories": category_list(),
-        "items": product_list_with_stock(products=products),
+        "platforms": Platform.choices,
     }
-    template = (
-        "storefront/_product_grid.html"
-        if request.headers.get("HX-Request")
-        else "storefront/catalog.html"
-    )
-    return render(request, template, context)
+    return render(request, "storefront/catalog.html", context)
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:

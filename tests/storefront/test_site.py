@@ -163,3 +163,9 @@ def test_contact_page_shows_the_active_stores_hours_and_time_zone(client):
     assert "Friday" not in hours and "Saturday" not in hours
     assert "Open from 09:00 to 17:00" in body
     assert "Asia/Riyadh" in body
+
+
+def test_liveness_probe_answers_without_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200 and response.content == b"ok"
