@@ -33,6 +33,8 @@ def test_preview_and_claim_page_show_the_deadline_in_the_store_time_zone(
     assert f"Our policy gives us until {due_local} (Asia/Riyadh)" in deadline
     page = client.get(done["Location"]).content.decode()
     assert f"{due_local} (Asia/Riyadh)" in page
+    # the conversation is dated on the same clock as the deadline above it
+    assert f"· {_local(claim.created_at, tz)}<br>" in page
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
