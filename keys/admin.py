@@ -213,7 +213,7 @@ class KeyAdmin(admin.ModelAdmin):
         "first_viewed_at",
     )
     list_filter = ("status", "product", ("batch", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("product", "batch__supplier", "order_line__order")
+    list_select_related = ("product", "batch__supplier", "batch__product", "order_line__order")
     search_fields = ("id",)
     search_help_text = _("Paste a whole code (matched by fingerprint), its last 4, or a key id.")
     fields = readonly_fields = (

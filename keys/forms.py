@@ -29,7 +29,9 @@ class KeyImportForm(forms.Form):
     product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.all())
     batch = forms.ModelChoiceField(
         label=_("Existing batch"),
-        queryset=KeyBatch.objects.select_related("supplier").filter(is_quarantined=False),
+        queryset=KeyBatch.objects.select_related("supplier", "product").filter(
+            is_quarantined=False
+        ),
         required=False,
         help_text=_("Leave empty to create a new batch from the fields below."),
     )

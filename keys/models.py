@@ -98,7 +98,7 @@ class KeyBatch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.supplier} · {self.received_at:%Y-%m-%d}"
+        return f"#{self.pk} {self.product} · {self.supplier} · {self.received_at:%Y-%m-%d}"
 
 
 class KeyBatchEvent(models.Model):

@@ -695,9 +695,9 @@ class _ImportRun:
             elif hit[0] == self.run.pk:
                 self.bad(number, _("duplicate of line %(line)d") % {"line": hit[1]})
             elif hit[2] == self.product.pk:
-                self.bad(number, _("already in stock for this product"))
+                self.bad(number, _("already in the inventory for this product (in stock or sold)"))
             else:
-                self.bad(number, _("already in stock under another product"))
+                self.bad(number, _("already in the inventory under another product"))
         _keys_insert(fresh)
         self.report.imported += len(fresh)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -81,6 +82,10 @@ def preset_activate(*, preset: PolicyPreset) -> PolicyPreset:
     if not preset.is_active:
         preset.is_active = True
         preset.save(update_fields=["is_active", "updated_at"])
+    # Pages read the store's time zone from a short cache: drop it once this is committed.
+    from storefront.middleware import SHOP_TIME_ZONE_CACHE_KEY
+
+    transaction.on_commit(lambda: cache.delete(SHOP_TIME_ZONE_CACHE_KEY))
     return preset
 
 

@@ -156,9 +156,19 @@ def contact_info_get() -> ContactInfo:
     return ContactInfo(
         email=rules.contact.get("email") or settings.SHOP_SUPPORT_EMAIL,
         phone=rules.contact.get("phone") or settings.SHOP_SUPPORT_PHONE,
-        working_days=[str(WEEKDAYS[day]) for day in calendar.working_days],
+        working_days=[str(WEEKDAYS[day]) for day in working_week_ordered(calendar.working_days)],
         opens=calendar.opens.strftime("%H:%M"),
         closes=calendar.closes.strftime("%H:%M") if calendar.closes else "24:00",
         time_zone=calendar.time_zone,
         channels=rules.contact,
     )
+
+
+def working_week_ordered(days) -> list[int]:
+    """Working days in the store's own week order: starting after its days off, so a
+    Sunday-to-Thursday store reads Sunday first (0 = Monday, as datetime.weekday())."""
+    days = sorted(set(days))
+    if not days or len(days) == 7:
+        return days
+    start = next(d for d in days if (d - 1) % 7 not in days)
+    return sorted(days, key=lambda d: (d - start) % 7)

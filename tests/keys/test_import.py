@@ -46,8 +46,8 @@ def _bad_file(win):
         2: "empty line",
         3: "does not match this product's key format",
         5: "duplicate of line 1",
-        6: "already in stock for this product",
-        7: "already in stock under another product",
+        6: "already in the inventory for this product (in stock or sold)",
+        7: "already in the inventory under another product",
         8: "longer than 200 characters",
         9: "contains control characters (tab, NUL, …)",
     }

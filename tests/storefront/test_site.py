@@ -158,8 +158,10 @@ def test_contact_page_shows_the_active_stores_hours_and_time_zone(client):
     assert "support@novakeys.store" in body
     assert "+966 57 013 1122" in body
     hours = body.split('id="hours-heading"')[1]
-    for day in ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday"):
-        assert day in hours
+    positions = [
+        hours.index(day) for day in ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday")
+    ]
+    assert positions == sorted(positions)  # the store's week starts on Sunday
     assert "Friday" not in hours and "Saturday" not in hours
     assert "Open from 09:00 to 17:00" in body
     assert "Asia/Riyadh" in body
@@ -169,3 +171,39 @@ def test_liveness_probe_answers_without_the_database(client, django_assert_num_q
     with django_assert_num_queries(0):
         response = client.get("/healthz")
     assert response.status_code == 200 and response.content == b"ok"
+
+
+def test_pages_show_times_on_the_active_stores_clock(client, django_capture_on_commit_callbacks):
+    from datetime import UTC, datetime
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from policies.services import preset_load
+    from storefront.middleware import StoreTimeZoneMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen["tz"] = timezone.get_current_timezone_name()
+        seen["local"] = timezone.localtime(datetime(2026, 3, 5, 6, 0, tzinfo=UTC))
+        return HttpResponse("ok")
+
+    def get():
+        middleware = StoreTimeZoneMiddleware(lambda request: view(request))
+        request = RequestFactory().get("/")
+        middleware.process_view(request, view, (), {})
+        return middleware(request)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        preset_load(slug="novakeys", activate=True)
+    get()
+    assert seen["tz"] == "Asia/Riyadh"
+    assert seen["local"].hour == 9  # 06:00 UTC is 09:00 in Riyadh, when the store opens
+    assert timezone.get_current_timezone_name() == "UTC"  # nothing leaks past the request
+
+    with django_capture_on_commit_callbacks(execute=True):
+        preset_load(slug="allkeymasters", activate=True)
+    get()
+    assert seen["tz"] == "Europe/Paris"  # switching the preset moves the clock at once
