@@ -579,6 +579,19 @@ def _claim_approve(
     return locked
 
 
+def _verified_first(*, decision) -> None:
+    """A remedy waits while the policy still requires the key to be verified with its
+    issuer (engine outcome ``verify``): staff record the verification result first."""
+    if decision.outcome == "verify":
+        raise ClaimError(
+            _(
+                "The policy requires the key to be verified with its issuer before any remedy "
+                "(%(clause)s). Record the verification result first."
+            )
+            % {"clause": decision.clause}
+        )
+
+
 def _open_locked(claim: Claim) -> Claim:
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if not locked.is_open:
@@ -593,9 +606,10 @@ def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
     from keys.services import key_allocate_replacement
 
     _require_perm(actor, "refunds.decide_claim")
-    decision = claim_recommendation_get(claim=claim)
     with transaction.atomic():
         locked = _open_locked(claim)
+        decision = claim_recommendation_get(claim=locked)
+        _verified_first(decision=decision)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to replace."))
         result = key_allocate_replacement(
@@ -664,12 +678,13 @@ def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> C
     from keys.services import key_allocate
 
     _require_perm(actor, "refunds.decide_claim")
-    decision = claim_recommendation_get(claim=claim)
     difference = _exchange_difference(claim=claim, product=product)
     if difference > conf.refund_limit_without_manager():
         _require_perm(actor, "refunds.refund_above_limit")
     with transaction.atomic():
         locked = _open_locked(claim)
+        decision = claim_recommendation_get(claim=locked)
+        _verified_first(decision=decision)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to exchange."))
         line = _exchange_line_get(claim=locked, product=product, actor=actor)
@@ -763,14 +778,15 @@ def claim_approve_refund(
     open; its final status follows the refund webhooks (shown on the claim page).
     """
     _require_perm(actor, "refunds.decide_claim")
-    decision = claim_recommendation_get(claim=claim)
     with transaction.atomic():
         locked = Claim.objects.select_for_update().get(pk=claim.pk)
         if not locked.is_open:
             raise ClaimError(_("This claim is already decided."))
+        decision = claim_recommendation_get(claim=locked)
         if locked.refund_requested_at is not None:
             amount = locked.refund_amount  # a retry: exactly the same request again
         else:
+            _verified_first(decision=decision)
             amount = amount if amount is not None else claim_refund_amount_default(claim=locked)
             if amount <= 0:
                 raise ClaimError(_("Nothing is left to refund on this order."))

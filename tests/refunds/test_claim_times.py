@@ -7,7 +7,7 @@ import pytest
 from django.utils import formats, timezone
 
 from refunds.models import Claim
-from refunds.services import claim_approve_replacement
+from refunds.services import claim_approve_replacement, claim_verification_record
 from tests.factories import claim_new
 
 from .test_claim_form import preview_then_submit
@@ -44,6 +44,7 @@ def test_a_replaced_key_claim_page_does_not_repeat_the_advice_to_verify_first(
     order, key = delivered
     claim = claim_new(order=order, key=key)
     assert "check the key with its issuer" in claim.submitted_explanation
+    claim_verification_record(claim=claim, actor=agent, result="confirmed_defective")
     claim_approve_replacement(claim=claim, actor=agent)
     client.force_login(customer)
     page = client.get(f"/claims/{claim.number}/").content.decode()

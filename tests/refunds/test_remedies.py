@@ -281,3 +281,24 @@ def test_claim_transition_refuses_moves_outside_the_machine(db):
     assert ALLOWED_CLAIM_MOVES["closed"] == frozenset()
     assert "submitted" not in ALLOWED_CLAIM_MOVES["approved"]
     assert "approved" not in ALLOWED_CLAIM_MOVES["rejected"]
+
+
+@pytest.mark.parametrize("preset", ["novakeys", "microprokey"], indirect=True)
+def test_no_remedy_is_sent_before_the_key_is_verified_where_the_policy_requires_it(
+    preset, delivered, agent
+):
+    """NovaKeys: "We verify the code's status ... If we confirm the failure ... we proceed to
+    remedy." Microprokey: "Exchanges are only offered after investigation by our technical
+    team." Staff cannot skip that step by clicking approve."""
+    from refunds.services import ClaimError
+
+    order, key = delivered
+    claim = claim_new(order=order, key=key)
+    for approve in (claim_approve_replacement, claim_approve_refund):
+        with pytest.raises(ClaimError, match="verified with its issuer"):
+            approve(claim=claim, actor=agent)
+    assert not Key.objects.filter(replaces__isnull=False).exists()
+    assert not order.refunds.exists()
+    claim_verification_record(claim=claim, actor=agent, result="confirmed_defective")
+    claim_approve_replacement(claim=claim, actor=agent)
+    assert Key.objects.filter(replaces=key).count() == 1
