@@ -25,25 +25,10 @@ import http.client
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from delivery import database_ensure, free_port  # noqa: E402
-
-
-def django_setup(database_url: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
-    os.environ["KEYSTORE_ENV"] = "test"
-    os.environ["DATABASE_URL"] = database_url
-    import django
-
-    django.setup()
+from common import ROOT, django_ready, free_port  # noqa: E402 (sets up sys.path)
 
 
 def catalog_seed(*, extra: int) -> str:
@@ -56,7 +41,6 @@ def catalog_seed(*, extra: int) -> str:
     from storefront.models import Category, Product
     from tests.factories import keys_create
 
-    call_command("migrate", verbosity=0)
     call_command("seed_demo", keys_per_product=3, stdout=io.StringIO())
     category = Category.objects.get(slug="antivirus")
     have = Product.objects.filter(sku__startswith="BENCH-").count()
@@ -139,11 +123,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL database (it is created if missing).")
-    database_ensure(database_url)
-    django_setup(database_url)
+    database_url = django_ready()
 
     from storefront.models import Product
 

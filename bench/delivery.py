@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,31 +31,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, database_ensure, free_port  # noqa: E402 (sets up sys.path)
 
 WEBHOOK_SECRET = "whsec_bench_delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_ensure(url: str) -> None:
-    """Create the PostgreSQL database named in ``url`` if it does not exist."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def cpu_seconds(root_pids: list[int], *, children: bool = True) -> float:
@@ -243,11 +221,19 @@ def seed(*, total: int, stripe_url: str) -> tuple[list, list[str]]:
     from keys.models import KeyBatch, Supplier
     from keys.services import key_import
     from orders.models import FraudSettings
-    from orders.services import order_create_from_cart
+    from orders.selectors import checkout_consents_list
+    from orders.services import ConsentGiven, order_create_from_cart
     from storefront.models import Category, Product
     from storefront.selectors import cart_get
     from tests.orders.helpers import session_event
 
+    consents = [
+        ConsentGiven(
+            kind=c.kind, text=c.wording, wording_version=c.wording_version,
+            clause=c.clause_id, legal_basis=c.legal_basis,
+        )
+        for c in checkout_consents_list(language="en")
+    ]  # fmt: skip
     run = uuid.uuid4().hex[:8]
     net = int(run[:2], 16)
     category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
@@ -288,6 +274,7 @@ def seed(*, total: int, stripe_url: str) -> tuple[list, list[str]]:
             language="en",
             ip=f"10.{net}.{(i >> 8) & 255}.{i & 255}",  # a fresh address per buyer and run
             user_agent="bench",
+            consents=consents,  # every box the active policy asks for, as a buyer ticks them
         )
         # the session as our checkout creates it, then "the customer pays" at the stand-in
         session = stripe_http.post(

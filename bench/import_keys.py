@@ -26,14 +26,10 @@ import hashlib
 import hmac
 import os
 import random
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
-os.environ.setdefault("KEYSTORE_ENV", "test")  # fixed secrets: nothing written under var/
+from common import bench_product_new, django_ready  # noqa: E402 (sets up sys.path)
+
 os.environ.pop("REDIS_URL", None)  # the stock check runs in-process
 
 ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
@@ -46,31 +42,6 @@ def codes(count: int, seed: int):
     for _ in range(count):
         chars = rng.choices(ALPHABET, k=25)
         yield "-".join("".join(chars[i : i + 5]) for i in range(0, 25, 5))
-
-
-def database_ensure(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    if not cfg["ENGINE"].endswith("postgresql"):
-        sys.exit(
-            "DATABASE_URL must point at PostgreSQL, e.g. postgres://postgres@127.0.0.1:5432/keystore_bench"
-        )
-    admin = psycopg.connect(
-        host=cfg["HOST"] or None,
-        port=cfg["PORT"] or None,
-        user=cfg["USER"] or None,
-        password=cfg["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
-        ).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
 
 
 def proc_status_kb(field: str) -> int:
@@ -133,33 +104,14 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the imported bench keys")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/keystore_bench")
-    database_ensure(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_ready()
     from django.db import connection
 
     from keys.models import Key, KeyBatch, KeyImport, Supplier
     from keys.services import key_import
-    from storefront.models import Category, Product
 
-    call_command("migrate", verbosity=0)
     run = int(time.time() * 1000)
-    category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    product = Product.objects.create(
-        category=category,
-        name=f"Bench key {run}",
-        slug=f"bench-{run}",
-        sku=f"BENCH-{run}",
-        platform="windows",
-        price="10.00",
-        key_format=KEY_FORMAT,
-    )
+    product = bench_product_new(label="Bench key", key_format=KEY_FORMAT)
     supplier, _ = Supplier.objects.get_or_create(name="Bench supplier")
     batch = KeyBatch.objects.create(supplier=supplier, product=product, cost_per_key="1.00")
     warm = KeyBatch.objects.create(supplier=supplier, product=product, cost_per_key="1.00")

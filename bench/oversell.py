@@ -26,17 +26,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
-os.environ.setdefault("KEYSTORE_ENV", "test")
+from common import bench_product_new, django_ready  # noqa: E402 (sets up sys.path)
+from import_keys import codes  # noqa: E402
+
 os.environ.pop("REDIS_URL", None)
-
-from import_keys import codes, database_ensure  # noqa: E402
 
 
 def main() -> None:
@@ -46,34 +40,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=60)
     parser.add_argument("--mixed", action="store_true", help="each buyer wants 1 to 3 keys")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/keystore_bench")
-    database_ensure(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_ready()
     from django.db import connections
 
     from keys.models import Key, KeyBatch, Supplier
     from keys.services import key_allocate, key_import
     from orders.models import Order, OrderLine
-    from storefront.models import Category, Product
 
-    call_command("migrate", verbosity=0)
     run = int(time.time() * 1000)
-    category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    product = Product.objects.create(
-        category=category,
-        name=f"Oversell {run}",
-        slug=f"oversell-{run}",
-        sku=f"OVERSELL-{run}",
-        platform="windows",
-        price=Decimal("10.00"),
-        low_stock_threshold=0,
-    )
+    product = bench_product_new(label="Oversell")
     supplier, _ = Supplier.objects.get_or_create(name="Bench supplier")
     batch = KeyBatch.objects.create(supplier=supplier, product=product, cost_per_key="1.00")
     report = key_import(
