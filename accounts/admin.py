@@ -2,19 +2,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from storefront.admin_inlines import ReadOnlyInline
+
 from .models import AccountEvent, User
 from .services import user_suspend, user_unsuspend
 
 
-class AccountEventInline(admin.TabularInline):
+class AccountEventInline(ReadOnlyInline):
     model = AccountEvent
     fk_name = "user"
-    extra = 0
-    can_delete = False
-    readonly_fields = ("kind", "reason", "actor", "created_at")
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = readonly_fields = ("kind", "reason", "actor", "created_at")
 
 
 @admin.register(User)

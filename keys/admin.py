@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from storefront.admin_inlines import ReadOnlyInline
+
 from . import services
 from .crypto import KeyDecryptionError, code_fingerprint
 from .forms import KeyImportForm, ReasonForm
@@ -20,18 +22,6 @@ from .http import no_store
 from .importfile import text_lines
 from .models import Key, KeyBatch, KeyBatchEvent, KeyEvent, KeyImport, KeyView, Supplier
 from .selectors import batch_defect_rate, batch_list_with_stats
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class KeyEventInline(ReadOnlyInline):

@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from storefront.admin_inlines import ReadOnlyInline
+
 from . import services
 from .models import (
     BlocklistEntry,
@@ -22,18 +24,6 @@ from .models import (
     Refund,
     WebhookEvent,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):

@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from storefront.admin_inlines import ReadOnlyInline
+
 from . import conf
 from .forms import (
     DisputeEvidenceForm,
@@ -88,26 +90,16 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ClaimEventInline(admin.TabularInline):
+class ClaimEventInline(ReadOnlyInline):
     model = ClaimEvent
-    extra = 0
-    can_delete = False
     fields = ("created_at", "actor", "kind", "from_status", "to_status", "reason", "data")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class ClaimMessageInline(admin.TabularInline):
+class ClaimMessageInline(ReadOnlyInline):
     model = ClaimMessage
-    extra = 0
-    can_delete = False
     fields = ("created_at", "author_role", "author", "body")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Claim)
@@ -439,15 +431,10 @@ class EvidenceAdmin(admin.ModelAdmin):
         return False
 
 
-class DisputeEventInline(admin.TabularInline):
+class DisputeEventInline(ReadOnlyInline):
     model = DisputeEvent
-    extra = 0
-    can_delete = False
     fields = ("created_at", "kind", "stripe_event_id", "from_status", "to_status", "actor", "data")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Dispute)
