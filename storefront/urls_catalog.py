@@ -13,4 +13,5 @@ urlpatterns = [
     path("cart/<int:product_id>/remove/", views.cart_remove_view, name="cart_remove"),
     path("contact/", views.contact, name="contact"),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", views.language_switch, name="language"),
 ]

@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -45,24 +47,61 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Change the page language from a plain GET form: the header then carries no CSRF
+    token, so pages stay cacheable (choosing a language changes nothing else)."""
+    language = request.GET.get("language", "")
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("catalog:catalog")
+    response = redirect(next_url)
+    if language in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
+
+
+def _sees_the_public_page(request: HttpRequest) -> bool:
+    """A visitor with no session and no pending message sees what everyone sees."""
+    return request.session.session_key is None and "messages" not in request.COOKIES
+
+
 def catalog(request: HttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET or None)
-    filters: dict = {}
-    if form.is_valid():
-        category = form.cleaned_data.get("category")
-        filters = {
-            "category_slug": category.slug if category else None,
-            "platform": form.cleaned_data.get("platform") or None,
-            "query": form.cleaned_data.get("q") or None,
-        }
-    # The product grid is the same for every visitor with the same filters and language,
-    # so it is rendered once and kept for a few seconds (stock labels may lag that long;
+    # The catalog is the same for every visitor with the same filters and language, so it
+    # is rendered once and kept for a few seconds: the product grid for everyone, the
+    # whole page for visitors without a session (stock labels may lag that long;
     # allocation at payment is what decides). Only known parameters make the cache key.
-    params = [(name, request.GET.get(name, "")) for name in CATALOG_PARAMS]
-    grid_key = "catalog-grid:" + hashlib.sha256(repr((get_language(), params)).encode()).hexdigest()
     seconds = settings.CATALOG_GRID_CACHE_SECONDS
-    grid = cache.get(grid_key) if seconds else None
+    params = [(name, request.GET.get(name, "")) for name in CATALOG_PARAMS]
+    cache_id = hashlib.sha256(repr((get_language(), params)).encode()).hexdigest()
+    htmx = bool(request.headers.get("HX-Request"))
+    whole_page = bool(seconds) and not htmx and _sees_the_public_page(request)
+    if whole_page:
+        page_html = cache.get(f"catalog-page:{cache_id}")
+        if page_html is not None:
+            return HttpResponse(page_html)
+
+    form = CatalogFilterForm(request.GET or None)
+    grid = cache.get(f"catalog-grid:{cache_id}") if seconds else None
     if grid is None:
+        filters: dict = {}
+        if form.is_valid():
+            category = form.cleaned_data.get("category")
+            filters = {
+                "category_slug": category.slug if category else None,
+                "platform": form.cleaned_data.get("platform") or None,
+                "query": form.cleaned_data.get("q") or None,
+            }
         page = Paginator(product_list(**filters), CATALOG_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
@@ -76,8 +115,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
             request=request,
         )
         if seconds:
-            cache.set(grid_key, grid, seconds)
-    if request.headers.get("HX-Request"):
+            cache.set(f"catalog-grid:{cache_id}", grid, seconds)
+    if htmx:
         return HttpResponse(grid)
     context = {
         "form": form,
@@ -85,7 +124,10 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "categories": category_list(),
         "platforms": Platform.choices,
     }
-    return render(request, "storefront/catalog.html", context)
+    response = render(request, "storefront/catalog.html", context)
+    if whole_page:
+        cache.set(f"catalog-page:{cache_id}", response.content.decode(), seconds)
+    return response
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:

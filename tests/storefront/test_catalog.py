@@ -137,3 +137,36 @@ def test_the_grid_cache_is_per_filter_and_per_language(client, product):
     client.post(reverse("set_language"), {"language": "fr", "next": "/"})
     body = client.get(reverse("catalog:catalog"), {"platform": "windows"}).content.decode()
     assert "Rupture de stock" in body  # the French grid, not the cached English one
+
+
+def test_a_visitor_without_a_session_gets_the_shared_page_without_queries(client, product):
+    first = client.get(reverse("catalog:catalog")).content.decode()
+    assert "csrfmiddlewaretoken" not in first  # nothing on the page belongs to one visitor
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(reverse("catalog:catalog")).content.decode()
+    assert again == first
+    assert len(queries) == 0
+
+
+def test_a_visitor_with_a_cart_never_gets_the_shared_page(client, product):
+    from tests.factories import keys_create
+
+    keys_create(product=product, count=3)
+    client.get(reverse("catalog:catalog"))  # fills the shared page: "Cart 0"
+    client.post(reverse("catalog:cart_add", args=[product.slug]), {"quantity": 2})
+    body = client.get(reverse("catalog:catalog")).content.decode()
+    assert '<span class="badge" aria-label="2 items">2</span>' in body
+
+
+def test_language_switch_sets_the_language_and_stays_on_site(client):
+    response = client.get(reverse("catalog:language"), {"language": "ar", "next": "/cart/"})
+    assert response.status_code == 302 and response["Location"] == "/cart/"
+    assert client.cookies["django_language"].value == "ar"
+    assert 'dir="rtl"' in client.get("/cart/").content.decode()
+
+    response = client.get(
+        reverse("catalog:language"), {"language": "fr", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("catalog:catalog")
+    response = client.get(reverse("catalog:language"), {"language": "xx", "next": "/"})
+    assert client.cookies["django_language"].value == "fr"  # an unknown language changes nothing
