@@ -334,3 +334,15 @@ def checkout_documents_list(*, language: str) -> list[dict[str, str]]:
         {"title": doc.title, "url": document_version_url(document=doc), "version": str(doc.version)}
         for doc in documents_current_list(language=language)
     ]
+
+
+def order_for_test_session_get(*, session_id: str) -> Order | None:
+    """The order behind a session of the local test gateway's payment page."""
+    return Order.objects.filter(gateway="test", gateway_session_id=session_id).first()
+
+
+def refund_get(*, refund_id: str):
+    """A refund by its id as a claim records it (text), or None."""
+    from .models import Refund
+
+    return Refund.objects.filter(pk=refund_id).first() if str(refund_id).isdigit() else None

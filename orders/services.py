@@ -294,10 +294,8 @@ def order_create_from_cart(
 def _policy_acceptances_record(
     *, order: Order, language: str, kinds: set[str], ip: str | None, ua: str
 ) -> None:
-    try:
-        from policies.services import acceptances_record_checkout
-    except ImportError:  # the policies app records acceptances once it exists
-        return
+    from policies.services import acceptances_record_checkout
+
     try:
         acceptances_record_checkout(
             order_ref=order.number, language=language, given=kinds, ip=ip, user_agent=ua
@@ -307,10 +305,8 @@ def _policy_acceptances_record(
 
 
 def _preset_active():
-    try:
-        from policies.selectors import preset_active_get
-    except ImportError:
-        return None
+    from policies.selectors import preset_active_get
+
     return preset_active_get()
 
 
@@ -886,10 +882,8 @@ def _cancel_decision(*, order: Order):
 
 
 def _clause_url(decision) -> str:
-    try:
-        from policies.selectors import clause_url
-    except ImportError:
-        return ""
+    from policies.selectors import clause_url
+
     return clause_url(clause_id=decision.clause)
 
 
@@ -1033,10 +1027,8 @@ def _refund_apply(*, order: Order, refund: Refund) -> None:
     elif order.status in (S.PAID, S.ON_HOLD, S.BACKORDERED) and full:
         order_transition(order=order, to_status=S.CANCELLED, reason="refunded before delivery")
     if refund.revoke_keys:
-        try:
-            from keys.services import key_revoke_for_order
-        except ImportError:
-            return
+        from keys.services import key_revoke_for_order
+
         key_revoke_for_order(order=order, actor=refund.actor, reason=f"refunded ({refund.reason})")
 
 
@@ -1129,15 +1121,13 @@ def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
 def _dispute_event_process(*, event: WebhookEvent, replay: bool) -> str:
     if event.status in FINAL_EVENT_STATES and not (replay or event.status == "ignored"):
         return event.status
-    try:
-        from refunds.services import dispute_event_handle
-    except ImportError:
-        _event_status_set(
-            event=event, status=WebhookEventStatus.IGNORED, error="refunds app not ready"
-        )
-        return WebhookEventStatus.IGNORED
+    from refunds.services import DisputeOrderUnknown, dispute_event_handle
+
     try:
         dispute_event_handle(event=event.payload)  # may call Stripe: outside our transaction
+    except DisputeOrderUnknown as exc:  # the payment's own events come later: retry then
+        _event_status_set(event=event, status=WebhookEventStatus.DEFERRED, error=str(exc))
+        return WebhookEventStatus.DEFERRED
     except Exception as exc:
         logger.exception("dispute event %s failed", event.event_id)
         _event_status_set(event=event, status=WebhookEventStatus.FAILED, error=repr(exc))

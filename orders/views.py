@@ -146,7 +146,7 @@ def payment_return(request: HttpRequest, number: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
     """The local test gateway's hosted payment page."""
-    order = Order.objects.filter(gateway="test", gateway_session_id=session_id).first()
+    order = selectors.order_for_test_session_get(session_id=session_id)
     if order is None:
         raise Http404
     form = TestCardForm(request.POST or None)

@@ -85,6 +85,15 @@ def _rules_for_clause(clause_id: str) -> PresetRules | None:
         return None
 
 
+def document_version_get(
+    *, preset: PolicyPreset, kind: str, language: str, version: int
+) -> PolicyDocument | None:
+    """One published version of a policy page (what a customer accepted), or None."""
+    return PolicyDocument.objects.filter(
+        preset=preset, kind=kind, language=language, version=version
+    ).first()
+
+
 def document_version_url(*, document: PolicyDocument) -> str:
     """The permanent link to exactly this version of a policy page."""
     return reverse("policies:document", kwargs={"kind": document.kind}) + (

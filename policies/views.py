@@ -6,10 +6,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
-from .models import DocumentKind, PolicyDocument
+from .models import DocumentKind
 from .selectors import (
     document_current_get,
     document_history_list,
+    document_version_get,
     documents_current_list,
     preset_active_record_get,
 )
@@ -37,9 +38,9 @@ def document(request: HttpRequest, kind: str) -> HttpResponse:
     language = _language()
     version = request.GET.get("version", "")
     if version.isdigit():
-        shown = PolicyDocument.objects.filter(
+        shown = document_version_get(
             preset=preset, kind=kind, language=language, version=int(version)
-        ).first()
+        )
     else:
         shown = document_current_get(kind=kind, language=language, preset=preset)
     if shown is None:

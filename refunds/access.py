@@ -8,22 +8,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-# The session key the orders app writes; read through its constant when it exposes one.
-DEFAULT_SESSION_KEY = "orders_access"
-
-
-def session_key() -> str:
-    try:
-        from orders import views as order_views
-    except ImportError:
-        return DEFAULT_SESSION_KEY
-    for name in ("SESSION_ACCESS_KEY", "ACCESS_SESSION_KEY", "SESSION_KEY"):
-        value = getattr(order_views, name, None)
-        if isinstance(value, str):
-            return value
-    return DEFAULT_SESSION_KEY
-
 
 def session_access_get(request: HttpRequest) -> dict[str, str]:
-    value = request.session.get(session_key(), {})
+    from orders.views import SESSION_KEY  # where the tracking page records access
+
+    value = request.session.get(SESSION_KEY, {})
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

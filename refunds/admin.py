@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from keys.services import KeyTransitionError
+from orders.services import OrderError
 from storefront.admin_inlines import ReadOnlyInline
 
 from . import conf
@@ -54,7 +56,7 @@ def _deadline_text(claim: Claim) -> str:
         from .selectors import preset_rules_get
 
         tz = preset_rules_get(slug=claim.preset_slug).calendar.tz
-    except Exception:
+    except LookupError:  # a preset no longer shipped or stored: show the shop's clock
         tz = timezone.get_current_timezone()
     local = due.astimezone(tz)
     return f"{local:%a %Y-%m-%d %H:%M} ({tz.key})"
@@ -227,7 +229,7 @@ class ClaimAdmin(admin.ModelAdmin):
         try:
             recommendation = claim_recommendation_get(claim=claim)
             rec_error = ""
-        except Exception as exc:  # no active preset: say so instead of failing the page
+        except LookupError as exc:  # no active preset: say so instead of failing the page
             recommendation, rec_error = None, str(exc)
         exchange_products = _exchange_products(claim)
         forms = forms or {}
@@ -372,15 +374,7 @@ class ClaimAdmin(admin.ModelAdmin):
         except PermissionDenied as exc:
             messages.error(request, str(exc) or _("You do not have permission to do this."))
             return back
-        except Exception as exc:
-            from orders.services import OrderError
-
-            from .services import ClaimError
-
-            if not isinstance(exc, ClaimError | OrderError) and type(exc).__name__ not in (
-                "KeyTransitionError",
-            ):
-                raise
+        except (services.ClaimError, OrderError, KeyTransitionError) as exc:
             messages.error(request, str(exc))
             return back
         messages.success(request, done)

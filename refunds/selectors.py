@@ -159,10 +159,7 @@ def claim_recommendation_get(*, claim: Claim, now: datetime | None = None):
 def clause_url_get(*, clause_id: str) -> str:
     from policies.selectors import clause_url
 
-    try:
-        return clause_url(clause_id=clause_id)
-    except Exception:  # a clause link must never break a page
-        return ""
+    return clause_url(clause_id=clause_id)
 
 
 def clause_title_get(*, clause_id: str, preset=None) -> str:
@@ -365,6 +362,7 @@ def _refund_policy_disclosure(*, order) -> str:
     from django.conf import settings
 
     from policies.models import PolicyAcceptance
+    from policies.selectors import document_version_url
 
     site = settings.SITE_URL.rstrip("/")
     acceptances = list(
@@ -377,12 +375,7 @@ def _refund_policy_disclosure(*, order) -> str:
     parts = []
     for a in acceptances:
         doc = a.document
-        try:
-            from django.urls import reverse
-
-            url = site + reverse("policies:document", kwargs={"kind": doc.kind})
-        except Exception:
-            url = site + "/policies/"
+        url = site + document_version_url(document=doc)  # the exact version accepted
         parts.append(
             f"{a.accepted_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, IP {a.ip or 'unknown'}: "
             f'the customer ticked "{a.wording}" ({a.get_consent_kind_display()}, wording '
@@ -390,3 +383,10 @@ def _refund_policy_disclosure(*, order) -> str:
             f"(effective {doc.effective_at:%Y-%m-%d}, {doc.language}), published at {url}."
         )
     return "Consent recorded at checkout: " + " ".join(parts)
+
+
+def evidence_pending_list(*, ids: list[int], upload_token: str) -> list:
+    """Screenshots this browser uploaded for a claim it has not sent yet."""
+    from .models import Evidence
+
+    return list(Evidence.objects.filter(pk__in=ids, claim__isnull=True, upload_token=upload_token))

@@ -1084,6 +1084,10 @@ def dispute_transition(
     return dispute
 
 
+class DisputeOrderUnknown(LookupError):
+    """A dispute names a payment we have no order for yet (events can arrive out of order)."""
+
+
 def dispute_event_handle(*, event: dict) -> Any:
     """Apply one Stripe ``charge.dispute.*`` event; a repeated event changes nothing.
 
@@ -1103,8 +1107,7 @@ def dispute_event_handle(*, event: dict) -> Any:
 
     order = _dispute_order_find(obj=obj)
     if order is None:
-        logger.warning("dispute %s: no order for the disputed payment", dispute_id)
-        return None
+        raise DisputeOrderUnknown(f"dispute {dispute_id}: no order for the disputed payment yet")
     currency = str(obj.get("currency") or order.currency).upper()
     status = str(obj.get("status") or "needs_response")
     due_by = (obj.get("evidence_details") or {}).get("due_by")

@@ -20,12 +20,13 @@ from django.views.decorators.http import require_http_methods
 
 from .evidence import EvidenceRejected, evidence_path
 from .forms import ClaimForm, MessageForm, preview_matches, preview_signature
-from .models import REASONS_WITHOUT_KEY, ClaimStatus, Evidence, MessageAuthor
+from .models import REASONS_WITHOUT_KEY, ClaimStatus, MessageAuthor
 from .selectors import (
     NoActivePreset,
     claim_get_for_customer,
     claims_for_user,
     evidence_get_for_viewer,
+    evidence_pending_list,
     preset_rules_get,
     reason_options_get,
 )
@@ -170,11 +171,9 @@ def claim_new(request: HttpRequest, number: str) -> HttpResponse:
         valid = form.is_valid()
     kept_ids = form.cleaned_data.get("evidence_ids", []) if hasattr(form, "cleaned_data") else []
     upload_token = _upload_token(request)
-    kept = list(
-        Evidence.objects.filter(pk__in=kept_ids, claim__isnull=True, upload_token=upload_token)
-    )
+    kept = evidence_pending_list(ids=kept_ids, upload_token=upload_token)
     new_ids = _store_uploads(request, request.FILES.getlist("screenshots"), form)
-    evidence = kept + list(Evidence.objects.filter(pk__in=new_ids))
+    evidence = kept + evidence_pending_list(ids=new_ids, upload_token=upload_token)
     evidence_ids = [e.pk for e in evidence]
     context.update(form=form, evidence=evidence)
     # keep what was uploaded across re-renders (the file input itself cannot be refilled)
@@ -270,13 +269,11 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
                 messages.success(request, _("Your message was sent to our team."))
                 return redirect("refunds:detail", number=claim.number)
         status = 400
+    from orders.selectors import refund_get
+
     from .selectors import clause_title_get, clause_url_get
 
-    refund = None
-    if claim.refund_reference:
-        from orders.models import Refund
-
-        refund = Refund.objects.filter(pk=claim.refund_reference).first()
+    refund = refund_get(refund_id=claim.refund_reference) if claim.refund_reference else None
     context = {
         "claim": claim,
         "events": claim.events.filter(kind="status"),
