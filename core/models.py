@@ -1,0 +1,1 @@
+"""Models of the foundation layer (see the package docstring)."""
