@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from core.http import client_ip_get, user_agent_get
 from storefront.admin_inlines import ReadOnlyInline
 
 from . import services
@@ -284,8 +285,8 @@ class KeyAdmin(admin.ModelAdmin):
                 context["code"] = services.key_reveal(
                     key=key,
                     channel="staff",
-                    ip=request.META.get("REMOTE_ADDR"),
-                    user_agent=request.headers.get("user-agent", ""),
+                    ip=client_ip_get(request=request),
+                    user_agent=user_agent_get(request=request),
                     user=request.user,
                     reason=form.cleaned_data["reason"],
                 )

@@ -19,6 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.http import client_ip_get, user_agent_get
+
 from . import selectors, services
 from .conf import orders_setting
 from .forms import CheckoutForm, TestCardForm, TrackForm
@@ -28,14 +30,6 @@ from .models import Order, OrderStatus
 logger = logging.getLogger(__name__)
 SESSION_KEY = "orders_access"
 REFUSAL_KEY = "orders_refusal"
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _user_agent(request: HttpRequest) -> str:
-    return request.headers.get("User-Agent", "")[:400]
 
 
 def _access(request: HttpRequest) -> dict[str, str]:
@@ -101,8 +95,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 email=data["email"],
                 language=data["language"],
                 user=request.user,
-                ip=_client_ip(request),
-                user_agent=_user_agent(request),
+                ip=client_ip_get(request=request),
+                user_agent=user_agent_get(request=request),
                 consents=given,
             )
         except services.CheckoutError as exc:
@@ -188,8 +182,8 @@ def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
                     key_row.code = key_reveal(
                         key=key_row.key,
                         channel=channel,
-                        ip=_client_ip(request),
-                        user_agent=_user_agent(request),
+                        ip=client_ip_get(request=request),
+                        user_agent=user_agent_get(request=request),
                         user=request.user if request.user.is_authenticated else None,
                         guest_email="" if request.user.is_authenticated else order.email,
                     )
@@ -274,8 +268,8 @@ def key_reveal(request: HttpRequest, number: str, key_id: int) -> HttpResponse:
         code = reveal(
             key=key,
             channel="account" if channel == "account" else channel,
-            ip=_client_ip(request),
-            user_agent=_user_agent(request),
+            ip=client_ip_get(request=request),
+            user_agent=user_agent_get(request=request),
             user=request.user if request.user.is_authenticated else None,
             guest_email="" if request.user.is_authenticated else order.email,
         )
@@ -309,7 +303,7 @@ def track(request: HttpRequest) -> HttpResponse:
         number = selectors.number_normalize(form.cleaned_data["number"])
         allowed = services.rate_limit_consume(
             scope="track-ip",
-            ident=_client_ip(request) or "-",
+            ident=client_ip_get(request=request) or "-",
             limit=orders_setting("TRACK_PER_IP"),
             window_seconds=window,
         ) and services.rate_limit_consume(
