@@ -65,9 +65,10 @@ def roles_sync(apps, schema_editor=None, roles=None):
 
     # Permissions are normally created after the last migration: make sure they exist now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        models_module = getattr(app_config, "models_module", None)  # unset on a state stub
+        app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
