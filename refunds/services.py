@@ -24,6 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from . import conf
 from .evidence import evidence_write, upload_clean
@@ -45,6 +46,8 @@ from .selectors import (
     claim_recommendation_get,
     clause_url_get,
     customer_claims_recent_count,
+    customer_datetime,
+    decision_explain_for_customer,
     preset_rules_get,
 )
 
@@ -189,6 +192,38 @@ class ClaimPreview:
     response_due_at: datetime | None
     response_due_source: str
     preset_slug: str
+    why: str = ""  # the decision in the customer's words, dates in the store's zone
+    next_step: str = ""  # what happens after they send the claim
+    due_text: str = ""  # response_due_at written for the customer
+
+
+# What happens next, for the customer, after a claim with this outcome is sent.
+NEXT_STEPS = {
+    "verify": _lazy(
+        "What happens next: we check the key with its issuer, then tell you the remedy."
+    ),
+    "support": _lazy(
+        "What happens next: our support team contacts you to solve the problem; if it "
+        "cannot be solved, we then look at a replacement or refund under this policy."
+    ),
+    "replace": _lazy(
+        "What happens next: once our team has confirmed your claim, you receive an "
+        "equivalent unused key by email and with your order."
+    ),
+    "refund": _lazy(
+        "What happens next: once our team has confirmed your claim, the full amount is "
+        "refunded to your original payment method."
+    ),
+    "exchange": _lazy(
+        "What happens next: once our team has confirmed your claim, you receive the "
+        "product you meant to buy, subject to availability."
+    ),
+    "cancel": _lazy(
+        "What happens next: the order is cancelled and the full amount is refunded to "
+        "your original payment method."
+    ),
+    "reject": _lazy("What happens next: our team still reviews your claim and answers you."),
+}
 
 
 def _refusal(*, decision, preset, reason: str) -> str:
@@ -258,6 +293,9 @@ def claim_preview(
         response_due_at=due,
         response_due_source=source,
         preset_slug=preset.slug,
+        why=decision_explain_for_customer(decision=decision, preset=preset),
+        next_step=str(NEXT_STEPS[decision.outcome]) if not refusal else "",
+        due_text=customer_datetime(moment=due, time_zone=preset.calendar.time_zone),
     )
 
 
@@ -342,7 +380,7 @@ def claim_submit(
                 verification_due_source=preview.response_due_source,
                 submitted_outcome=preview.decision.outcome,
                 submitted_clause=preview.decision.clause,
-                submitted_explanation=preview.decision.explanation,
+                submitted_explanation=preview.why,
                 recommendation_outcome=preview.decision.outcome,
                 recommendation_clause=preview.decision.clause,
                 recommendation_explanation=preview.decision.explanation,
