@@ -395,6 +395,7 @@ def dispute_evidence_facts_get(*, order) -> dict[str, str]:
         delivery_summary.append(
             f"First viewed by the customer {min(first_views).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
         )
+    delivery_summary.extend(_remedy_overrides(order=order))
     delivery_summary.append(f"Shop: {settings.SHOP_NAME} ({site}).")
     return {
         "access_activity_log": "\n".join(log_lines),
@@ -406,6 +407,26 @@ def dispute_evidence_facts_get(*, order) -> dict[str, str]:
         "service_date": f"{delivered_at.astimezone(UTC):%Y-%m-%d}" if delivered_at else "",
         "uncategorized_text": " ".join(delivery_summary),
     }
+
+
+def _remedy_overrides(*, order) -> list[str]:
+    """Remedies staff approved against the policy engine's recommendation, with their reason."""
+    from .models import ClaimEvent
+
+    events = (
+        ClaimEvent.objects.filter(claim__order=order, data__has_key="override")
+        .select_related("claim")
+        .order_by("created_at", "id")
+    )
+    lines = []
+    for event in events:
+        o = event.data["override"]
+        lines.append(
+            f"Claim {event.claim.number}: staff approved {o['approved']} on "
+            f"{event.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC although the policy "
+            f"recommended {o['recommended']} ({o['recommended_clause']}); reason: {o['reason']}."
+        )
+    return lines
 
 
 def _refund_policy_disclosure(*, order) -> str:

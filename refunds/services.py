@@ -599,13 +599,21 @@ def _claim_approve(
     email: str | None,
 ) -> Claim:
     """approved (remedy) through the one transition, with the recommendation snapshot,
-    and the customer's email on commit. Called inside the caller's transaction."""
+    and the customer's email on commit. Called inside the caller's transaction. A remedy
+    other than the recommendation needs a written reason, kept in the event (``override``)."""
+    outcome = "cancel" if (data or {}).get("cancelled") else remedy
+    override = _override_data(decision=decision, outcome=outcome, note=note)
     locked = claim_transition(
         claim=claim,
         to_status=ClaimStatus.APPROVED,
         actor=actor,
         reason=note or reason,
-        data={**_decision_data(decision), "remedy": remedy, **(data or {})},
+        data={
+            **_decision_data(decision),
+            "remedy": remedy,
+            **(data or {}),
+            **({"override": override} if override else {}),
+        },
         changes={
             "remedy": remedy,
             **_decision_changes(actor=actor, decision=decision, clause=decision.clause, note=note),
@@ -630,6 +638,31 @@ def _verified_first(*, decision) -> None:
         )
 
 
+def _override_check(*, decision, outcome: str, note: str) -> dict[str, str] | None:
+    """Staff may approve a remedy other than the engine's recommendation only with a written
+    reason, checked before anything is sent or refunded."""
+    if decision.outcome != outcome and not note.strip():
+        raise ClaimError(
+            _(
+                "The policy recommends %(recommended)s (%(clause)s), not %(chosen)s. Write in "
+                "the note why you approve %(chosen)s instead."
+            )
+            % {"recommended": decision.outcome, "clause": decision.clause, "chosen": outcome}
+        )
+
+
+def _override_data(*, decision, outcome: str, note: str) -> dict[str, str] | None:
+    """What the approval event records when staff chose another remedy (None if they agree)."""
+    if decision.outcome == outcome:
+        return None
+    return {
+        "recommended": decision.outcome,
+        "recommended_clause": decision.clause,
+        "approved": outcome,
+        "reason": note.strip(),
+    }
+
+
 def _open_locked(claim: Claim) -> Claim:
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if not locked.is_open:
@@ -648,6 +681,7 @@ def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
         locked = _open_locked(claim)
         decision = claim_recommendation_get(claim=locked)
         _verified_first(decision=decision)
+        _override_check(decision=decision, outcome=Remedy.REPLACE, note=note)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to replace."))
         result = key_allocate_replacement(
@@ -723,6 +757,7 @@ def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> C
         locked = _open_locked(claim)
         decision = claim_recommendation_get(claim=locked)
         _verified_first(decision=decision)
+        _override_check(decision=decision, outcome=Remedy.EXCHANGE, note=note)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to exchange."))
         line = _exchange_line_get(claim=locked, product=product, actor=actor)
@@ -823,8 +858,11 @@ def claim_approve_refund(
         decision = claim_recommendation_get(claim=locked)
         if locked.refund_requested_at is not None:
             amount = locked.refund_amount  # a retry: exactly the same request again
+            first = locked.events.filter(kind="refund_requested").order_by("-id").first()
+            note = note or (first.reason if first else "")
         else:
             _verified_first(decision=decision)
+            _override_check(decision=decision, outcome=Remedy.REFUND, note=note)
             amount = amount if amount is not None else claim_refund_amount_default(claim=locked)
             if amount <= 0:
                 raise ClaimError(_("Nothing is left to refund on this order."))
@@ -834,7 +872,11 @@ def claim_approve_refund(
             locked.refund_amount = amount
             locked.save(update_fields=["refund_requested_at", "refund_amount", "updated_at"])
             claim_event_record(
-                claim=locked, kind="refund_requested", actor=actor, data={"amount": str(amount)}
+                claim=locked,
+                kind="refund_requested",
+                actor=actor,
+                reason=note,
+                data={"amount": str(amount)},
             )
     order = locked.order
     # Keys are withdrawn with the money: the claimed key, or every key of the order when
@@ -883,6 +925,7 @@ def claim_approve_cancel(*, claim: Claim, actor, note: str = "") -> Claim:
     decision = claim_recommendation_get(claim=claim)
     with transaction.atomic():
         locked = _open_locked(claim)
+        _override_check(decision=decision, outcome="cancel", note=note)
         amount = _refund_left(locked.order)
         if amount > conf.refund_limit_without_manager():
             _require_perm(actor, "refunds.refund_above_limit")
