@@ -22,9 +22,9 @@ class PolicyPresetAdmin(admin.ModelAdmin):
         if not choices:
             return "—"
         items = format_html_join(
-            "", "<li><strong>{}: {}</strong> ({}). {}</li>", (
-                (c.label, c.value, _("the shop's own choice"), c.note) for c in choices
-            )
+            "",
+            "<li><strong>{}: {}</strong> ({}). {}</li>",
+            ((c.label, c.value, _("the shop's own choice"), c.note) for c in choices),
         )
         return format_html('<ul id="shop-choices">{}</ul>', items)
 

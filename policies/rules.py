@@ -444,9 +444,7 @@ def rules_parse(data: Any) -> PresetRules:
             promise_text=delivery.str("promise_text"),
             promise_seconds=delivery.int("promise_seconds", nullable=True),
             non_delivery_deadline_hours=delivery.int("non_delivery_deadline_hours", nullable=True),
-            non_delivery_remedy=delivery.str(
-                "non_delivery_remedy", choices=NON_DELIVERY_REMEDIES
-            ),
+            non_delivery_remedy=delivery.str("non_delivery_remedy", choices=NON_DELIVERY_REMEDIES),
             clause=delivery.str("clause"),
         ),
         remedy=RemedyLadder(

@@ -45,9 +45,7 @@ def test_major_technical_problem_refund_when_no_replacement():
     solution is possible." """
     assert outcome(SLUG, reason="technical_problem") == "support"  # support before refund
     assert outcome(SLUG, reason="technical_problem", support_exhausted=True) == "replace"
-    d = decide(
-        SLUG, reason="technical_problem", replacement_in_stock=False, support_exhausted=True
-    )
+    d = decide(SLUG, reason="technical_problem", replacement_in_stock=False, support_exhausted=True)
     assert (d.outcome, d.clause) == ("refund", "allkeymasters.technical_problem")
 
 

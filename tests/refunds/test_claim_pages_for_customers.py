@@ -62,9 +62,7 @@ def test_a_delivered_order_offers_only_reasons_that_apply_and_explains_the_other
     assert "(allkeymasters." not in page
 
 
-def test_the_preview_is_the_customers_version_with_one_date_format(
-    client, delivered, customer
-):
+def test_the_preview_is_the_customers_version_with_one_date_format(client, delivered, customer):
     order, key = delivered
     client.force_login(customer)
     preview, _done = preview_then_submit(client, order, key)

@@ -15,7 +15,9 @@ from .test_claim_form import preview_then_submit
 
 def _local(value, tz):
     local = timezone.localtime(value, tz)
-    return f"{formats.date_format(local, 'j F Y')} at {local:%H:%M}, {getattr(tz, 'key', 'UTC')} time"
+    return (
+        f"{formats.date_format(local, 'j F Y')} at {local:%H:%M}, {getattr(tz, 'key', 'UTC')} time"
+    )
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
