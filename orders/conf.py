@@ -18,8 +18,8 @@ DEFAULTS: dict[str, int] = {
     "BACKORDER_REFUND_HOURS": 72,
     # Customer-facing rate limits.
     "RESEND_PER_HOUR": 3,
+    # failed tracking lookups per client IP in the window (successful ones are not counted)
     "TRACK_PER_IP": 20,
-    "TRACK_PER_ORDER": 10,
     "TRACK_WINDOW_SECONDS": 900,
     # Email retry backoff: base * 2**attempts seconds, capped.
     "EMAIL_RETRY_BASE_SECONDS": 10,

@@ -9,7 +9,6 @@ Rules kept everywhere below:
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,12 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.ratelimit import ratelimit_check, ratelimit_hit
 
 from .conf import orders_setting
 from .gateways import GatewayError, amount_to_minor, gateway_get
@@ -780,25 +780,36 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
     return context
 
 
-def rate_limit_consume(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit in a fixed window; False when the limit is already reached."""
-    key = f"orders-rl:{scope}:{hmac.new(b'rl', ident.encode(), 'sha256').hexdigest()[:32]}"
-    cache.add(key, 0, timeout=window_seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window_seconds)
-        count = 1
-    return count <= limit
+def order_track_lookup(*, number: str, email: str, ip: str | None) -> Order | None:
+    """The order a tracking lookup (number + billing email) opens, or None.
+
+    Only failed lookups count, and they count against the client's IP: a visitor who has
+    failed ``TRACK_PER_IP`` times in the window is refused (RateLimited) until it ends.
+    Nothing is counted per order, so someone guessing at an order cannot lock its owner out.
+    """
+    from .selectors import order_get_for_tracking
+
+    limit = {
+        "scope": "track-ip-failures",
+        "key": ip or "-",
+        "limit": orders_setting("TRACK_PER_IP"),
+        "window_seconds": orders_setting("TRACK_WINDOW_SECONDS"),
+    }
+    if not ratelimit_check(**limit):
+        raise RateLimited(_("Too many attempts. Please wait a few minutes and try again."))
+    order = order_get_for_tracking(number=number, email=email)
+    if order is None:
+        ratelimit_hit(**limit)
+    return order
 
 
 def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) -> OrderEmail:
     """Send the key email again (rate-limited per order for customers)."""
     if order.status not in (S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED):
         raise OrderError(_("The keys of this order have not been delivered yet."))
-    if not staff and not rate_limit_consume(
+    if not staff and not ratelimit_hit(
         scope="resend",
-        ident=str(order.pk),
+        key=str(order.pk),
         limit=orders_setting("RESEND_PER_HOUR"),
         window_seconds=3600,
     ):

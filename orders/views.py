@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.http import client_ip_get, user_agent_get
 
 from . import selectors, services
-from .conf import orders_setting
 from .forms import CheckoutForm, TestCardForm, TrackForm
 from .gateways import GatewayError
 from .models import Order, OrderStatus
@@ -299,26 +298,16 @@ def track(request: HttpRequest) -> HttpResponse:
     form = TrackForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        window = orders_setting("TRACK_WINDOW_SECONDS")
-        number = selectors.number_normalize(form.cleaned_data["number"])
-        allowed = services.rate_limit_consume(
-            scope="track-ip",
-            ident=client_ip_get(request=request) or "-",
-            limit=orders_setting("TRACK_PER_IP"),
-            window_seconds=window,
-        ) and services.rate_limit_consume(
-            scope="track-order",
-            ident=number,
-            limit=orders_setting("TRACK_PER_ORDER"),
-            window_seconds=window,
-        )
-        if not allowed:
-            form.add_error(None, _("Too many attempts. Please wait a few minutes and try again."))
+        try:
+            order = services.order_track_lookup(
+                number=form.cleaned_data["number"],
+                email=form.cleaned_data["email"],
+                ip=client_ip_get(request=request),
+            )
+        except services.RateLimited as exc:
+            form.add_error(None, str(exc))
             status = 429
         else:
-            order = selectors.order_get_for_tracking(
-                number=number, email=form.cleaned_data["email"]
-            )
             if order is not None:
                 _grant(request, order, "tracking")
                 return redirect("orders:detail", number=order.number)
