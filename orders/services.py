@@ -1050,6 +1050,14 @@ class WebhookRejected(Exception):
     """Signature, header or timestamp invalid: answer 400 and store nothing."""
 
 
+class WebhookMalformed(Exception):
+    """Correctly signed, but not the shape of an event: stored as rejected, answered 400."""
+
+    def __init__(self, message: str, event: WebhookEvent) -> None:
+        super().__init__(message)
+        self.event = event
+
+
 class EventNotReady(Exception):
     """The event refers to something an earlier event has not created yet."""
 
@@ -1058,30 +1066,92 @@ class EventNotReady(Exception):
         self.order = order
 
 
-def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
-    """Verify the signature against the raw body, then store the event once."""
-    import json
+def _webhook_signature_verify(*, raw_body: bytes, signature: str) -> None:
+    """Stripe's own check (HMAC over ``t.body``, too old refused), and a timestamp more
+    than the tolerance in the future refused too: a signature minted ahead of time would
+    otherwise stay valid until that moment has passed."""
+    import time
 
     import stripe
 
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret or not signature:
         raise WebhookRejected("missing signature or secret")
+    tolerance = orders_setting("WEBHOOK_TOLERANCE_SECONDS")
     try:
-        stripe.Webhook.construct_event(
-            raw_body, signature, secret, tolerance=orders_setting("WEBHOOK_TOLERANCE_SECONDS")
+        stripe.WebhookSignature.verify_header(raw_body, signature, secret, tolerance=tolerance)
+        timestamp = next(
+            int(value)
+            for name, _sep, value in (item.partition("=") for item in signature.split(","))
+            if name.strip() == "t"
         )
-        payload = json.loads(raw_body)
-    except (ValueError, stripe.SignatureVerificationError) as exc:
+    except (ValueError, StopIteration, stripe.SignatureVerificationError) as exc:
         raise WebhookRejected(str(exc)) from exc
-    if not isinstance(payload, dict) or not payload.get("id") or not payload.get("type"):
-        raise WebhookRejected("not an event")
+    if timestamp > time.time() + tolerance:
+        raise WebhookRejected(f"timestamp {timestamp} is in the future")
+
+
+def _webhook_shape_problem(payload: Any) -> str:
+    """Why ``payload`` is not a Stripe event object; "" when it is one."""
+    if not isinstance(payload, dict):
+        return f"the body is a JSON {type(payload).__name__}, not an object"
+    for name in ("id", "type"):
+        if not isinstance(payload.get(name), str) or not payload[name].strip():
+            return f"{name!r} is missing or not a string"
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return "'data' is not an object"
+    if not isinstance(data.get("object"), dict):
+        return "'data.object' is not an object"
+    if payload.get("created") is not None and not isinstance(payload["created"], int):
+        return "'created' is not an integer"
+    return ""
+
+
+MALFORMED_BODY_KEPT_CHARS = 20_000
+
+
+def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
+    """Verify the signature against the raw body, then store the event once.
+
+    Raises WebhookRejected (nothing stored) for a bad signature or timestamp, and
+    WebhookMalformed (stored once, status rejected) for a signed body that is not an event.
+    """
+    import hashlib
+    import json
+
+    _webhook_signature_verify(raw_body=raw_body, signature=signature)
+    try:
+        payload: Any = json.loads(raw_body)
+    except (ValueError, RecursionError):
+        payload, problem = None, "the body is not JSON"
+    else:
+        problem = _webhook_shape_problem(payload)
+    if problem:  # kept as received (cut), for staff to read
+        body = raw_body.decode("utf-8", "replace")[:MALFORMED_BODY_KEPT_CHARS]
+        event_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(event_id, str) or not event_id.strip():
+            event_id = f"malformed:{hashlib.sha256(raw_body).hexdigest()}"
+        event_type = payload.get("type") if isinstance(payload, dict) else None
+        event, _created = WebhookEvent.objects.get_or_create(
+            event_id=event_id[:255],
+            defaults={
+                "gateway": "stripe",
+                "type": event_type[:100] if isinstance(event_type, str) else "",
+                "payload": {"malformed_body": body},
+                "received_at": received_at,
+                "status": WebhookEventStatus.REJECTED,
+                "error": f"malformed event: {problem}",
+                "processed_at": received_at,
+            },
+        )
+        raise WebhookMalformed(problem, event)
     created = payload.get("created")
     event, _created = WebhookEvent.objects.get_or_create(
-        event_id=str(payload["id"])[:255],
+        event_id=payload["id"][:255],
         defaults={
             "gateway": "stripe",
-            "type": str(payload["type"])[:100],
+            "type": payload["type"][:100],
             "payload": payload,
             "received_at": received_at,
             "created_at_gateway": (
@@ -1100,6 +1170,8 @@ FINAL_EVENT_STATES = frozenset(
 def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
     """Process a stored event exactly once (row lock on the event); returns its new status."""
     event = WebhookEvent.objects.get(pk=event_pk)
+    if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
+        return event.status
     if event.type.startswith("charge.dispute."):
         return _dispute_event_process(event=event, replay=replay)
     with transaction.atomic():

@@ -335,6 +335,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except services.WebhookRejected:
         return HttpResponseBadRequest("invalid signature")
+    except services.WebhookMalformed as exc:
+        return HttpResponseBadRequest(f"not an event: {exc}")
     status = services.webhook_event_process(event_pk=event.pk)
     if status == "failed":
         return HttpResponse("stored; processing failed, will retry", status=500)
