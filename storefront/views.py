@@ -76,6 +76,12 @@ def _sees_the_public_page(request: HttpRequest) -> bool:
     return request.session.session_key is None and "messages" not in request.COOKIES
 
 
+def _catalog_url(params: list[tuple[str, str]]) -> str:
+    """The catalog's address with only the known, non-empty parameters."""
+    query = urlencode([(name, value) for name, value in params if value])
+    return reverse("catalog:catalog") + (f"?{query}" if query else "")
+
+
 def catalog(request: HttpRequest) -> HttpResponse:
     # The catalog is the same for every visitor with the same filters and language, so it
     # is rendered once and kept for a few seconds: the product grid for everyone, the
@@ -123,6 +129,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "grid": grid,
         "categories": category_list(),
         "platforms": Platform.choices,
+        # The page may be kept for everyone: nothing on it may come from the request
+        # beyond the parameters that make the cache key (the language form's return URL).
+        "language_next": _catalog_url(params),
     }
     response = render(request, "storefront/catalog.html", context)
     if whole_page:
