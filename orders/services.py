@@ -28,6 +28,7 @@ from core.ratelimit import ratelimit_check, ratelimit_hit
 from .conf import orders_setting
 from .gateways import GatewayError, amount_to_minor, gateway_get
 from .models import (
+    OPEN_ORDER_STATES,
     BackorderInfo,
     BlocklistEntry,
     BlocklistKind,
@@ -228,25 +229,40 @@ def order_create_from_cart(
     user_agent: str = "",
     consents: Iterable[ConsentGiven] = (),
 ) -> Order:
-    """Create a pending order from the server-side cart (prices from the database only)."""
+    """Create a pending order from the server-side cart (prices from the database only).
+
+    A cart makes at most one open (payable) order: when ``cart.ref`` already has one,
+    that order is returned and nothing new is written. Concurrent checkouts of one cart
+    meet at the database constraint ``order_one_open_order_per_cart``; the losers return
+    the winner's order.
+    """
     if cart.is_empty:
         raise CheckoutError(_("Your cart is empty."))
     currencies = {line.product.currency for line in cart.lines}
     if len(currencies) != 1:
         raise CheckoutError(_("Items priced in different currencies must be bought separately."))
+    existing = _cart_open_order_get(cart_ref=cart.ref)
+    if existing is not None:
+        return existing
     preset = _preset_active()
-    order = Order.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        email=email.strip(),
-        billing_name=billing_name.strip(),
-        language=language,
-        currency=currencies.pop(),
-        total=cart.total,
-        purchase_ip=ip or None,
-        user_agent=(user_agent or "")[:400],
-        policy_preset=preset.slug if preset else "",
-        gateway=settings.PAYMENT_GATEWAY,
-    )
+    try:
+        with transaction.atomic():
+            order = _order_insert(
+                cart=cart,
+                currency=currencies.pop(),
+                user=user,
+                email=email,
+                billing_name=billing_name,
+                language=language,
+                ip=ip,
+                user_agent=user_agent,
+                preset_slug=preset.slug if preset else "",
+            )
+    except IntegrityError:
+        existing = _cart_open_order_get(cart_ref=cart.ref)
+        if existing is None:
+            raise
+        return existing
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -289,6 +305,39 @@ def order_create_from_cart(
         reason="checkout",
     )
     return order
+
+
+def _cart_open_order_get(*, cart_ref: str) -> Order | None:
+    if not cart_ref:
+        return None
+    return Order.objects.filter(cart_ref=cart_ref, status__in=OPEN_ORDER_STATES).first()
+
+
+def _order_insert(
+    *,
+    cart: Any,
+    currency: str,
+    user: Any,
+    email: str,
+    billing_name: str,
+    language: str,
+    ip: str | None,
+    user_agent: str,
+    preset_slug: str,
+) -> Order:
+    return Order.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        email=email.strip(),
+        billing_name=billing_name.strip(),
+        language=language,
+        currency=currency,
+        total=cart.total,
+        purchase_ip=ip or None,
+        user_agent=(user_agent or "")[:400],
+        policy_preset=preset_slug,
+        gateway=settings.PAYMENT_GATEWAY,
+        cart_ref=cart.ref,
+    )
 
 
 def _policy_acceptances_record(

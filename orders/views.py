@@ -63,8 +63,13 @@ def _viewer_order(request: HttpRequest, number: str) -> tuple[Order, str]:
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     from storefront.selectors import cart_get
+    from storefront.services import CART_ID_SESSION_KEY
 
-    cart = cart_get(session_cart=request.session.get("cart", {}) or {})
+    cart = cart_get(
+        session_cart=request.session.get("cart", {}) or {},
+        # a cart from before cart ids existed is named by its session
+        cart_id=request.session.get(CART_ID_SESSION_KEY) or request.session.session_key or "",
+    )
     if cart.is_empty:
         messages.info(request, _("Your cart is empty."))
         return redirect("catalog:cart")
@@ -113,6 +118,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("orders:detail", number=order.number)
             request.session["cart"] = {}
+            request.session.pop(CART_ID_SESSION_KEY, None)
             return redirect(url)
     context = {
         "form": form,

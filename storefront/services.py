@@ -7,6 +7,10 @@ from django.utils.translation import gettext as _
 
 from .models import Product
 
+# The session key of the cart's id: set when the first product is added, dropped when the
+# cart becomes an order (orders.views.checkout). See storefront.selectors.cart_ref_get.
+CART_ID_SESSION_KEY = "cart_id"
+
 
 class CartError(ValueError):
     """A cart change that cannot be made; the message is shown to the customer."""

@@ -1,4 +1,5 @@
 import hashlib
+import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from .selectors import (
     product_list_with_stock,
     stock_status_for,
 )
-from .services import CartError, cart_add, cart_remove, cart_update
+from .services import CART_ID_SESSION_KEY, CartError, cart_add, cart_remove, cart_update
 
 CATALOG_PAGE_SIZE = 24
 CATALOG_PARAMS = ("q", "category", "platform", "page")
@@ -174,6 +175,8 @@ def cart_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     except CartError as exc:
         messages.error(request, str(exc))
         return redirect(product.get_absolute_url())
+    if not request.session.get(CART_ID_SESSION_KEY):  # one id for this cart until checkout
+        request.session[CART_ID_SESSION_KEY] = secrets.token_hex(16)
     messages.success(request, _("%(product)s is in your cart.") % {"product": product.name})
     return redirect("catalog:cart")
 
