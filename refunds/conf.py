@@ -63,8 +63,13 @@ def evidence_quota_per_claim() -> int:
     return int(getattr(settings, "EVIDENCE_QUOTA_PER_CLAIM", 20))
 
 
+# What a claim form's text fields (and empty file fields) can take; a bigger body carries
+# screenshots.
+CLAIM_FORM_TEXT_BYTES = 64 * 1024
+
+
 def evidence_request_max_bytes() -> int:
     """The largest claim form body read: every screenshot at its size limit, plus the text."""
     from .evidence import evidence_max_bytes
 
-    return evidence_max_files() * evidence_max_bytes() + 256 * 1024
+    return evidence_max_files() * evidence_max_bytes() + CLAIM_FORM_TEXT_BYTES

@@ -294,6 +294,13 @@ def _evidence_limits(*, ip: str | None, claim_ref: str) -> dict[str, dict]:
     }
 
 
+def evidence_uploads_allowed(*, ip: str | None, claim_ref: str) -> bool:
+    """Whether one more screenshot from this IP for this claim would be looked at (counts
+    nothing): lets a form full of screenshots be refused before it is even parsed."""
+    limits = _evidence_limits(ip=ip, claim_ref=claim_ref or "-")
+    return all(ratelimit_check(**limit) for limit in limits.values())
+
+
 def evidence_create(
     *, upload, uploaded_by=None, upload_token: str = "", ip: str | None = None, claim_ref: str = ""
 ) -> Evidence:

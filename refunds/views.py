@@ -39,6 +39,7 @@ from .services import (
     claim_preview,
     claim_submit,
     evidence_create,
+    evidence_uploads_allowed,
 )
 
 UPLOAD_TOKEN_SESSION_KEY = "refunds_upload_token"
@@ -117,21 +118,34 @@ def _evidence_ids_str(ids: list[int]) -> str:
     return ",".join(str(i) for i in ids)
 
 
-def _body_too_large(request: HttpRequest) -> HttpResponse | None:
-    """Refuse a claim form bigger than its screenshots can be, before it is parsed."""
+def _uploads_refused_early(request: HttpRequest, *, claim_ref: str) -> HttpResponse | None:
+    """Refuse, before the body is parsed, a claim form bigger than its screenshots can be,
+    or one carrying screenshots from a client or for a claim already over its limits (the
+    browser keeps what was typed: going back shows the form as it was)."""
     from . import conf
 
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length <= conf.evidence_request_max_bytes():
+    if length > conf.evidence_request_max_bytes():
+        message, status = (
+            _("This message is too large. Please send fewer or smaller screenshots."),
+            413,
+        )
+    elif length > conf.CLAIM_FORM_TEXT_BYTES and not evidence_uploads_allowed(
+        ip=client_ip_get(request=request), claim_ref=claim_ref
+    ):
+        message, status = (
+            _(
+                "Too many screenshots were sent in a short time. Please wait a few minutes, "
+                "then go back: what you typed is still in the form."
+            ),
+            429,
+        )
+    else:
         return None
-    return HttpResponse(
-        _("This message is too large. Please send fewer or smaller screenshots."),
-        status=413,
-        content_type="text/plain; charset=utf-8",
-    )
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _store_uploads(
@@ -168,6 +182,10 @@ def _store_uploads(
 @require_http_methods(["GET", "POST"])
 def claim_new(request: HttpRequest, number: str) -> HttpResponse:
     order, channel = _order_for_claim(request, number)
+    if request.method == "POST":
+        refused = _uploads_refused_early(request, claim_ref=f"order:{order.pk}")
+        if refused is not None:
+            return refused
     try:
         preset = preset_rules_get()
     except NoActivePreset:
@@ -189,9 +207,6 @@ def claim_new(request: HttpRequest, number: str) -> HttpResponse:
         context["form"] = form
         return _no_store(render(request, "refunds/claim_form.html", context))
 
-    too_large = _body_too_large(request)
-    if too_large is not None:
-        return too_large
     with timezone.override(tz):
         form = ClaimForm(
             request.POST,
@@ -284,9 +299,9 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
     form = MessageForm()
     status = 200
     if request.method == "POST":
-        too_large = _body_too_large(request)
-        if too_large is not None:
-            return too_large
+        refused = _uploads_refused_early(request, claim_ref=f"claim:{claim.pk}")
+        if refused is not None:
+            return refused
         form = MessageForm(request.POST, request.FILES)
         valid = form.is_valid()
         ids = _store_uploads(

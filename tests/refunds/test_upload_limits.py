@@ -31,6 +31,15 @@ def blank_png(width: int, height: int) -> bytes:
     )
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are matched in English whatever an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def decodes(monkeypatch):
     """Records every pixel decode Pillow performs (the real decoder still runs)."""
@@ -130,3 +139,26 @@ def test_a_claim_form_body_bigger_than_its_screenshots_can_be_is_refused_unread(
     assert response.status_code == 413
     assert "too large" in response.content.decode()
     assert not Evidence.objects.exists()
+
+
+@pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
+def test_a_client_over_its_limit_is_refused_before_its_screenshots_are_parsed(
+    client, settings, preset, delivered, customer
+):
+    from .test_claim_form import form_data
+
+    settings.EVIDENCE_UPLOADS_PER_IP = 1
+    order, key = delivered
+    client.force_login(customer)
+    url = f"/claims/new/{order.number}/"
+    big = png_bytes(size=(400, 400), color=(1, 2, 3)) + b"\0" * (70 * 1024)  # > the text
+    data = form_data(key, preview="1")
+    data["screenshots"] = [upload_new(name="a.png", data=png_bytes())]
+    assert client.post(url, data, REMOTE_ADDR="203.0.113.5").status_code == 200
+    data["screenshots"] = [upload_new(name="b.png", data=big)]
+    refused = client.post(url, data, REMOTE_ADDR="203.0.113.5")
+    assert refused.status_code == 429
+    assert "what you typed is still in the form" in refused.content.decode()
+    text_only = client.post(url, form_data(key, preview="1"), REMOTE_ADDR="203.0.113.5")
+    assert text_only.status_code == 200  # the claim itself can still be written
+    assert Evidence.objects.count() == 1
