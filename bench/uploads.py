@@ -7,8 +7,9 @@
 The attack this replays: four clients posting 5000x5000 PNGs to claim drafts held both
 gunicorn workers for 52 s and pushed `/healthz` to 26 s. The bench creates and migrates
 the database if needed, activates the novakeys preset, and seeds --clients customers, each
-with a delivered order (one key). It starts gunicorn (--workers sync workers, as the
-Dockerfile runs it) on loopback with TRUSTED_PROXY_COUNT=1, so each client can present its
+with a delivered order (one key). It starts gunicorn (--workers workers; gthread with 4
+threads as bench/catalog.py runs it, or --worker-class sync as the Dockerfile does) on
+loopback with PostgreSQL and TRUSTED_PROXY_COUNT=1, so each client can present its
 own address in X-Forwarded-For like a proxy would write it. Each client signs in (a real
 session), opens its claim draft (`/claims/new/<order>/`, for the CSRF token) and then, for
 --seconds, posts the claim form's preview with --files screenshots per post, every one a
@@ -65,6 +66,7 @@ def seed(*, clients: int) -> list[dict]:
     from django.test import Client
 
     from keys.models import Key
+    from orders.services import order_hold_release
     from policies.services import preset_load
     from storefront.celery import app
     from tests.factories import UserFactory, keys_create, order_delivered_new
@@ -78,7 +80,9 @@ def seed(*, clients: int) -> list[dict]:
     for i in range(clients):
         user = UserFactory(email=f"uploads-{uuid.uuid4().hex[:12]}@bench.invalid")
         order = order_delivered_new(product=product, user=user)
-        key = Key.objects.get(order_line__order=order)
+        if order.status == "on_hold":  # the same test card and IP every run: velocity holds
+            order = order_hold_release(order=order, actor=None, note="bench/uploads.py seed")
+        key = Key.objects.get(order_line__order=order, status="delivered")
         browser = Client()
         browser.force_login(user)
         people.append(
@@ -207,6 +211,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5, help="screenshots per post")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--probe-ms", type=float, default=50.0)
     parser.add_argument("--size", type=int, default=5000, help="width and height of each PNG")
     args = parser.parse_args()
@@ -219,6 +224,11 @@ def main() -> None:
     print(f"{args.clients} customers seeded; each PNG {args.size}x{args.size}, {len(png)} bytes")
     stored_before = Evidence.objects.count()
 
+    # as bench/catalog.py: gthread workers (4 threads each); --worker-class sync as the
+    # Dockerfile runs it, where a probe waits for a whole worker
+    worker_class = ["-k", args.worker_class]
+    if args.worker_class == "gthread":
+        worker_class += ["--threads", "4"]
     port = free_port()
     env = {
         **os.environ,
@@ -226,12 +236,14 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "DB_CONN_MAX_AGE": "60",
         "TRUSTED_PROXY_COUNT": "1",  # as behind one reverse proxy: X-Forwarded-For is the client
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "ERROR",  # not a "Bad Request" line per refused post
+        # rate-limit windows of earlier runs (same client IPs) must not carry over
+        "CACHE_KEY_PREFIX": f"bench-uploads-{uuid.uuid4().hex[:8]}",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "storefront.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", str(args.workers), "--timeout", "120", "--log-level", "warning"],
+         "-w", str(args.workers), *worker_class, "--timeout", "120", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
@@ -288,7 +300,8 @@ def main() -> None:
           f"under attack: p50 {ms(health, 50):.0f} ms, p99 {ms(health, 99):.0f} ms, "
           f"max {max(health) * 1000:.0f} ms over {len(health)} probes")  # fmt: skip
     print(
-        f"RESULT name=uploads workers={args.workers} clients={args.clients} "
+        f"RESULT name=uploads workers={args.workers} worker_class={args.worker_class} "
+        f"clients={args.clients} "
         f"posts={results['posts']} uploads={uploads} uploads_refused={uploads - stored} "
         f"pixel_refused={results['pixel_refused']} rate_limited={results['rate_limited']} "
         f"uploads_stored={stored} post_p50_ms={ms(results['latencies'], 50):.0f} "
