@@ -9,7 +9,6 @@ Rules kept everywhere below:
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -26,10 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import money_from_minor_units, money_to_minor_units
+from core.ratelimit import ratelimit_check, ratelimit_hit
 
 from .conf import orders_setting
 from .gateways import GatewayError, gateway_get
 from .models import (
+    OPEN_ORDER_STATES,
     BackorderInfo,
     BlocklistEntry,
     BlocklistKind,
@@ -230,25 +230,40 @@ def order_create_from_cart(
     user_agent: str = "",
     consents: Iterable[ConsentGiven] = (),
 ) -> Order:
-    """Create a pending order from the server-side cart (prices from the database only)."""
+    """Create a pending order from the server-side cart (prices from the database only).
+
+    A cart makes at most one open (payable) order: when ``cart.ref`` already has one,
+    that order is returned and nothing new is written. Concurrent checkouts of one cart
+    meet at the database constraint ``order_one_open_order_per_cart``; the losers return
+    the winner's order.
+    """
     if cart.is_empty:
         raise CheckoutError(_("Your cart is empty."))
     currencies = {line.product.currency for line in cart.lines}
     if len(currencies) != 1:
         raise CheckoutError(_("Items priced in different currencies must be bought separately."))
+    existing = _cart_open_order_get(cart_ref=cart.ref)
+    if existing is not None:
+        return existing
     preset = _preset_active()
-    order = Order.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        email=email.strip(),
-        billing_name=billing_name.strip(),
-        language=language,
-        currency=currencies.pop(),
-        total=cart.total,
-        purchase_ip=ip or None,
-        user_agent=(user_agent or "")[:400],
-        policy_preset=preset.slug if preset else "",
-        gateway=settings.PAYMENT_GATEWAY,
-    )
+    try:
+        with transaction.atomic():
+            order = _order_insert(
+                cart=cart,
+                currency=currencies.pop(),
+                user=user,
+                email=email,
+                billing_name=billing_name,
+                language=language,
+                ip=ip,
+                user_agent=user_agent,
+                preset_slug=preset.slug if preset else "",
+            )
+    except IntegrityError:
+        existing = _cart_open_order_get(cart_ref=cart.ref)
+        if existing is None:
+            raise
+        return existing
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -291,6 +306,39 @@ def order_create_from_cart(
         reason="checkout",
     )
     return order
+
+
+def _cart_open_order_get(*, cart_ref: str) -> Order | None:
+    if not cart_ref:
+        return None
+    return Order.objects.filter(cart_ref=cart_ref, status__in=OPEN_ORDER_STATES).first()
+
+
+def _order_insert(
+    *,
+    cart: Any,
+    currency: str,
+    user: Any,
+    email: str,
+    billing_name: str,
+    language: str,
+    ip: str | None,
+    user_agent: str,
+    preset_slug: str,
+) -> Order:
+    return Order.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        email=email.strip(),
+        billing_name=billing_name.strip(),
+        language=language,
+        currency=currency,
+        total=cart.total,
+        purchase_ip=ip or None,
+        user_agent=(user_agent or "")[:400],
+        policy_preset=preset_slug,
+        gateway=settings.PAYMENT_GATEWAY,
+        cart_ref=cart.ref,
+    )
 
 
 def _policy_acceptances_record(
@@ -782,16 +830,27 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
     return context
 
 
-def rate_limit_consume(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit in a fixed window; False when the limit is already reached."""
-    key = f"orders-rl:{scope}:{hmac.new(b'rl', ident.encode(), 'sha256').hexdigest()[:32]}"
-    cache.add(key, 0, timeout=window_seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window_seconds)
-        count = 1
-    return count <= limit
+def order_track_lookup(*, number: str, email: str, ip: str | None) -> Order | None:
+    """The order a tracking lookup (number + billing email) opens, or None.
+
+    Only failed lookups count, and they count against the client's IP: a visitor who has
+    failed ``TRACK_PER_IP`` times in the window is refused (RateLimited) until it ends.
+    Nothing is counted per order, so someone guessing at an order cannot lock its owner out.
+    """
+    from .selectors import order_get_for_tracking
+
+    limit = {
+        "scope": "track-ip-failures",
+        "key": ip or "-",
+        "limit": orders_setting("TRACK_PER_IP"),
+        "window_seconds": orders_setting("TRACK_WINDOW_SECONDS"),
+    }
+    if not ratelimit_check(**limit):
+        raise RateLimited(_("Too many attempts. Please wait a few minutes and try again."))
+    order = order_get_for_tracking(number=number, email=email)
+    if order is None:
+        ratelimit_hit(**limit)
+    return order
 
 
 def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) -> OrderEmail:
@@ -800,8 +859,8 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
         raise OrderError(_("The keys of this order have not been delivered yet."))
     if staff:
         limit = orders_setting("STAFF_RESEND_PER_HOUR")
-        if not rate_limit_consume(
-            scope="resend-staff", ident=str(order.pk), limit=limit, window_seconds=3600
+        if not ratelimit_hit(
+            scope="resend-staff", key=str(order.pk), limit=limit, window_seconds=3600
         ):
             raise RateLimited(
                 _(
@@ -810,9 +869,9 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
                 )
                 % {"limit": limit}
             )
-    elif not rate_limit_consume(
+    elif not ratelimit_hit(
         scope="resend",
-        ident=str(order.pk),
+        key=str(order.pk),
         limit=orders_setting("RESEND_PER_HOUR"),
         window_seconds=3600,
     ):
@@ -1075,6 +1134,14 @@ class WebhookRejected(Exception):
     """Signature, header or timestamp invalid: answer 400 and store nothing."""
 
 
+class WebhookMalformed(Exception):
+    """Correctly signed, but not the shape of an event: stored as rejected, answered 400."""
+
+    def __init__(self, message: str, event: WebhookEvent) -> None:
+        super().__init__(message)
+        self.event = event
+
+
 class EventNotReady(Exception):
     """The event refers to something an earlier event has not created yet."""
 
@@ -1083,30 +1150,92 @@ class EventNotReady(Exception):
         self.order = order
 
 
-def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
-    """Verify the signature against the raw body, then store the event once."""
-    import json
+def _webhook_signature_verify(*, raw_body: bytes, signature: str) -> None:
+    """Stripe's own check (HMAC over ``t.body``, too old refused), and a timestamp more
+    than the tolerance in the future refused too: a signature minted ahead of time would
+    otherwise stay valid until that moment has passed."""
+    import time
 
     import stripe
 
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret or not signature:
         raise WebhookRejected("missing signature or secret")
+    tolerance = orders_setting("WEBHOOK_TOLERANCE_SECONDS")
     try:
-        stripe.Webhook.construct_event(
-            raw_body, signature, secret, tolerance=orders_setting("WEBHOOK_TOLERANCE_SECONDS")
+        stripe.WebhookSignature.verify_header(raw_body, signature, secret, tolerance=tolerance)
+        timestamp = next(
+            int(value)
+            for name, _sep, value in (item.partition("=") for item in signature.split(","))
+            if name.strip() == "t"
         )
-        payload = json.loads(raw_body)
-    except (ValueError, stripe.SignatureVerificationError) as exc:
+    except (ValueError, StopIteration, stripe.SignatureVerificationError) as exc:
         raise WebhookRejected(str(exc)) from exc
-    if not isinstance(payload, dict) or not payload.get("id") or not payload.get("type"):
-        raise WebhookRejected("not an event")
+    if timestamp > time.time() + tolerance:
+        raise WebhookRejected(f"timestamp {timestamp} is in the future")
+
+
+def _webhook_shape_problem(payload: Any) -> str:
+    """Why ``payload`` is not a Stripe event object; "" when it is one."""
+    if not isinstance(payload, dict):
+        return f"the body is a JSON {type(payload).__name__}, not an object"
+    for name in ("id", "type"):
+        if not isinstance(payload.get(name), str) or not payload[name].strip():
+            return f"{name!r} is missing or not a string"
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return "'data' is not an object"
+    if not isinstance(data.get("object"), dict):
+        return "'data.object' is not an object"
+    if payload.get("created") is not None and not isinstance(payload["created"], int):
+        return "'created' is not an integer"
+    return ""
+
+
+MALFORMED_BODY_KEPT_CHARS = 20_000
+
+
+def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
+    """Verify the signature against the raw body, then store the event once.
+
+    Raises WebhookRejected (nothing stored) for a bad signature or timestamp, and
+    WebhookMalformed (stored once, status rejected) for a signed body that is not an event.
+    """
+    import hashlib
+    import json
+
+    _webhook_signature_verify(raw_body=raw_body, signature=signature)
+    try:
+        payload: Any = json.loads(raw_body)
+    except (ValueError, RecursionError):
+        payload, problem = None, "the body is not JSON"
+    else:
+        problem = _webhook_shape_problem(payload)
+    if problem:  # kept as received (cut), for staff to read
+        body = raw_body.decode("utf-8", "replace")[:MALFORMED_BODY_KEPT_CHARS]
+        event_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(event_id, str) or not event_id.strip():
+            event_id = f"malformed:{hashlib.sha256(raw_body).hexdigest()}"
+        event_type = payload.get("type") if isinstance(payload, dict) else None
+        event, _created = WebhookEvent.objects.get_or_create(
+            event_id=event_id[:255],
+            defaults={
+                "gateway": "stripe",
+                "type": event_type[:100] if isinstance(event_type, str) else "",
+                "payload": {"malformed_body": body},
+                "received_at": received_at,
+                "status": WebhookEventStatus.REJECTED,
+                "error": f"malformed event: {problem}",
+                "processed_at": received_at,
+            },
+        )
+        raise WebhookMalformed(problem, event)
     created = payload.get("created")
     event, _created = WebhookEvent.objects.get_or_create(
-        event_id=str(payload["id"])[:255],
+        event_id=payload["id"][:255],
         defaults={
             "gateway": "stripe",
-            "type": str(payload["type"])[:100],
+            "type": payload["type"][:100],
             "payload": payload,
             "received_at": received_at,
             "created_at_gateway": (
@@ -1125,6 +1254,8 @@ FINAL_EVENT_STATES = frozenset(
 def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
     """Process a stored event exactly once (row lock on the event); returns its new status."""
     event = WebhookEvent.objects.get(pk=event_pk)
+    if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
+        return event.status
     if event.type.startswith("charge.dispute."):
         return _dispute_event_process(event=event, replay=replay)
     with transaction.atomic():
