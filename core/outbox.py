@@ -384,6 +384,8 @@ def staff_alert_enqueue(
                 audience="staff",
                 send_at=timezone.now() + timedelta(seconds=window),
             )
+        elif digest.next_attempt_at <= timezone.now():
+            _schedule_send(digest)  # already due: do not wait for the sweeper
         try:
             with transaction.atomic():
                 return StaffAlert.objects.create(
