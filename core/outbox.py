@@ -147,12 +147,14 @@ def outbox_enqueue(
     hook: str = "",
     audience: str = "customer",
     send_at=None,
+    schedule: bool = True,
 ) -> OutboundEmail:
     """The message for ``idempotency_key``, created once (inside the caller's transaction).
 
     Either pass the rendered ``subject``/``text``/``html`` (nothing secret in them), or a
     registered ``renderer`` and the ids it needs in ``context``. The send is scheduled on
-    commit; enqueueing the same key again returns the existing message unchanged.
+    commit (``schedule=False``: the caller sends it itself right after, e.g. the delivery
+    task; the sweeper still covers it); the same key again returns the existing message.
     """
     if renderer and renderer not in OUTBOX_RENDERERS:
         raise ValueError(f"no outbox renderer registered as {renderer!r}")
@@ -180,7 +182,8 @@ def outbox_enqueue(
             )
     except IntegrityError:  # the same step ran concurrently: its message stands
         return OutboundEmail.objects.get(idempotency_key=idempotency_key)
-    _schedule_send(message)
+    if schedule:
+        _schedule_send(message)
     return message
 
 

@@ -580,7 +580,7 @@ def order_deliver(*, order_id: Any) -> DeliveryOutcome:
                     order=order, to_status=S.ON_HOLD, reason="; ".join(verdict.reasons)
                 )
                 _keys_reserve(order=order)
-                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD)
+                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
         if order.status == S.ON_HOLD and risk.released_at is None:
             return DeliveryOutcome(status="held")
@@ -608,7 +608,7 @@ def _order_keys_deliver(*, order: Order) -> DeliveryOutcome:
     order_transition(order=order, to_status=S.DELIVERED, reason="keys delivered")
     # Delivered happens once, in this transaction: its email row cannot exist yet.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
-    _order_email_enqueue(email=email)
+    _order_email_enqueue(email=email, schedule=False)  # the delivery task sends it at once
     return DeliveryOutcome(status="delivered", email_ids=[email.pk])
 
 
@@ -647,7 +647,7 @@ def _order_backorder(*, order: Order, shortfall: dict[int, int]) -> DeliveryOutc
                 "unless stock arrives first."
             ),
         )
-    email = _order_email_create(order=order, kind=OrderEmailKind.BACKORDER)
+    email = _order_email_create(order=order, kind=OrderEmailKind.BACKORDER, schedule=False)
     return DeliveryOutcome(status="backordered", email_ids=[email.pk] if email else [])
 
 
@@ -664,10 +664,11 @@ def _delivery_emails_pending(*, order: Order) -> DeliveryOutcome:
 
 
 def _order_email_create(
-    *, order: Order, kind: str, actor: Any = None, enqueue: bool = True
+    *, order: Order, kind: str, actor: Any = None, enqueue: bool = True, schedule: bool = True
 ) -> OrderEmail | None:
     """The email row for ``kind`` (created once per order, except resends), with its
-    outbox message (sent after commit) unless ``enqueue`` is False."""
+    outbox message unless ``enqueue`` is False. The message is sent after commit, or
+    (``schedule=False``) by the delivery task that made it, right after."""
     if kind != OrderEmailKind.RESEND:
         existing = OrderEmail.objects.filter(order=order, kind=kind).first()
         if existing is not None:
@@ -678,7 +679,7 @@ def _order_email_create(
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
     if enqueue:
-        _order_email_enqueue(email=email)
+        _order_email_enqueue(email=email, schedule=schedule)
     return email
 
 
@@ -693,19 +694,27 @@ OUTBOX_NAME = "orders.email"  # the renderer and hook registered in OrdersConfig
 
 
 def _order_email_key(email: OrderEmail) -> str:
-    return f"order:{email.order_id}:email:{email.pk}:{email.kind}"
+    return f"order-email:{email.pk}:{email.kind}"
 
 
-def _order_email_messages_known(*, emails: Iterable[OrderEmail]) -> set[int]:
-    """Which of these email rows already have their outbox message."""
+def _order_emails_without_message():
+    """Unsent email rows whose outbox message was never written (same key, in SQL)."""
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat
+
     from core.models import OutboundEmail
 
-    by_key = {_order_email_key(email): email.pk for email in emails}
-    found = OutboundEmail.objects.filter(idempotency_key__in=list(by_key))
-    return {by_key[key] for key in found.values_list("idempotency_key", flat=True)}
+    key = Concat(
+        Value("order-email:"), Cast("pk", CharField()), Value(":"), "kind", output_field=CharField()
+    )
+    return (
+        OrderEmail.objects.filter(status__in=[OrderEmailStatus.PENDING, OrderEmailStatus.FAILED])
+        .annotate(outbox_key=key)
+        .filter(~Exists(OutboundEmail.objects.filter(idempotency_key=OuterRef("outbox_key"))))
+    )
 
 
-def _order_email_enqueue(*, email: OrderEmail):
+def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True):
     """The outbox message of one order email (created once; no key code is stored: the
     body is rendered when it is sent)."""
     from core.outbox import outbox_enqueue
@@ -716,6 +725,7 @@ def _order_email_enqueue(*, email: OrderEmail):
         renderer=OUTBOX_NAME,
         context={"order_email_id": email.pk},
         hook=OUTBOX_NAME,
+        schedule=schedule,
     )
 
 
@@ -1359,12 +1369,10 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
         result.deliveries += 1
     # Retries are the outbox's (core.tasks.outbox_sweep); here only an email row whose
     # outbox message was never written (a crash between cancel and refund) gets one.
-    unsent = OrderEmail.objects.filter(status=OrderEmailStatus.PENDING, created_at__lte=cutoff)
-    known = _order_email_messages_known(emails=unsent[:500])
-    for email in unsent.select_related("order")[:500]:
-        if email.pk not in known:
-            _order_email_enqueue(email=email)
-            result.emails += 1
+    unsent = _order_emails_without_message().filter(created_at__lte=cutoff)
+    for email in unsent.select_related("order").order_by("id")[:500]:
+        _order_email_enqueue(email=email)
+        result.emails += 1
     result.events = webhook_events_replay_deferred()
     for refund in Refund.objects.filter(
         status__in=[RefundStatus.FAILED, RefundStatus.PENDING],

@@ -289,6 +289,18 @@ def test_sweeper_redrives_a_paid_order_whose_task_was_lost(stocked):
     assert len(_emails(order, "delivery")) == 1
 
 
+def test_an_email_row_without_its_outbox_message_is_queued_by_the_sweeper(stocked):
+    """A crash between writing a cancellation email row and queuing it (or a row from
+    before the outbox) still ends in one sent email."""
+    order = _pay(order_new(product=stocked))
+    email = OrderEmail.objects.create(order=order, kind="cancelled")
+    result = services.orders_sweep_undelivered(grace_seconds=0)
+    assert result.emails == 1
+    email.refresh_from_db()
+    assert email.status == "sent" and len(_emails(order, "cancelled")) == 1
+    assert services.orders_sweep_undelivered(grace_seconds=0).emails == 0
+
+
 def test_delivery_email_is_in_the_customers_language(stocked):
     order = _pay(order_new(product=stocked, language="fr"))
     [message] = _emails(order, "delivery")
