@@ -173,3 +173,38 @@ def test_a_dedupe_key_raises_an_alert_once():
     assert outbox.staff_alert_enqueue(kind="x", subject="s", body="", dedupe_key="k:1")
     assert outbox.staff_alert_enqueue(kind="x", subject="s", body="", dedupe_key="k:1") is None
     assert StaffAlert.objects.filter(dedupe_key="k:1").count() == 1
+
+
+@pytest.mark.postgres
+def test_two_workers_racing_for_one_message_send_it_once(settings):
+    """Worker A is mid-conversation with the SMTP server (stalled after RCPT TO): worker B
+    finds the message leased, not locked, and leaves it; A's send is the only one."""
+    import threading
+
+    sink = SmtpSink(stall_rcpt=True).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = False, 30
+    message = _stored("test:race", send_at=timezone.now() + timedelta(hours=1))
+    OutboundEmail.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    results = {}
+
+    def worker_a():
+        try:
+            results["a"] = outbox.outbox_send(message_id=message.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker_a)
+    thread.start()
+    try:
+        assert sink.stalled.wait(timeout=30)
+        results["b"] = outbox.outbox_send(message_id=message.pk)
+        assert OutboundEmail.objects.get(pk=message.pk).status == "sending"
+    finally:
+        sink.release()
+        thread.join(timeout=30)
+        sink.stop()
+    assert results == {"a": "sent", "b": "busy"}
+    assert len(sink.accepted) == 1
+    assert OutboundEmail.objects.get(pk=message.pk).attempts == 1
