@@ -114,20 +114,6 @@ def _schedule_send(message: OutboundEmail) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def _schedule_retry(message: OutboundEmail) -> None:
-    """With a broker, the next attempt is a task due at ``next_attempt_at``; in-process
-    (no broker) the sweeper sends it, so a web request never loops on a dead server."""
-    if _eager():
-        return
-    from .tasks import outbox_send_task
-
-    pk = message.pk
-    countdown = max(int((message.next_attempt_at - timezone.now()).total_seconds()) + 1, 1)
-    transaction.on_commit(
-        lambda: outbox_send_task.apply_async(args=[pk], countdown=countdown), robust=True
-    )
-
-
 def _eager() -> bool:
     from .tasks import outbox_send_task
 
@@ -295,8 +281,10 @@ def _attempt_failed(*, message_id: int, error: Exception) -> str:
         row.status = Status.FAILED if gave_up else Status.PENDING
         row.next_attempt_at = timezone.now() + _backoff(row.attempts)
         row.save(update_fields=["status", "last_error", "lease_until", "next_attempt_at"])
-        if not gave_up:
-            _schedule_retry(row)
+        if not gave_up and not _eager():
+            # a send task due at next_attempt_at; in-process (no broker) the sweeper
+            # retries, so a web request never loops on a dead server
+            _schedule_send(row)
         if row.hook:
             OUTBOX_HOOKS[row.hook](message=row, event="failed", facts={})
         if gave_up and row.audience != "staff":
