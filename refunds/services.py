@@ -163,15 +163,17 @@ def claim_event_record(
 
 
 def _notify(*, claim: Claim, name: str) -> None:
-    from .tasks import claim_customer_notify
+    """The customer's email, written to the outbox in this transaction (sent on commit)."""
+    from .notifications import claim_email_enqueue
 
-    claim_customer_notify.delay_on_commit(claim.pk, name)
+    claim_email_enqueue(claim=claim, name=name)
 
 
-def _staff_alert(*, subject: str, body: str) -> None:
-    from .tasks import claims_staff_alert
+def _staff_alert(*, subject: str, body: str, kind: str = "claim") -> None:
+    """A staff alert through the outbox (one digest per burst of a kind)."""
+    from core.outbox import staff_alert_enqueue
 
-    claims_staff_alert.delay_on_commit(subject, body)
+    staff_alert_enqueue(kind=kind, subject=subject, body=body)
 
 
 def _decision_data(decision) -> dict[str, str]:
@@ -1130,7 +1132,7 @@ def claim_close(*, claim: Claim, actor=None, reason: str, notify: bool = True) -
 
 def claims_escalate_due(*, now: datetime | None = None) -> int:
     """Alert staff once per claim whose verification deadline is near or past."""
-    from storefront.emails import staff_alert_send
+    from core.outbox import staff_alert_enqueue
 
     from .selectors import claims_due_for_escalation
 
@@ -1155,9 +1157,10 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
                 reason="verification overdue" if overdue else "verification due soon",
                 data={"due": claim.verification_due_at.isoformat()},
             )
-            # Inside the transaction: if the email fails, the mark rolls back and the next
-            # run tries again; once it is sent, the mark commits and it is never re-sent.
-            staff_alert_send(
+            # The alert is written to the outbox with the mark, in one transaction.
+            staff_alert_enqueue(
+                kind="claim_escalation",
+                dedupe_key=f"claim:{claim.pk}:escalated",
                 subject=(
                     _("Claim %(number)s: verification overdue")
                     if overdue
@@ -1372,6 +1375,7 @@ def dispute_event_handle(*, event: dict) -> Any:
                 _dispute_opened(dispute=dispute)
             elif kind == "charge.dispute.closed":
                 _staff_alert(
+                    kind="dispute",
                     subject=_("Dispute %(id)s closed: %(status)s")
                     % {"id": dispute.stripe_dispute_id, "status": dispute.get_status_display()},
                     body=_("Order %(order)s.") % {"order": dispute.order.number},
@@ -1433,6 +1437,7 @@ def _dispute_opened(*, dispute) -> None:
         },
     )
     _staff_alert(
+        kind="dispute",
         subject=_("Chargeback on order %(order)s") % {"order": order.number},
         body=_(
             "Dispute %(id)s, %(amount)s %(currency)s, reason %(reason)s. Evidence is ready for review in the admin."
