@@ -2,7 +2,10 @@
 
 KEYSTORE_ENV selects the mode: ``development`` (default: SQLite, in-process tasks, local
 outbox, test payment gateway, generated local secrets), ``production`` (every secret from
-the environment, hardened cookies and HTTPS), or ``test`` (fixed test secrets).
+the environment, hardened cookies and HTTPS), ``staging`` (production hardening, and the
+test gateway when ``PAYMENT_GATEWAY=test`` is set, with a banner on every page), or
+``test`` (fixed test secrets). Production and staging refuse to start on an unsafe
+configuration: see core/checks.py.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KEYSTORE_VAR_DIR", str(BASE_DIR / "var")))
 
 KEYSTORE_ENV = env_str("KEYSTORE_ENV", "development")
-PRODUCTION = KEYSTORE_ENV == "production"
+# --- prodcfg: staging gets every production hardening (PRODUCTION is "hardened") ---
+PRODUCTION = KEYSTORE_ENV in ("production", "staging")
+STAGING = KEYSTORE_ENV == "staging"
 TESTING = KEYSTORE_ENV == "test"
 
 TEST_SECRETS = {
@@ -244,11 +249,12 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a local stand-in in tests
-PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else "test")
-if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_WEBHOOK_SECRET:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required with the Stripe gateway")
+# --- prodcfg: production/staging default to Stripe; core.checks refuses a missing key, and
+# the test gateway except in staging when PAYMENT_GATEWAY=test is set explicitly ---
+PAYMENT_GATEWAY_EXPLICIT = env_str("PAYMENT_GATEWAY") is not None
+PAYMENT_GATEWAY = env_str(
+    "PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY or PRODUCTION else "test"
+)
 
 SHOP_NAME = env_str("SHOP_NAME", "Keystore")
 SHOP_CURRENCY = env_str("SHOP_CURRENCY", "EUR")
