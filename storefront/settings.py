@@ -69,9 +69,13 @@ INSTALLED_APPS = [
     "refunds",
     "policies",
 ]
+# --- prodcfg: Content-Security-Policy (django-csp) ---
+INSTALLED_APPS += ["csp"]
 
 MIDDLEWARE = [
+    "core.observability.RequestIdMiddleware",  # prodcfg: a request id on every log line
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # prodcfg
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -286,11 +290,71 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     LANGUAGE_COOKIE_SECURE = True
 
+# --- prodcfg: logging, Sentry, Content-Security-Policy ---
+# One line per record on stdout: JSON in production and staging (LOG_FORMAT=plain to
+# change), with the request id (core.observability.RequestIdMiddleware); every record is
+# scrubbed of key codes, ciphertexts and secrets on its way out (RedactingFilter).
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "core.observability.RequestIdFilter"},
+        "redact": {"()": "core.observability.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+# The worker logs through the same handler (JSON, scrubbed) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Sentry when SENTRY_DSN is set: no personal data, and every event scrubbed like the logs.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from core.observability import sentry_event_scrub
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", KEYSTORE_ENV),
+        release=env_str("SENTRY_RELEASE"),
+        # send_default_pii=False, in the words of this sentry-sdk (which deprecates that
+        # flag): no user identity, IP, cookies or request bodies, and no frame variables.
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
+        before_send=sentry_event_scrub,
+        before_send_transaction=sentry_event_scrub,
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
+
+# Every asset is self-hosted: nothing inline, nothing from elsewhere. Evidence images
+# carry their own stricter policy (refunds.views.evidence_view).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
