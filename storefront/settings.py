@@ -208,6 +208,29 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 # Private uploads (claim evidence) live outside any public URL and are served by views
 # that check ownership.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
+# --- prodcfg: the private storage (core.storage) ---
+# Local disk under PRIVATE_MEDIA_ROOT, or an S3-compatible bucket (AWS, MinIO, Ceph, R2...)
+# shared by every web host when PRIVATE_STORAGE_S3_BUCKET is set. Never a public URL.
+PRIVATE_STORAGE_S3_BUCKET = env_str("PRIVATE_STORAGE_S3_BUCKET")
+PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY = env_str("PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY")
+if PRIVATE_STORAGE_S3_BUCKET:
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PRIVATE_STORAGE_S3_BUCKET,
+            "endpoint_url": env_str("PRIVATE_STORAGE_S3_ENDPOINT_URL"),
+            "region_name": env_str("PRIVATE_STORAGE_S3_REGION"),
+            "access_key": env_str("PRIVATE_STORAGE_S3_ACCESS_KEY_ID"),
+            "secret_key": PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY,
+            "location": env_str("PRIVATE_STORAGE_S3_PREFIX", "private"),
+            "addressing_style": env_str("PRIVATE_STORAGE_S3_ADDRESSING_STYLE"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["private"] = {"BACKEND": "core.storage.PrivateFileSystemStorage"}
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
