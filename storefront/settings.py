@@ -269,6 +269,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any countdown or ETA we schedule, so Redis never re-delivers early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TIMEZONE = "UTC"
+# --- prodcfg: `make run` (scripts/run_dev.py) runs a real worker and beat without any
+# service, on kombu's filesystem transport: messages are files under var/celery-broker ---
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "celery-broker"
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
 CELERY_BEAT_SCHEDULE: dict = {}  # each app registers its periodic tasks in storefront.celery
 
 # Payments: Stripe when a secret key is configured, else the local test gateway.
