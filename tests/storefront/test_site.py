@@ -151,12 +151,14 @@ def test_seed_demo_is_safe_to_run_twice(db):
 
 
 def test_contact_page_shows_the_active_stores_hours_and_time_zone(client):
+    from core.identity import shop_identity_update
     from policies.services import preset_load
 
+    shop_identity_update(support_email="help@myshop.example", support_phone="+33 1 23 45 67 89")
     preset_load(slug="novakeys", activate=True)
     body = client.get(reverse("catalog:contact")).content.decode()
-    assert "support@novakeys.store" in body
-    assert "+966 57 013 1122" in body
+    assert "help@myshop.example" in body and "+33 1 23 45 67 89" in body
+    assert "novakeys.store" not in body and "+966" not in body  # not the seed's company
     hours = body.split('id="hours-heading"')[1]
     positions = [
         hours.index(day) for day in ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday")
