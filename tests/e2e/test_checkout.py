@@ -13,8 +13,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _shop(settings, live_server):
+    from policies.services import preset_load
+
     settings.PAYMENT_GATEWAY = "test"
     settings.SITE_URL = live_server.url
+    preset_load(slug="allkeymasters", activate=True)  # a shop sells only under a policy
 
 
 @pytest.fixture
