@@ -3,7 +3,9 @@ from django.http import HttpRequest
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Suspended accounts cannot sign in; everything else is allauth's default."""
+    """Suspended accounts cannot sign in; staff made by the operator need no email
+    confirmation (their second factor is mandatory instead); everything else is allauth's
+    default."""
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return True
@@ -22,4 +24,8 @@ class AccountAdapter(DefaultAccountAdapter):
                 ),
             )
             return redirect("account_login")
+        if user.is_staff:
+            from .services import staff_email_trust
+
+            staff_email_trust(user=user)
         return super().pre_login(request, user, **kwargs)

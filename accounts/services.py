@@ -44,3 +44,17 @@ def user_flag(*, user: User, reason: str, actor: User | None = None) -> User:
     user.save(update_fields=["is_flagged", "flagged_reason"])
     AccountEvent.objects.create(user=user, actor=actor, kind="flagged", reason=reason[:255])
     return user
+
+
+def staff_email_trust(*, user: User) -> bool:
+    """A staff account the operator made (``createsuperuser``, ``setup_shop``, the admin)
+    has no allauth address record, so allauth's mandatory email confirmation would keep
+    it out of the admin. Its address is the one the operator typed: record it as
+    verified. An address someone signed up with (a record exists) is left to allauth.
+    Returns whether a record was made."""
+    from allauth.account.models import EmailAddress
+
+    if not user.is_staff or EmailAddress.objects.filter(user=user).exists():
+        return False
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return True

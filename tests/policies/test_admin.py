@@ -4,6 +4,7 @@ import pytest
 
 from policies.models import PolicyPreset
 from policies.services import preset_load
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_admin_action_activates_one_preset(client, staff_user):
     preset_load(slug="antimart", activate=True)
     nova = preset_load(slug="novakeys").preset
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     response = client.post(
         "/admin/policies/policypreset/",
         {"action": "activate_preset", "_selected_action": [nova.pk]},
@@ -24,7 +25,7 @@ def test_admin_action_activates_one_preset(client, staff_user):
 def test_admin_action_refuses_two_presets(client, staff_user):
     a = preset_load(slug="antimart").preset
     b = preset_load(slug="novakeys").preset
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     client.post(
         "/admin/policies/policypreset/",
         {"action": "activate_preset", "_selected_action": [a.pk, b.pk]},
@@ -35,5 +36,5 @@ def test_admin_action_refuses_two_presets(client, staff_user):
 @pytest.mark.parametrize("model", ["policypreset", "policydocument", "policyacceptance"])
 def test_admin_lists_render(client, staff_user, model):
     preset_load(slug="allkeymasters", activate=True)
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     assert client.get(f"/admin/policies/{model}/").status_code == 200
