@@ -13,7 +13,7 @@ from django.db import DatabaseError
 SHOP_IDENTITY_CHECK_ID = "keystore.E050"
 
 
-@register("deploy", "keystore")
+@register("keystore", deploy=True)
 def shop_identity_check(app_configs=None, **kwargs) -> list[Error]:
     if not getattr(settings, "PRODUCTION", False):
         return []

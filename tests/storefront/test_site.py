@@ -52,6 +52,21 @@ def test_production_settings_pass_deploy_checks(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
         "KEYSTORE_VAR_DIR": str(tmp_path),
     }
+    setup = [  # a migrated database with the shop's identity (keystore.E050 needs it)
+        ["migrate", "--noinput"],
+        ["setup_shop", "--no-input", "--name=Shop", "--legal-name=Shop Ltd",
+         "--support-email=help@shop.example.com", "--preset=antimart",
+         "--owner-email=owner@shop.example.com"],
+    ]  # fmt: skip
+    for command in setup:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env={**env, "SETUP_OWNER_PASSWORD": "a long owner passphrase 42"},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
