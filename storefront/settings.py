@@ -7,10 +7,12 @@ the environment, hardened cookies and HTTPS), or ``test`` (fixed test secrets).
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str, load_secrets
@@ -27,8 +29,19 @@ TEST_SECRETS = {
     "KEY_ENCRYPTION_KEYS": "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
     "KEY_FINGERPRINT_SECRET": "test-fingerprint-secret",
 }
+# The image collects its static files in production mode at build time, before any
+# secret exists: KEYSTORE_BUILD_STATIC=1 lends throwaway secrets to `collectstatic` and
+# to nothing else (any other command, gunicorn or a worker refuses to start with it).
+BUILD_STATIC = env_bool("KEYSTORE_BUILD_STATIC")
+if BUILD_STATIC and sys.argv[1:2] != ["collectstatic"]:
+    raise ImproperlyConfigured(
+        "KEYSTORE_BUILD_STATIC is only for `manage.py collectstatic` while building the "
+        "image; remove it from the runtime environment."
+    )
 _secrets = load_secrets(
-    production=PRODUCTION, var_dir=VAR_DIR, fixed=TEST_SECRETS if TESTING else None
+    production=PRODUCTION and not BUILD_STATIC,
+    var_dir=VAR_DIR,
+    fixed=TEST_SECRETS if TESTING or BUILD_STATIC else None,
 )
 
 SECRET_KEY = _secrets["SECRET_KEY"]
@@ -247,8 +260,6 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a local stand-in in tests
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else "test")
 if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_WEBHOOK_SECRET:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required with the Stripe gateway")
 
 SHOP_NAME = env_str("SHOP_NAME", "Keystore")
