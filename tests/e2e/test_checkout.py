@@ -18,7 +18,7 @@ def _shop(settings, live_server):
 
     settings.PAYMENT_GATEWAY = "test"
     settings.SITE_URL = live_server.url
-    preset_load(slug="allkeymasters", activate=True)  # a shop sells only under a policy
+    preset_load(slug="antimart", activate=True)  # a shop sells only under a policy
 
 
 @pytest.fixture
