@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
 
 
@@ -29,3 +30,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
             staff_email_trust(user=user)
         return super().pre_login(request, user, **kwargs)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Authenticator apps list the staff member's code under the shop's own name."""
+
+    def get_totp_issuer(self) -> str:
+        from core.identity import shop_identity_get
+
+        return shop_identity_get().name or super().get_totp_issuer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .identity import EDITABLE_FIELDS, shop_identity_update
 from .models import SHOP_IDENTITY_PK, ShopIdentity
@@ -14,9 +15,12 @@ from .models import SHOP_IDENTITY_PK, ShopIdentity
 class ShopIdentityAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "legal_name")}),
-        ("Address", {"fields": ("address_line1", "address_line2", "postcode", "city", "country")}),
-        ("Customer support", {"fields": ("support_email", "support_phone", "support_hours")}),
-        ("Invoices", {"fields": ("vat_number", "company_number", "invoice_prefix")}),
+        (
+            _("Address"),
+            {"fields": ("address_line1", "address_line2", "postcode", "city", "country")},
+        ),
+        (_("Customer support"), {"fields": ("support_email", "support_phone", "support_hours")}),
+        (_("Invoices"), {"fields": ("vat_number", "company_number", "invoice_prefix")}),
     )
     readonly_fields = ("updated_at",)
 

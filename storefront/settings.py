@@ -184,7 +184,7 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = env_str("SHOP_NAME", "Keystore")
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # the TOTP issuer is the shop identity's name
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ar", _("Arabic"))]

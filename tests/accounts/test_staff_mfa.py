@@ -96,3 +96,12 @@ def test_a_customer_with_an_unconfirmed_address_still_has_to_confirm_it(client):
     EmailAddress.objects.create(user=customer, email=customer.email, verified=False)
     response = _password_login(client, customer)
     assert response["Location"] == reverse("account_email_verification_sent")
+
+
+def test_authenticator_apps_show_the_shops_own_name():
+    from allauth.mfa.adapter import get_adapter
+
+    from core.identity import shop_identity_update
+
+    shop_identity_update(name="Clé Shop")
+    assert get_adapter().get_totp_issuer() == "Clé Shop"
