@@ -29,6 +29,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -212,19 +213,29 @@ def _eager() -> bool:
 
 
 def webhook_event_emit(
-    *, event: str, payload: dict[str, Any], dedupe_key: str
+    *,
+    event: str,
+    payload: dict[str, Any] | Callable[[], dict[str, Any]],
+    dedupe_key: str,
 ) -> WebhookEvent | None:
     """Record that ``event`` happened (inside the caller's transaction) and schedule its
     deliveries on commit. Once per ``dedupe_key``: the same step again returns the event
-    already written and sends nothing more. None when no active endpoint subscribes."""
+    already written and sends nothing more. None when no active endpoint subscribes.
+
+    ``payload`` may be a function, called only when some endpoint wants the event (a shop
+    without endpoints pays one query per event). Ids, numbers, statuses and amounts as
+    strings: never a key code or a customer's secret.
+    """
     if event not in WebhookEventType.values:
         raise ValueError(f"unknown webhook event {event!r}")
-    existing = WebhookEvent.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
     endpoints = webhook_endpoints_subscribed(event=event)
     if not endpoints:
         return None
+    existing = WebhookEvent.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    if callable(payload):
+        payload = payload()
     retry_until = timezone.now() + timedelta(seconds=webhooks_setting("WEBHOOKS_RETRY_FOR_SECONDS"))
     try:
         with transaction.atomic():
