@@ -17,6 +17,12 @@ from .models import (
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("An https:// address on the public internet."),
+    )
     events = forms.MultipleChoiceField(
         label=_("events"),
         choices=WebhookEventType.choices,

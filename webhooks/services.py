@@ -110,6 +110,12 @@ def webhook_url_problem(*, url: str) -> str:
     if parts.scheme not in ("http", "https") or not host:
         return _("Enter a full https:// address, e.g. https://example.com/hooks/keystore.")
     private_ok = webhooks_private_targets_allowed()
+    https_only = _(
+        "Webhooks are sent over https:// only (plain http:// is accepted for a local "
+        "receiver in development)."
+    )
+    if parts.scheme == "http" and not private_ok:
+        return https_only
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
@@ -122,11 +128,8 @@ def webhook_url_problem(*, url: str) -> str:
     public = all(_address_is_public(address) for address in addresses)
     if parts.scheme == "http":
         loopback = all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
-        if not (private_ok and loopback):
-            return _(
-                "Webhooks are sent over https:// only (plain http:// is accepted for a "
-                "local receiver in development)."
-            )
+        if not loopback:
+            return https_only
     if not public and not private_ok:
         return _(
             "%(host)s resolves to a private, loopback or reserved address (%(addresses)s): "
