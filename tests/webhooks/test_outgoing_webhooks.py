@@ -23,7 +23,6 @@ from webhooks import services
 from webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
-    WebhookDeliveryStatus,
     WebhookEndpoint,
     WebhookEvent,
 )
@@ -248,13 +247,13 @@ def test_a_success_resets_the_failure_count(settings, receiver, endpoint_for):
 # --- replay from the admin ----------------------------------------------------------------------------
 
 
-def test_staff_with_the_permission_replays_a_delivery_from_the_admin(client, receiver, endpoint_for):
+def test_staff_with_the_permission_replays_a_delivery_from_the_admin(
+    client, receiver, endpoint_for
+):
     endpoint = endpoint_for(receiver)
     event = emit()
     delivery = WebhookDelivery.objects.get()
-    manager = staff_with_perms(
-        "webhooks.view_webhookdelivery", "webhooks.replay_webhookdelivery"
-    )
+    manager = staff_with_perms("webhooks.view_webhookdelivery", "webhooks.replay_webhookdelivery")
     staff_login(client=client, user=manager)
     url = reverse("admin:webhooks_webhookdelivery_changelist")
     assert action_offered(client, changelist_url=url, action="replay")
