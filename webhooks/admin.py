@@ -34,6 +34,11 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ("name", "url", "format", "events", "owner")
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields:  # staff only: customers are never told about endpoints
+            self.fields["owner"].queryset = self.fields["owner"].queryset.filter(is_staff=True)
+
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
         problem = services.webhook_url_problem(url=url)
@@ -51,6 +56,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     readonly_fields = ("secret", "is_active", "consecutive_failures", "failing_since",
                        "disabled_at", "disabled_reason", "created_at", "updated_at")  # fmt: skip
     actions = ["enable", "disable"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not self.has_change_permission(request, obj):
+            fields.remove("secret")  # whoever holds it can forge deliveries to the receiver
+        return fields
 
     def save_model(self, request, obj, form, change):
         if not change and not obj.owner_id:

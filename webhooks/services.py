@@ -329,7 +329,7 @@ def _post(*, endpoint: WebhookEndpoint, event: WebhookEvent, attempt: int):
         response = requests.post(
             endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
         )
-    except requests.RequestException as exc:
+    except Exception as exc:  # noqa: BLE001 -- refused, timeout, bad URL: a failed attempt
         elapsed = int((time.monotonic() - started) * 1000)
         return None, elapsed, f"{type(exc).__name__}: {exc}"
     elapsed = int((time.monotonic() - started) * 1000)

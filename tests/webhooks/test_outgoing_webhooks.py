@@ -444,3 +444,19 @@ def test_stock_crossing_its_threshold_emits_stock_low(receiver, endpoint_for):
     [got] = receiver.received
     data = json.loads(got.body)["data"]["product"]
     assert (data["sku"], data["available"], data["low_stock_threshold"]) == (product.sku, 2, 5)
+
+
+def test_the_signing_secret_is_shown_only_to_staff_who_may_change_the_endpoint(
+    client, receiver, endpoint_for
+):
+    endpoint = endpoint_for(receiver)
+    url = reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])
+    viewer = staff_with_perms("webhooks.view_webhookendpoint", email="viewer@example.com")
+    staff_login(client=client, user=viewer)
+    assert endpoint.secret not in client.get(url).content.decode()
+
+    owner = staff_with_perms(
+        "webhooks.view_webhookendpoint", "webhooks.change_webhookendpoint", email="o@example.com"
+    )
+    staff_login(client=client, user=owner)
+    assert endpoint.secret in client.get(url).content.decode()
