@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "orders",
     "refunds",
     "policies",
+    "webhooks",
 ]
 # --- prodcfg: Content-Security-Policy (django-csp) ---
 INSTALLED_APPS += ["csp"]
