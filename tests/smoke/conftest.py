@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM
 
 from .stack import NGINX, REDIS_SERVER, Stack, certificate_make, smoke_database_url
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 SKU = "WIN11-PRO"
@@ -137,15 +135,3 @@ def stack(tmp_path_factory):
         for part in (stack.stripe, stack.smtp):
             if part is not None:
                 part.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
