@@ -18,7 +18,6 @@ for each run and never written outside the run's temporary directory.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import ipaddress
 import os
@@ -136,16 +135,20 @@ def certificate_make(directory: Path) -> tuple[Path, Path]:
 
 
 def production_secrets() -> dict[str, str]:
-    """Real-looking secrets, new for every run: two Fernet keys (rotation order), long randoms."""
+    """Real-looking secrets, new for every run: two Fernet keys (rotation order), long randoms.
+
+    Hex, so a random value can never spell one of the placeholder words the fail-closed
+    checks refuse (``todo``, ``dummy``, ...).
+    """
     from cryptography.fernet import Fernet
 
     return {
-        "SECRET_KEY": secrets.token_urlsafe(64),
+        "SECRET_KEY": secrets.token_hex(40),
         "KEY_ENCRYPTION_KEYS": ",".join(Fernet.generate_key().decode() for _ in range(2)),
-        "KEY_FINGERPRINT_SECRET": base64.urlsafe_b64encode(secrets.token_bytes(48)).decode(),
+        "KEY_FINGERPRINT_SECRET": secrets.token_hex(32),
         "STRIPE_SECRET_KEY": f"sk_test_{secrets.token_hex(24)}",
         "STRIPE_PUBLISHABLE_KEY": f"pk_test_{secrets.token_hex(24)}",
-        "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_urlsafe(32)}",
+        "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(24)}",
     }
 
 
