@@ -77,6 +77,7 @@ def _nest(pairs: list[tuple[str, str]]) -> dict:
 class Delivery:
     event_id: str
     type: str
+    object_id: str
     status: int
     body: str
 
@@ -298,7 +299,13 @@ class StripeStandIn:
                 status, body = answer.status, answer.read().decode(errors="replace")
         except HTTPError as exc:
             status, body = exc.code, exc.read().decode(errors="replace")
-        delivery = Delivery(event_id=event_id, type=type, status=status, body=body[:500])
+        delivery = Delivery(
+            event_id=event_id,
+            type=type,
+            object_id=obj.get("id", ""),
+            status=status,
+            body=body[:500],
+        )
         with self._lock:
             self.deliveries.append(delivery)
         return delivery
