@@ -79,6 +79,10 @@ class KeyTransitionError(Exception):
     """A move the key's status machine does not allow (the message says why)."""
 
 
+class KeyAlreadyWithdrawn(KeyTransitionError):
+    """The key was revoked (its money refunded, exchanged, or charged back): no remedy."""
+
+
 class KeyNotRevealable(Exception):
     """The key is not in a state in which its code may be shown on this channel."""
 
@@ -209,38 +213,92 @@ class RevokeResult:
     released: list[Key]
 
 
-def key_revoke_for_order(*, order, actor=None, reason: str, reference: str = "") -> RevokeResult:
-    """Withdraw every key the order holds (refund, dispute, cancellation). Idempotent.
+def key_revoke_for_order(
+    *, order, actor=None, reason: str, reference: str = "", order_line=None
+) -> RevokeResult:
+    """Withdraw every key the order holds (refund, dispute, cancellation), or only the keys
+    of ``order_line`` when given, replacements included. Idempotent.
 
     Delivered keys, and reserved keys that were shown, are revoked; reserved keys never
     shown to anyone go back to stock. Keys already revoked or defective are left as they are.
+    The order's lines are locked first (order -> line -> key, as allocation and replacement
+    lock them), so a replacement being sent at the same moment is either revoked here too
+    or refused because its key is already revoked.
     """
-    revoked: list[Key] = []
-    released: list[Key] = []
+    from orders.models import OrderLine
+
     with transaction.atomic():
+        lines = OrderLine.objects.select_for_update().filter(order_id=order.pk)
+        if order_line is not None:
+            lines = lines.filter(pk=order_line.pk)
+        line_ids = list(lines.order_by("id").values_list("pk", flat=True))
         keys = list(
             Key.objects.select_for_update()
-            .filter(order_line__order_id=order.pk, status__in=HELD_STATUSES)
+            .filter(order_line_id__in=line_ids, status__in=HELD_STATUSES)
             .order_by("id")
         )
-        for key in keys:
-            if key.status == S.RESERVED and not key_was_disclosed(key=key):
-                _transition_locked(
-                    key=key, to_status=S.AVAILABLE, actor=actor, reason=reason, order=order
-                )
-                released.append(key)
-            else:
-                _transition_locked(
-                    key=key,
-                    to_status=S.REVOKED,
-                    actor=actor,
-                    reason=reason,
-                    order=order,
-                    reference=reference,
-                )
-                revoked.append(key)
-        if released:
-            _stock_check_on_commit(product_ids=[k.product_id for k in released])
+        return _keys_withdraw_locked(
+            keys=keys, order=order, actor=actor, reason=reason, reference=reference
+        )
+
+
+def key_revoke_with_replacements(
+    *, key: Key, actor=None, reason: str, reference: str = ""
+) -> RevokeResult:
+    """Withdraw one sold key and every key sent in its place (a refund of that key).
+
+    Locks the key's order line first, like a replacement does, so the two never both win.
+    """
+    from orders.models import OrderLine
+
+    if key.order_line_id is None:
+        return RevokeResult(revoked=[], released=[])
+    with transaction.atomic():
+        line = OrderLine.objects.select_for_update().get(pk=key.order_line_id)
+        chain: list[int] = []
+        current: int | None = key.pk
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = Key.objects.filter(replaces_id=current).values_list("pk", flat=True).first()
+        keys = list(
+            Key.objects.select_for_update()
+            .filter(pk__in=chain, order_line=line, status__in=HELD_STATUSES)
+            .order_by("id")
+        )
+        return _keys_withdraw_locked(
+            keys=keys, order=None, actor=actor, reason=reason, reference=reference, line=line
+        )
+
+
+def _keys_withdraw_locked(
+    *, keys: list[Key], order, actor, reason: str, reference: str, line=None
+) -> RevokeResult:
+    revoked: list[Key] = []
+    released: list[Key] = []
+    for key in keys:
+        if key.status == S.RESERVED and not key_was_disclosed(key=key):
+            _transition_locked(
+                key=key,
+                to_status=S.AVAILABLE,
+                actor=actor,
+                reason=reason,
+                order=order,
+                order_line=line,
+            )
+            released.append(key)
+        else:
+            _transition_locked(
+                key=key,
+                to_status=S.REVOKED,
+                actor=actor,
+                reason=reason,
+                order=order,
+                order_line=line,
+                reference=reference,
+            )
+            revoked.append(key)
+    if released:
+        _stock_check_on_commit(product_ids=[k.product_id for k in released])
     return RevokeResult(revoked=revoked, released=released)
 
 
@@ -352,7 +410,12 @@ def key_allocate_replacement(
         existing = Key.objects.filter(replaces=failed).first()
         if existing is not None:
             return AllocationResult(ok=True, requested=1, keys=[existing])
-        if failed.status not in (S.DELIVERED, S.DEFECTIVE, S.REVOKED):
+        if failed.status == S.REVOKED:
+            raise KeyAlreadyWithdrawn(
+                f"Key #{failed.pk} was revoked (refunded, exchanged or disputed); "
+                "a revoked key gets no replacement."
+            )
+        if failed.status not in (S.DELIVERED, S.DEFECTIVE):
             raise KeyTransitionError(
                 f"Key #{failed.pk} is {failed.status}; only a delivered key can be replaced."
             )

@@ -16,20 +16,11 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.urls import reverse
 
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-     "xaf", "xof", "xpf"}
-)  # fmt: skip
+from core.money import money_to_minor_units
 
 
 class GatewayError(Exception):
     """The gateway could not be reached or refused the call; safe to retry later."""
-
-
-def amount_to_minor(*, amount: Decimal, currency: str) -> int:
-    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
-        return int(amount)
-    return int((amount * 100).to_integral_value())
 
 
 @dataclass(frozen=True)
@@ -119,7 +110,9 @@ class StripeGateway:
                     "quantity": line.quantity,
                     "price_data": {
                         "currency": currency,
-                        "unit_amount": amount_to_minor(amount=line.unit_price, currency=currency),
+                        "unit_amount": money_to_minor_units(
+                            amount=line.unit_price, currency=currency
+                        ),
                         "product_data": {"name": line.product_name},
                     },
                 }
@@ -198,7 +191,7 @@ class StripeGateway:
             refund = self._client().v1.refunds.create(
                 params={
                     "payment_intent": order.gateway_payment_id,
-                    "amount": amount_to_minor(amount=amount, currency=order.currency),
+                    "amount": money_to_minor_units(amount=amount, currency=order.currency),
                     "metadata": {
                         "order_id": str(order.id),
                         "order_number": order.number,

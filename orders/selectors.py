@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -346,3 +347,27 @@ def refund_get(*, refund_id: str):
     from .models import Refund
 
     return Refund.objects.filter(pk=refund_id).first() if str(refund_id).isdigit() else None
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+
+def order_refundable_amount(*, order: Order, order_line: OrderLine | None = None) -> Decimal:
+    """What may still be refunded on ``order`` (at most ``order_line``'s total when given).
+
+    The one reading of "amount left to refund", for the admin's proposal and for the refund
+    service's limit alike: every refund not cancelled is committed, a failed one included
+    (it is retried with its idempotency key by the sweeper or by staff, and must still fit).
+    A refund the gateway made that we have no row for yet is covered by ``refunded_total``.
+    """
+    from django.db.models import Sum
+
+    from .models import Refund, RefundStatus
+
+    committed = Refund.objects.filter(order_id=order.pk).exclude(
+        status=RefundStatus.CANCELED
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    left = max(order.total - max(committed, order.refunded_total), Decimal("0"))
+    if order_line is not None:
+        left = min(left, order_line.line_total)
+    return left

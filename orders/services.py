@@ -25,8 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import money_from_minor_units, money_to_minor_units
+
 from .conf import orders_setting
-from .gateways import GatewayError, amount_to_minor, gateway_get
+from .gateways import GatewayError, gateway_get
 from .models import (
     BackorderInfo,
     BlocklistEntry,
@@ -360,7 +362,7 @@ def order_payment_confirm(
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status in PAID_STATES or (order.status == S.CANCELLED and order.paid_at):
             return PaymentConfirmation(order=order, newly_paid=False)
-        expected = amount_to_minor(amount=order.total, currency=order.currency)
+        expected = money_to_minor_units(amount=order.total, currency=order.currency)
         problem = ""
         if amount_minor != expected or currency.lower() != order.currency.lower():
             problem = (
@@ -446,7 +448,7 @@ def payment_test_card_submit(*, session_id: str, card_number: str) -> TestPaymen
     digest = session_id.removeprefix("test_cs_")
     result = order_payment_confirm(
         order_id=order.pk,
-        amount_minor=amount_to_minor(amount=order.total, currency=order.currency),
+        amount_minor=money_to_minor_units(amount=order.total, currency=order.currency),
         currency=order.currency,
         payment_id=f"test_pi_{digest}",
         source="test gateway",
@@ -910,8 +912,9 @@ def order_refund(
         if refund is None:
             if locked.paid_at is None:
                 raise OrderError(_("This order was never paid: there is nothing to refund."))
-            committed = _refund_committed_total(order=locked)
-            left = locked.total - committed
+            from .selectors import order_refundable_amount
+
+            left = order_refundable_amount(order=locked)
             amount = left if amount is None else Decimal(amount)
             if amount <= 0 or amount > left:
                 raise OrderError(
@@ -960,23 +963,6 @@ def order_refund(
     )
 
 
-def _refund_committed_total(*, order: Order) -> Decimal:
-    from django.db.models import Sum
-
-    total = (
-        Refund.objects.filter(order=order)
-        .exclude(status__in=[RefundStatus.FAILED, RefundStatus.CANCELED])
-        .aggregate(s=Sum("amount"))["s"]
-    )
-    failed_retryable = (
-        Refund.objects.filter(order=order, status=RefundStatus.FAILED).aggregate(s=Sum("amount"))[
-            "s"
-        ]
-        or 0
-    )
-    return (total or Decimal("0")) + failed_retryable
-
-
 def refund_gateway_update(
     *, refund_id: int, gateway_refund_id: str, status: str, attempt: bool = False
 ) -> Refund:
@@ -1020,19 +1006,57 @@ def _refund_apply(*, order: Order, refund: Refund) -> None:
         reason=f"refund of {refund.amount} {refund.currency} succeeded ({refund.reason})",
     )
     full = order.refunded_total >= order.total
+    cancelled = False
     if order.status in (S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED):
         target = S.REFUNDED if full else S.PARTIALLY_REFUNDED
         if target != order.status:
             order_transition(order=order, to_status=target, reason=f"refund ({refund.reason})")
     elif order.status in (S.PAID, S.ON_HOLD, S.BACKORDERED) and full:
         order_transition(order=order, to_status=S.CANCELLED, reason="refunded before delivery")
-    if refund.revoke_keys:
+        cancelled = True
+    external = refund.reason == EXTERNAL_REFUND_REASON
+    # Keys go with the money: when the refund asks for it, when every cent went back
+    # (whoever refunded it), and when the order was cancelled before delivery (reserved
+    # keys nobody saw return to stock; anything shown is revoked).
+    if refund.revoke_keys or cancelled or (external and full):
         from keys.services import key_revoke_for_order
 
         key_revoke_for_order(order=order, actor=refund.actor, reason=f"refunded ({refund.reason})")
+    elif external:
+        _refund_external_partial_alert(order=order, refund=refund)
+
+
+def _refund_external_partial_alert(*, order: Order, refund: Refund) -> None:
+    """A part of the payment was refunded outside the shop: which keys it pays back is a
+    staff decision, so nothing is revoked and staff are told (after commit)."""
+    from keys.selectors import keys_for_order
+
+    keys = [
+        f"#{key.pk} {key.masked} ({key.status})"
+        for key in keys_for_order(order=order.pk).filter(status__in=("delivered", "reserved"))
+    ]
+    order_event_add(
+        order=order,
+        kind=OrderEventKind.REFUND,
+        reason=f"partial refund of {refund.amount} {refund.currency} made outside the shop: "
+        "staff choose which keys to revoke",
+    )
+    subject = f"Order {order.number}: partial refund made outside the shop"
+    body = (
+        f"{refund.amount} {refund.currency} of order {order.number} "
+        f"({order.total} {order.currency}) was refunded outside the shop "
+        f"(gateway refund {refund.gateway_refund_id or '-'}).\n"
+        "No key was revoked. Choose which keys this refund pays back and revoke them:\n"
+        + ("\n".join(keys) or "(no key is held by this order)")
+    )
+    transaction.on_commit(lambda: _staff_alert(subject=subject, body=body))
 
 
 # --- webhooks ---------------------------------------------------------------------------------
+
+
+# The reason recorded for a refund made at the gateway without us (the Stripe dashboard).
+EXTERNAL_REFUND_REASON = "gateway"
 
 
 class WebhookRejected(Exception):
@@ -1126,7 +1150,9 @@ def _dispute_event_process(*, event: WebhookEvent, replay: bool) -> str:
     try:
         dispute_event_handle(event=event.payload)  # may call Stripe: outside our transaction
     except DisputeOrderUnknown as exc:  # the payment's own events come later: retry then
-        _event_status_set(event=event, status=WebhookEventStatus.DEFERRED, error=str(exc))
+        _event_status_set(
+            event=event, status=WebhookEventStatus.DEFERRED, error=str(exc), order=exc.order
+        )
         return WebhookEventStatus.DEFERRED
     except Exception as exc:
         logger.exception("dispute event %s failed", event.event_id)
@@ -1136,14 +1162,22 @@ def _dispute_event_process(*, event: WebhookEvent, replay: bool) -> str:
     return WebhookEventStatus.PROCESSED
 
 
-def _event_status_set(*, event: WebhookEvent, status: str, error: str) -> None:
+def _event_status_set(
+    *, event: WebhookEvent, status: str, error: str, order: Order | None = None
+) -> None:
+    """Record a dispute event's outcome; a waiting event is linked to the order it names,
+    so that order's payment replays it at once (order_payment_confirm)."""
     with transaction.atomic():
         row = WebhookEvent.objects.select_for_update().get(pk=event.pk)
         row.status = status
         row.error = error[:2000]
         row.attempts += 1
         row.processed_at = timezone.now() if status in FINAL_EVENT_STATES else None
-        row.save(update_fields=["status", "error", "attempts", "processed_at"])
+        fields = ["status", "error", "attempts", "processed_at"]
+        if order is not None and row.order_id is None:
+            row.order = order
+            fields.append("order")
+        row.save(update_fields=fields)
 
 
 def _order_for_object(obj: dict) -> Order | None:
@@ -1246,13 +1280,16 @@ def _refund_object_apply(*, order: Order, item: dict) -> None:
             gateway=order.gateway, gateway_refund_id=refund_gateway_id
         ).first()
     if refund is None:
-        # Made outside the shop (e.g. the Stripe dashboard): record it so totals agree.
-        amount = Decimal(int(item.get("amount") or 0)) / 100
+        # Made outside the shop (e.g. the Stripe dashboard): record it so totals agree;
+        # applying it decides what happens to the keys (_refund_apply).
+        amount = money_from_minor_units(
+            minor=item.get("amount"), currency=str(item.get("currency") or order.currency)
+        )
         if amount <= 0:
             return
         refund, _created = Refund.objects.get_or_create(
             order=order,
-            reason="gateway",
+            reason=EXTERNAL_REFUND_REASON,
             reference=refund_gateway_id[:64],
             defaults={
                 "amount": min(amount, order.total),

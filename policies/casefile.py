@@ -1,6 +1,7 @@
 """Reading a claim case from JSON (the ``decide_claim`` command and the claim form's API).
 
-Every field of the contract is required (nullable ones may be ``null``); keys the
+Every field of the contract is required (nullable ones may be ``null``) except the optional
+``key_remedy`` (what the claimed key already received); keys the
 contract does not define (``expect``, ``note``...) are ignored. Errors name the field.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .engine import VERIFICATION_STATES, ClaimCase
+from .engine import KEY_REMEDIES, VERIFICATION_STATES, ClaimCase
 from .rules import REASONS
 
 TIMESTAMP_FIELDS = ("now", "purchased_at")
@@ -70,6 +71,11 @@ def case_parse(data: Any) -> ClaimCase:
     replacements = _required(data, "replacements_given")
     if isinstance(replacements, bool) or not isinstance(replacements, int) or replacements < 0:
         raise CaseError("replacements_given", "expected a non-negative integer")
+    key_remedy = data.get("key_remedy") or ""  # optional: what the key already received
+    if key_remedy not in KEY_REMEDIES:
+        raise CaseError(
+            "key_remedy", f"expected one of {', '.join(r for r in KEY_REMEDIES if r)} or null"
+        )
     policy = data.get("policy")
     if policy is not None and not isinstance(policy, str):
         raise CaseError("policy", "expected a preset slug")
@@ -82,6 +88,7 @@ def case_parse(data: Any) -> ClaimCase:
         verification=verification,
         replacements_given=replacements,
         policy=policy,
+        key_remedy=key_remedy,
         **timestamps,
         **{name: _bool(data, name) for name in BOOL_FIELDS},
     )

@@ -6,6 +6,8 @@ from the ``PresetRules``. It never touches the database, sends nothing and write
 
 Order of the checks (the first that applies decides):
 
+0. a key that already received a remedy (replaced, refunded, exchanged, revoked) -> reject:
+   a key gets one remedy;
 1. reason not in the preset -> reject (``not_covered_clause``); treatment ``reject`` ->
    reject with the reason's clause (an excluded reason never yields a remedy);
 2. ``cancellation`` reasons: cancel before delivery when the preset allows it, else refuse;
@@ -31,6 +33,8 @@ from .rules import PresetRules, ReasonRule
 
 OUTCOMES = ("replace", "refund", "exchange", "cancel", "verify", "support", "reject")
 VERIFICATION_STATES = ("pending", "confirmed_defective", "not_defective")
+# What the claimed key already received (``ClaimCase.key_remedy``); "" = nothing yet.
+KEY_REMEDIES = ("", "replaced", "refunded", "exchanged", "revoked")
 
 
 REASON_LABELS = {
@@ -157,6 +161,18 @@ MESSAGES = {
     "cancel_after_delivery": gettext_noop(
         "The key has already been delivered, so the sale is final and the order can no longer be cancelled."
     ),
+    "already_replaced": gettext_noop(
+        "This key was already replaced; a key gets one remedy, so a claim can only be about the key sent in its place."
+    ),
+    "already_refunded": gettext_noop(
+        "This key was already refunded; a key gets one remedy, so nothing more is due for it."
+    ),
+    "already_exchanged": gettext_noop(
+        "This key was already exchanged; a key gets one remedy, so nothing more is due for it."
+    ),
+    "already_revoked": gettext_noop(
+        "This key was withdrawn (refunded or charged back); a key gets one remedy, so nothing more is due for it."
+    ),
 }
 
 
@@ -179,6 +195,7 @@ class ClaimCase:
     replacement_in_stock: bool
     support_exhausted: bool
     policy: str | None = None
+    key_remedy: str = ""  # what the claimed key already received (KEY_REMEDIES)
 
 
 @dataclass(frozen=True)
@@ -206,6 +223,8 @@ def _when(moment: datetime, preset: PresetRules) -> str:
 
 def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
     """What ``preset`` says should happen to ``case``, and which clause says so."""
+    if case.key_remedy:
+        return _already_remedied(case, preset)
     rule = preset.reasons.get(case.reason)
     if rule is None:
         return Decision(
@@ -279,6 +298,13 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
             _say("exchange"),
         )
     return _ladder(case, preset, rule)
+
+
+def _already_remedied(case: ClaimCase, preset: PresetRules) -> Decision:
+    """A key gets one remedy: once replaced, refunded, exchanged or revoked, no other."""
+    ladder = preset.remedy
+    clause = ladder.replace_clause if case.key_remedy == "replaced" else ladder.refund_clause
+    return Decision("reject", clause, _say(f"already_{case.key_remedy}"))
 
 
 def _key_works(rule: ReasonRule) -> Decision:

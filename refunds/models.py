@@ -204,6 +204,17 @@ class Claim(models.Model):
                 condition=Q(status__in=["submitted", "needs_info", "verifying"]),
                 name="claim_one_open_per_key",
             ),
+            # A key gets one remedy: at most one decided claim per key carries one.
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(key__isnull=False) & ~Q(remedy=""),
+                name="claim_one_remedy_per_key",
+            ),
+            # A claim whose refund was asked of the gateway is never also a replacement.
+            models.CheckConstraint(
+                condition=~Q(remedy="replace") | Q(refund_requested_at__isnull=True),
+                name="claim_replacement_never_refunded",
+            ),
             models.CheckConstraint(
                 condition=Q(user__isnull=False) | ~Q(guest_email=""),
                 name="claim_has_customer",

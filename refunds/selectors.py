@@ -100,6 +100,36 @@ def replacement_in_stock(*, product_id: int) -> bool:
     return key_available_counts(product_ids=[product_id]).get(product_id, 0) > 0
 
 
+KEY_REMEDY_BY_CLAIM = {Remedy.REPLACE: "replaced", Remedy.REFUND: "refunded",
+                       Remedy.EXCHANGE: "exchanged"}  # fmt: skip
+
+
+def key_remedy_given_get(*, key, exclude_claim: Claim | None = None) -> str:
+    """What ``key`` already received, for the engine's ``key_remedy`` and the claim form:
+    "replaced" (a key was sent in its place), "refunded" / "exchanged" (a claim on it was
+    decided so), "revoked" (withdrawn otherwise: a refund of its order, a chargeback), or
+    "" when it had no remedy. ``exclude_claim``: the claim being decided does not count."""
+    from keys.models import Key
+
+    if key is None:
+        return ""
+    replaced = Key.objects.filter(replaces_id=key.pk)
+    if exclude_claim is not None and exclude_claim.replacement_key_id:
+        replaced = replaced.exclude(pk=exclude_claim.replacement_key_id)
+    if replaced.exists():
+        return "replaced"
+    claims = Claim.objects.filter(key_id=key.pk).exclude(remedy="")
+    if exclude_claim is not None and exclude_claim.pk:
+        claims = claims.exclude(pk=exclude_claim.pk)
+    remedy = claims.values_list("remedy", flat=True).first()
+    if remedy:
+        return KEY_REMEDY_BY_CLAIM[remedy]
+    status = Key.objects.filter(pk=key.pk).values_list("status", flat=True).first()
+    if status == "revoked" and not (exclude_claim is not None and exclude_claim.remedy):
+        return "revoked"
+    return ""
+
+
 def claim_case_build(
     *,
     order,
@@ -133,6 +163,7 @@ def claim_case_build(
         replacements_given=replacements_given_count(order_line=order_line, exclude_claim=claim),
         replacement_in_stock=replacement_in_stock(product_id=order_line.product_id),
         support_exhausted=support_exhausted,
+        key_remedy=key_remedy_given_get(key=key, exclude_claim=claim),
     )
 
 

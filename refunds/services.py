@@ -21,9 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.money import money_from_minor_units
 
 from . import conf
 from .evidence import evidence_write, upload_clean
@@ -208,6 +210,42 @@ def _refusal(*, decision, preset, reason: str) -> str:
     return ""
 
 
+def remedy_given_message(*, given: str) -> str:
+    """Why a key that already received a remedy cannot get another (clear, for anyone)."""
+    messages = {
+        "replaced": _(
+            "This key was already replaced. If the key sent in its place does not work, "
+            "open a claim for that key."
+        ),
+        "refunded": _("This key was already refunded. A key is remedied once."),
+        "exchanged": _(
+            "This key was already exchanged for another product. A key is remedied once."
+        ),
+        "revoked": _(
+            "This key was withdrawn (its order was refunded or charged back), so it cannot "
+            "be replaced or refunded again."
+        ),
+    }
+    return messages[given]
+
+
+def _remedy_once_check(*, claim: Claim, refund: bool = False) -> None:
+    """Inside the claim lock: refuse a second remedy for the claim's key, and any other
+    remedy while a refund for this claim is under way (its money may already be sent)."""
+    from .selectors import key_remedy_given_get
+
+    if not refund and claim.refund_requested_at is not None:
+        raise ClaimError(
+            _(
+                "A refund was already requested for this claim; it cannot also get a "
+                "replacement or an exchange. Retry the refund instead."
+            )
+        )
+    given = key_remedy_given_get(key=claim.key, exclude_claim=claim)
+    if given:
+        raise ClaimError(remedy_given_message(given=given))
+
+
 def response_due_get(*, preset, start: datetime) -> tuple[datetime, str]:
     """The verification deadline: the preset's, else our internal target, in business time."""
     from policies.calendar import business_deadline_for
@@ -247,7 +285,10 @@ def claim_preview(
         order=order, order_line=order_line, key=key, reason=reason, failed_at=failed_at, now=now
     )
     decision = claim_decide(case=case, preset=preset)
-    refusal = _refusal(decision=decision, preset=preset, reason=reason)
+    if case.key_remedy:
+        refusal = remedy_given_message(given=case.key_remedy)
+    else:
+        refusal = _refusal(decision=decision, preset=preset, reason=reason)
     due, source = response_due_get(preset=preset, start=now)
     return ClaimPreview(
         decision=decision,
@@ -603,21 +644,25 @@ def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
     """Send an equivalent unused key of the same product, linked to the failed key, which
     is marked defective against its batch (keys.services.key_allocate_replacement does
     all three in one transaction). The customer gets it by email and on screen."""
-    from keys.services import key_allocate_replacement
+    from keys.services import KeyAlreadyWithdrawn, key_allocate_replacement
 
     _require_perm(actor, "refunds.decide_claim")
     with transaction.atomic():
         locked = _open_locked(claim)
-        decision = claim_recommendation_get(claim=locked)
-        _verified_first(decision=decision)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to replace."))
-        result = key_allocate_replacement(
-            failed_key=locked.key,
-            actor=actor,
-            reason=f"claim {locked.number}: replacement approved",
-            reference=locked.number,
-        )
+        _remedy_once_check(claim=locked)
+        decision = claim_recommendation_get(claim=locked)
+        _verified_first(decision=decision)
+        try:
+            result = key_allocate_replacement(
+                failed_key=locked.key,
+                actor=actor,
+                reason=f"claim {locked.number}: replacement approved",
+                reference=locked.number,
+            )
+        except KeyAlreadyWithdrawn as exc:
+            raise ClaimError(remedy_given_message(given="revoked")) from exc
         if not result.ok:
             raise ClaimError(
                 _(
@@ -683,10 +728,11 @@ def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> C
         _require_perm(actor, "refunds.refund_above_limit")
     with transaction.atomic():
         locked = _open_locked(claim)
-        decision = claim_recommendation_get(claim=locked)
-        _verified_first(decision=decision)
         if locked.key_id is None:
             raise ClaimError(_("This claim has no key to exchange."))
+        _remedy_once_check(claim=locked)
+        decision = claim_recommendation_get(claim=locked)
+        _verified_first(decision=decision)
         line = _exchange_line_get(claim=locked, product=product, actor=actor)
         result = key_allocate(
             order_line=line, quantity=1, actor=actor, reason=f"exchange, claim {locked.number}"
@@ -748,19 +794,14 @@ def _refund_call(
 
 
 def _refund_left(order) -> Decimal:
-    from orders.models import Refund
+    from orders.selectors import order_refundable_amount
 
-    committed = (
-        Refund.objects.filter(order=order)
-        .exclude(status="canceled")
-        .exclude(status="failed")
-        .aggregate(total=models.Sum("amount"))["total"]
-    ) or Decimal("0")
-    return order.total - max(committed, order.refunded_total)
+    return order_refundable_amount(order=order)
 
 
 def claim_refund_amount_default(*, claim: Claim) -> Decimal:
-    """One key's price for a key claim; what is left of the order otherwise."""
+    """One key's price for a key claim; what is left of the order otherwise (the orders
+    selector's reading, the same one the refund service enforces)."""
     left = _refund_left(claim.order)
     if claim.key_id is not None:
         return min(claim.order_line.unit_price, left)
@@ -786,6 +827,7 @@ def claim_approve_refund(
         if locked.refund_requested_at is not None:
             amount = locked.refund_amount  # a retry: exactly the same request again
         else:
+            _remedy_once_check(claim=locked, refund=True)
             _verified_first(decision=decision)
             amount = amount if amount is not None else claim_refund_amount_default(claim=locked)
             if amount <= 0:
@@ -802,8 +844,11 @@ def claim_approve_refund(
     # Keys are withdrawn with the money: the claimed key, or every key of the order when
     # the whole order is refunded for a key problem. A double charge or a store error
     # refunds money without taking away keys the customer paid for.
+    # A refund of the whole line (amount >= its total) withdraws every key of the line,
+    # replacements included; a refund of one key withdraws it and any key sent in its place.
     keeps_keys = locked.key_id is None and locked.reason in ("double_charge", "store_error")
     whole_order = not keeps_keys and (locked.key_id is None or amount >= order.total)
+    whole_line = not keeps_keys and amount >= locked.order_line.line_total
     refund = _refund_call(claim=locked, amount=amount, actor=actor, revoke_keys=whole_order)
     if refund.status == "failed":
         with transaction.atomic():
@@ -821,7 +866,7 @@ def claim_approve_refund(
         if not locked.is_open:
             return locked  # a concurrent retry finished first
         if not whole_order and locked.key_id is not None:
-            _key_revoke(key=locked.key, actor=actor, reason=f"refunded, claim {locked.number}")
+            _refund_keys_withdraw(claim=locked, actor=actor, whole_line=whole_line)
         locked = _claim_approve(
             claim=locked,
             actor=actor,
@@ -870,6 +915,24 @@ def claim_approve_cancel(*, claim: Claim, actor, note: str = "") -> Claim:
             email="claim_refund",
         )
     return locked
+
+
+def _refund_keys_withdraw(*, claim: Claim, actor, whole_line: bool) -> None:
+    from keys.services import key_revoke_for_order, key_revoke_with_replacements
+
+    reason = f"refunded, claim {claim.number}"
+    if whole_line:
+        key_revoke_for_order(
+            order=claim.order,
+            order_line=claim.order_line,
+            actor=actor,
+            reason=reason,
+            reference=claim.number,
+        )
+    else:
+        key_revoke_with_replacements(
+            key=claim.key, actor=actor, reason=reason, reference=claim.number
+        )
 
 
 def _key_revoke(*, key, actor, reason: str) -> None:
@@ -1029,27 +1092,17 @@ def _dispute_order_find(*, obj: dict):
     return Order.objects.filter(q).first()
 
 
-def _money(amount_minor: Any, currency: str) -> Decimal:
-    zero_decimal = {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-    value = Decimal(int(amount_minor or 0))
-    return value if currency.lower() in zero_decimal else value / 100
+def _dispute_order_named(*, obj: dict):
+    """The order a dispute's metadata names (to link a waiting event), or None."""
+    import uuid
+
+    from orders.models import Order
+
+    try:
+        order_id = uuid.UUID(str((obj.get("metadata") or {}).get("order_id") or ""))
+    except ValueError:
+        return None
+    return Order.objects.filter(pk=order_id).first()
 
 
 def dispute_transition(
@@ -1085,7 +1138,12 @@ def dispute_transition(
 
 
 class DisputeOrderUnknown(LookupError):
-    """A dispute names a payment we have no order for yet (events can arrive out of order)."""
+    """A dispute names a payment we have no paid order for yet (events can arrive out of
+    order): the event waits. ``order`` is the order it names, when it names one."""
+
+    def __init__(self, message: str, *, order=None) -> None:
+        super().__init__(message)
+        self.order = order
 
 
 def dispute_event_handle(*, event: dict) -> Any:
@@ -1107,7 +1165,14 @@ def dispute_event_handle(*, event: dict) -> Any:
 
     order = _dispute_order_find(obj=obj)
     if order is None:
-        raise DisputeOrderUnknown(f"dispute {dispute_id}: no order for the disputed payment yet")
+        raise DisputeOrderUnknown(
+            f"dispute {dispute_id}: no order for the disputed payment yet",
+            order=_dispute_order_named(obj=obj),
+        )
+    if order.paid_at is None:  # its payment event has not been applied yet
+        raise DisputeOrderUnknown(
+            f"dispute {dispute_id}: order {order.number} is not paid yet", order=order
+        )
     currency = str(obj.get("currency") or order.currency).upper()
     status = str(obj.get("status") or "needs_response")
     due_by = (obj.get("evidence_details") or {}).get("due_by")
@@ -1121,7 +1186,7 @@ def dispute_event_handle(*, event: dict) -> Any:
                     "payment_intent_id": str(obj.get("payment_intent") or ""),
                     "status": status,
                     "reason": str(obj.get("reason") or ""),
-                    "amount": _money(obj.get("amount"), currency),
+                    "amount": money_from_minor_units(minor=obj.get("amount"), currency=currency),
                     "currency": currency,
                     "evidence_due_by": (
                         datetime.fromtimestamp(int(due_by), tz=UTC) if due_by else None

@@ -190,9 +190,7 @@ def _charge_refunded(order, intent, refund_id="re_dashboard1", amount=2990):
     )
 
 
-def test_charge_refunded_from_the_dashboard_is_recorded_and_revokes_nothing_silently(
-    client, paid_session
-):
+def test_charge_refunded_from_the_dashboard_is_recorded_once(client, paid_session):
     order, intent = paid_session
     post_event(client, session_event(order, payment_intent=intent))
     post_event(client, _charge_refunded(order, intent))

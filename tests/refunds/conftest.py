@@ -95,6 +95,7 @@ class StandIn:
         class RefundsStandIn(StripeStandIn):
             stall_count: int = 0
             stall_seconds: float = 0.0
+            refuse_refunds: int = 0  # answer the next N refund requests with a card error
             disputes: dict
 
             def handle(self, method, path, params, key):
@@ -106,6 +107,9 @@ class StandIn:
                 return status, answer, stall
 
             def _route(self, method, path, params):
+                if method == "POST" and path == "/v1/refunds" and self.refuse_refunds:
+                    self.refuse_refunds -= 1
+                    return 402, _error("Your card was declined.", "charge_declined")
                 if method == "POST" and path.startswith("/v1/disputes/"):
                     dispute_id = path.rsplit("/", 1)[-1]
                     if dispute_id not in self.disputes:
