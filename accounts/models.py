@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -41,6 +42,12 @@ class User(AbstractUser):
         help_text=_("Set when a customer files repeated claims or a chargeback."),
     )
     flagged_reason = models.CharField(_("flag reason"), max_length=255, blank=True)
+    session_generation = models.PositiveIntegerField(
+        _("session generation"),
+        default=0,
+        editable=False,
+        help_text=_("Raised to end every open session of this user at once (suspension)."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -50,12 +57,30 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        permissions = [
+            ("suspend_user", _("Can suspend an account or lift its suspension")),
+            ("manage_staff", _("Can grant staff access, roles and permissions")),
+        ]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
 
     def __str__(self) -> str:
         return self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        """The password's HMAC, bound to the session generation: raising the generation
+        (suspension) makes every open session of this user fail verification, so Django
+        flushes it on its next request, whatever the session backend."""
+        base = super()._get_session_auth_hash(secret=secret)
+        if not self.session_generation:
+            return base  # generation 0: sessions opened before this field existed stay valid
+        return salted_hmac(
+            "accounts.User.session_generation",
+            f"{base}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class AccountEvent(models.Model):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from core.http import client_ip_get, user_agent_get
-from storefront.admin_inlines import ReadOnlyInline
+from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import services
 from .crypto import KeyDecryptionError, code_fingerprint
@@ -96,6 +96,8 @@ class KeyBatchAdmin(admin.ModelAdmin):
     inlines = [KeyBatchEventInline]
     actions = ["quarantine_batches", "lift_quarantine"]
 
+    has_quarantine_batch_permission = has_perm_method("keys.quarantine_batch")
+
     def get_queryset(self, request):
         return batch_list_with_stats(queryset=super().get_queryset(request))
 
@@ -147,12 +149,14 @@ class KeyBatchAdmin(admin.ModelAdmin):
             _("Import keys into this batch"),
         )
 
-    def _batch_action(self, request, queryset, *, service, title, done):
+    def _batch_action(self, request, queryset, *, service, title, done, log):
         if "apply" in request.POST:
             form = ReasonForm(request.POST)
             if form.is_valid():
+                reason = form.cleaned_data["reason"]
                 for batch in queryset:
-                    service(batch=batch, reason=form.cleaned_data["reason"], actor=request.user)
+                    service(batch=batch, reason=reason, actor=request.user)
+                    self.log_change(request, batch, f"{log}: {reason}")
                 self.message_user(request, done, messages.SUCCESS)
                 return None
         else:
@@ -170,7 +174,10 @@ class KeyBatchAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=_("Quarantine: withdraw unsold keys from sale"))
+    @admin.action(
+        description=_("Quarantine: withdraw unsold keys from sale"),
+        permissions=["quarantine_batch"],
+    )
     def quarantine_batches(self, request, queryset):
         return self._batch_action(
             request,
@@ -178,9 +185,13 @@ class KeyBatchAdmin(admin.ModelAdmin):
             service=services.batch_quarantine,
             title=_("Quarantine batches"),
             done=_("The batches are quarantined; their unsold keys are withdrawn from sale."),
+            log="Quarantined",
         )
 
-    @admin.action(description=_("Lift quarantine: put unsold keys back on sale"))
+    @admin.action(
+        description=_("Lift quarantine: put unsold keys back on sale"),
+        permissions=["quarantine_batch"],
+    )
     def lift_quarantine(self, request, queryset):
         return self._batch_action(
             request,
@@ -188,6 +199,7 @@ class KeyBatchAdmin(admin.ModelAdmin):
             service=services.batch_quarantine_lift,
             title=_("Lift quarantine"),
             done=_("The quarantine is lifted; the unsold keys are on sale again."),
+            log="Lifted the quarantine",
         )
 
 
@@ -290,6 +302,9 @@ class KeyAdmin(admin.ModelAdmin):
                     user=request.user,
                     reason=form.cleaned_data["reason"],
                 )
+                self.log_change(
+                    request, key, f"Revealed the code (audited): {form.cleaned_data['reason']}"
+                )
             except KeyDecryptionError:
                 context["error"] = _(
                     "This code cannot be decrypted: its stored value was altered or was "
@@ -309,6 +324,7 @@ class KeyAdmin(admin.ModelAdmin):
             if form.is_valid():
                 batch, report = self._import(request, form.cleaned_data)
                 if report.ok:
+                    self.log_change(request, batch, f"Imported keys: {report.message}")
                     self.message_user(request, report.message, messages.SUCCESS)
                     return redirect("admin:keys_keybatch_change", batch.pk)
         else:

@@ -87,6 +87,9 @@ class KeyBatch(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name = _("key batch")
         verbose_name_plural = _("key batches")
+        permissions = [
+            ("quarantine_batch", _("Can quarantine a batch or lift its quarantine")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(cost_per_key__gte=0), name="keybatch_cost_not_negative"

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from storefront.admin_inlines import ReadOnlyInline
+from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import services
 from .models import (
@@ -68,14 +68,17 @@ class OrderRiskInline(admin.StackedInline):
         return False
 
 
-def _each(modeladmin, request, queryset, action, done_message):
+def _each(modeladmin, request, queryset, action, done_message, log_message):
+    """Run ``action`` on each order; report errors per order; log each effect (LogEntry)."""
     done = 0
     for order in queryset:
         try:
             action(order)
-            done += 1
         except services.OrderError as exc:
             modeladmin.message_user(request, f"{order.number}: {exc}", messages.ERROR)
+            continue
+        modeladmin.log_change(request, order, log_message)
+        done += 1
     if done:
         modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
@@ -92,13 +95,19 @@ class OrderAdmin(admin.ModelAdmin):
                RefundInline, OrderEventInline]  # fmt: skip
     actions = ["release_hold", "cancel_and_refund", "resend_keys"]
 
+    has_release_hold_permission = has_perm_method("orders.release_hold")
+    has_refund_order_permission = has_perm_method("orders.refund_order")
+    has_resend_key_email_permission = has_perm_method("orders.resend_key_email")
+
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Release the security hold (deliver now)"))
+    @admin.action(
+        description=_("Release the security hold (deliver now)"), permissions=["release_hold"]
+    )
     def release_hold(self, request, queryset):
         _each(
             self,
@@ -106,9 +115,13 @@ class OrderAdmin(admin.ModelAdmin):
             queryset,
             lambda order: services.order_hold_release(order=order, actor=request.user),
             _("Released %(count)d order(s): delivery follows."),
+            "Released the security hold",
         )
 
-    @admin.action(description=_("Cancel and refund in full (not delivered orders)"))
+    @admin.action(
+        description=_("Cancel and refund in full (not delivered orders)"),
+        permissions=["refund_order"],
+    )
     def cancel_and_refund(self, request, queryset):
         _each(
             self,
@@ -118,9 +131,10 @@ class OrderAdmin(admin.ModelAdmin):
                 order=order, actor=request.user, reason="cancelled by staff"
             ),
             _("Cancelled %(count)d order(s); refunds sent."),
+            "Cancelled and refunded in full",
         )
 
-    @admin.action(description=_("Email the keys again"))
+    @admin.action(description=_("Email the keys again"), permissions=["resend_key_email"])
     def resend_keys(self, request, queryset):
         _each(
             self,
@@ -128,6 +142,7 @@ class OrderAdmin(admin.ModelAdmin):
             queryset,
             lambda order: services.order_email_resend(order=order, actor=request.user, staff=True),
             _("Key email queued for %(count)d order(s)."),
+            "Queued the key email again",
         )
 
 
@@ -140,13 +155,19 @@ class WebhookEventAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
     actions = ["replay"]
 
+    has_replay_webhook_permission = has_perm_method("orders.replay_webhook")
+
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Process again"))
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of what the gateway said
+
+    @admin.action(description=_("Process again"), permissions=["replay_webhook"])
     def replay(self, request, queryset):
         for event in queryset:
             status = services.webhook_event_replay(event=event)
+            self.log_change(request, event, f"Processed again: {status}")
             self.message_user(request, f"{event.event_id}: {status}")
 
 
@@ -160,6 +181,9 @@ class RefundAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # money moved: the row stays
 
 
 @admin.register(OrderEmail)

@@ -18,6 +18,8 @@ DEFAULTS: dict[str, int] = {
     "BACKORDER_REFUND_HOURS": 72,
     # Customer-facing rate limits.
     "RESEND_PER_HOUR": 3,
+    # Staff re-sends of one order's key email per hour (a separate, larger allowance).
+    "STAFF_RESEND_PER_HOUR": 5,
     "TRACK_PER_IP": 20,
     "TRACK_PER_ORDER": 10,
     "TRACK_WINDOW_SECONDS": 900,

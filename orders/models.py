@@ -73,6 +73,11 @@ class Order(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        permissions = [
+            ("release_hold", _("Can release a security hold (delivers the keys)")),
+            ("refund_order", _("Can cancel and refund an order")),
+            ("resend_key_email", _("Can email an order's keys again")),
+        ]
         indexes = [
             models.Index(fields=["email", "-created_at"]),
             # fraud checks: recent paid orders, and a customer's orders whatever the case
@@ -270,6 +275,7 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at"]
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
+        permissions = [("replay_webhook", _("Can process a stored webhook event again"))]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"

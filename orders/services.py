@@ -795,10 +795,22 @@ def rate_limit_consume(*, scope: str, ident: str, limit: int, window_seconds: in
 
 
 def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) -> OrderEmail:
-    """Send the key email again (rate-limited per order for customers)."""
+    """Send the key email again, rate-limited per order (staff have their own, larger cap)."""
     if order.status not in (S.DELIVERED, S.PARTIALLY_REFUNDED, S.DISPUTED):
         raise OrderError(_("The keys of this order have not been delivered yet."))
-    if not staff and not rate_limit_consume(
+    if staff:
+        limit = orders_setting("STAFF_RESEND_PER_HOUR")
+        if not rate_limit_consume(
+            scope="resend-staff", ident=str(order.pk), limit=limit, window_seconds=3600
+        ):
+            raise RateLimited(
+                _(
+                    "Staff already sent this order's keys %(limit)d times in the last hour; "
+                    "try again later."
+                )
+                % {"limit": limit}
+            )
+    elif not rate_limit_consume(
         scope="resend",
         ident=str(order.pk),
         limit=orders_setting("RESEND_PER_HOUR"),

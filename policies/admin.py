@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from storefront.admin_inlines import has_perm_method
+
 from .models import PolicyAcceptance, PolicyDocument, PolicyPreset
 from .services import preset_activate
 
@@ -13,12 +15,18 @@ class PolicyPresetAdmin(admin.ModelAdmin):
     readonly_fields = ("is_active", "created_at", "updated_at")
     actions = ["activate_preset"]
 
-    @admin.action(description=_("Make the selected preset the shop's active policy"))
+    has_activate_preset_permission = has_perm_method("policies.activate_preset")
+
+    @admin.action(
+        description=_("Make the selected preset the shop's active policy"),
+        permissions=["activate_preset"],
+    )
     def activate_preset(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one preset."), messages.ERROR)
             return
         preset = preset_activate(preset=queryset.get())
+        self.log_change(request, preset, "Made the shop's active policy")
         self.message_user(request, _("%(name)s is now the active policy.") % {"name": preset.name})
 
 
@@ -42,3 +50,6 @@ class PolicyAcceptanceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # what a customer accepted is evidence

@@ -26,6 +26,7 @@ class PolicyPreset(models.Model):
         ordering = ["name"]
         verbose_name = _("policy preset")
         verbose_name_plural = _("policy presets")
+        permissions = [("activate_preset", _("Can switch the shop's active policy"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"],

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +45,17 @@ from .models import (
     Evidence,
     MessageAuthor,
 )
+
+# Claim buttons that only talk to the customer (change_claim); every other one is a decision
+# (verify, replace, exchange, refund, reject, close, block) and needs refunds.decide_claim.
+CLAIM_CONVERSATION_ACTIONS = frozenset({"request_info", "message"})
+DISPUTE_EVIDENCE_PERM = "refunds.submit_dispute_evidence"
+
+
+def _log_text(action: str, done) -> str:
+    """The admin log line for one staff button: its name and outcome, in English."""
+    with translation.override("en"):
+        return f"{action}: {done}"
 
 
 def _deadline_text(claim: Claim) -> str:
@@ -290,6 +301,10 @@ class ClaimAdmin(admin.ModelAdmin):
         claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
         if not self.has_change_permission(request, claim):
             raise PermissionDenied
+        if action not in CLAIM_CONVERSATION_ACTIONS and not request.user.has_perm(
+            "refunds.decide_claim"
+        ):
+            raise PermissionDenied  # verifying, remedies, closing and blocking are decisions
         back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
         user = request.user
         try:
@@ -377,6 +392,7 @@ class ClaimAdmin(admin.ModelAdmin):
         except (services.ClaimError, OrderError, KeyTransitionError) as exc:
             messages.error(request, str(exc))
             return back
+        self.log_change(request, claim, _log_text(action, done))
         messages.success(request, done)
         return back
 
@@ -480,6 +496,9 @@ class DisputeAdmin(admin.ModelAdmin):
         if request.method != "POST":
             raise Http404
         dispute = get_object_or_404(Dispute.objects.select_related("order"), pk=pk)
+        needed = "refunds.decide_claim" if action.startswith("block_") else DISPUTE_EVIDENCE_PERM
+        if not request.user.has_perm(needed):
+            raise PermissionDenied
         back = HttpResponseRedirect(reverse("admin:refunds_dispute_change", args=[dispute.pk]))
         try:
             if action == "save_evidence":
@@ -507,6 +526,7 @@ class DisputeAdmin(admin.ModelAdmin):
         except services.ClaimError as exc:
             messages.error(request, str(exc))
             return back
+        self.log_change(request, dispute, _log_text(action, done))
         messages.success(request, done)
         return back
 

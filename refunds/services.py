@@ -968,6 +968,9 @@ def claim_reject(*, claim: Claim, actor, clause: str = "", explanation: str = ""
 
 @transaction.atomic
 def claim_close(*, claim: Claim, actor=None, reason: str, notify: bool = True) -> Claim:
+    """Close a claim. Closing is a decision: a staff actor needs the decide permission."""
+    if actor is not None:
+        _require_perm(actor, "refunds.decide_claim")
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if locked.status == ClaimStatus.CLOSED:
         return locked

@@ -15,3 +15,14 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def has_perm_method(perm: str):
+    """A ``has_<name>_permission`` method for ``allowed_permissions``: the user holds ``perm``
+    ("app_label.codename"). Each admin action that changes something names its permission."""
+
+    def has_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(perm)
+
+    has_permission.__doc__ = f"The user holds {perm}."
+    return has_permission
