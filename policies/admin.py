@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from storefront.admin_inlines import has_perm_method
@@ -12,10 +13,24 @@ class PolicyPresetAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "is_active", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
-    readonly_fields = ("is_active", "created_at", "updated_at")
+    readonly_fields = ("shop_choices", "is_active", "created_at", "updated_at")
     actions = ["activate_preset"]
 
     has_activate_preset_permission = has_perm_method("policies.activate_preset")
+
+    @admin.display(description=_("Settings the policy text does not state (your own choice)"))
+    def shop_choices(self, obj: PolicyPreset) -> str:
+        from .selectors import shop_choices_get
+
+        choices = shop_choices_get(rules=obj.rules_get())
+        if not choices:
+            return "—"
+        items = format_html_join(
+            "",
+            "<li><strong>{}: {}</strong> ({}). {}</li>",
+            ((c.label, c.value, _("the shop's own choice"), c.note) for c in choices),
+        )
+        return format_html('<ul id="shop-choices">{}</ul>', items)
 
     @admin.action(
         description=_("Make the selected preset the shop's active policy"),

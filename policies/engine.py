@@ -23,8 +23,10 @@ Order of the checks (the first that applies decides):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from .calendar import business_deadline_for
 from .i18n import gettext as _
@@ -79,7 +81,7 @@ MESSAGES = {
         "No key has been delivered on this order yet, so there is no faulty key to replace or refund."
     ),
     "support_first": gettext_noop(
-        "Troubleshooting with support comes first; a remedy is considered only if support cannot fix the problem."
+        "Our support team first works with you to fix the problem; a replacement or refund is considered only if support cannot fix it."
     ),
     "refund_granted": gettext_noop(
         "This policy grants a full refund to the original payment method for %(reason)s."
@@ -91,15 +93,15 @@ MESSAGES = {
         "The check with the issuer found the key working, so no refund or replacement is due."
     ),
     "verify_by": gettext_noop(
-        "Staff must first check the key with its issuer, within %(amount)s business %(unit)s (by %(deadline)s)."
+        "We first check the key with its issuer, which takes up to %(amount)s business %(unit)s (until %(deadline)s)."
     ),
     "unit_days": gettext_noop("days"),
     "unit_hours": gettext_noop("hours"),
     "verify": gettext_noop(
-        "Staff must first check the key with its issuer before any remedy is decided."
+        "We first check the key with its issuer; the remedy is decided once that check is done."
     ),
     "activated_verify": gettext_noop(
-        "The key was activated, so a remedy needs a defect proven with the issuer first."
+        "The key was activated, so the issuer must first confirm a defect before any remedy."
     ),
     "activated": gettext_noop(
         "The key was activated successfully, so the policy treats it as working and no refund or return is due."
@@ -203,13 +205,53 @@ class Decision:
     outcome: str
     clause: str
     explanation: str
+    # Which message explains it and its raw values (datetimes stay datetimes), so that a
+    # page can say the same sentence with its own date format: ``decision_explain``.
+    message: str = field(default="", compare=False)
+    params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"outcome": self.outcome, "clause": self.clause, "explanation": self.explanation}
 
     @property
     def is_remedy(self) -> bool:
         return self.outcome in ("replace", "refund", "exchange", "cancel")
+
+
+def _decision(
+    outcome: str, clause: str, key: str, preset: PresetRules | None = None, **params: Any
+) -> Decision:
+    """A decision explained by ``MESSAGES[key]``; datetimes are written in the preset's zone."""
+    return Decision(
+        outcome,
+        clause,
+        _render(key, params, when=lambda moment: _when(moment, preset)),
+        message=key,
+        params=tuple(params.items()),
+    )
+
+
+def _render(key: str, params: dict[str, Any], *, when: Callable[[datetime], str]) -> str:
+    text = _say(key)
+    if not params:
+        return text
+    values = {}
+    for name, value in params.items():
+        if isinstance(value, datetime):
+            value = when(value)
+        elif name == "reason":
+            value = _label(value)
+        elif name in ("anchor", "unit"):
+            value = _say(value)
+        values[name] = value
+    return text % values
+
+
+def decision_explain(*, decision: Decision, when: Callable[[datetime], str]) -> str:
+    """The decision's explanation in the active language, dates written by ``when``."""
+    if not decision.message:
+        return decision.explanation
+    return _render(decision.message, dict(decision.params), when=when)
 
 
 def _label(reason: str) -> str:
@@ -227,17 +269,9 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
         return _already_remedied(case, preset)
     rule = preset.reasons.get(case.reason)
     if rule is None:
-        return Decision(
-            "reject",
-            preset.not_covered_clause,
-            _say("not_covered") % {"reason": _label(case.reason)},
-        )
+        return _decision("reject", preset.not_covered_clause, "not_covered", reason=case.reason)
     if rule.treatment == "reject":
-        return Decision(
-            "reject",
-            rule.clause,
-            _say("excluded") % {"reason": _label(case.reason)},
-        )
+        return _decision("reject", rule.clause, "excluded", reason=case.reason)
     if rule.treatment == "cancellation":
         return _cancellation(case, preset, rule)
 
@@ -245,39 +279,29 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
     if rule.windowed and not window.contains(
         purchased_at=case.purchased_at, failed_at=case.failed_at, now=case.now
     ):
-        anchor = _say("anchor_purchase") if window.anchor == "purchase" else _say("anchor_failure")
-        return Decision(
+        anchor = "anchor_purchase" if window.anchor == "purchase" else "anchor_failure"
+        return _decision(
             "reject",
             window.clause or preset.not_covered_clause,
-            _say("outside_window") % {"days": window.days, "anchor": anchor},
+            "outside_window",
+            days=window.days,
+            anchor=anchor,
         )
 
     if rule.treatment == "non_delivery":
         return _non_delivery(case, preset, rule)
     if rule.treatment == "support":
-        return Decision(
-            "support",
-            rule.clause,
-            _say("support") % {"reason": _label(case.reason)},
-        )
+        return _decision("support", rule.clause, "support", reason=case.reason)
 
     if rule.treatment == "remedy" and case.delivered_at is None:
-        return Decision(
-            "reject",
-            preset.delivery.clause,
-            _say("no_key_delivered"),
-        )
+        return _decision("reject", preset.delivery.clause, "no_key_delivered")
 
     blocked = _finality(case, preset, rule)
     if blocked is not None:
         return blocked
 
     if rule.support_first and not case.support_exhausted:
-        return Decision(
-            "support",
-            rule.support_clause or rule.clause,
-            _say("support_first"),
-        )
+        return _decision("support", rule.support_clause or rule.clause, "support_first")
 
     if rule.verify:
         if case.verification == "pending":
@@ -286,17 +310,9 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
             return _key_works(rule)
 
     if rule.treatment == "refund":
-        return Decision(
-            "refund",
-            rule.clause,
-            _say("refund_granted") % {"reason": _label(case.reason)},
-        )
+        return _decision("refund", rule.clause, "refund_granted", reason=case.reason)
     if rule.treatment == "exchange":
-        return Decision(
-            "exchange",
-            rule.clause,
-            _say("exchange"),
-        )
+        return _decision("exchange", rule.clause, "exchange")
     return _ladder(case, preset, rule)
 
 
@@ -308,34 +324,26 @@ def _already_remedied(case: ClaimCase, preset: PresetRules) -> Decision:
 
 
 def _key_works(rule: ReasonRule) -> Decision:
-    return Decision(
-        "reject",
-        rule.clause,
-        _say("key_works"),
-    )
+    return _decision("reject", rule.clause, "key_works")
 
 
 def _verify(case: ClaimCase, preset: PresetRules) -> Decision:
     timing = preset.verification
+    clause = timing.clause or preset.remedy.replace_clause
     if timing.amount:
         deadline = business_deadline_for(
             calendar=preset.calendar, start=case.now, amount=timing.amount, unit=timing.unit
         )
-        return Decision(
+        return _decision(
             "verify",
-            timing.clause or preset.remedy.replace_clause,
-            _say("verify_by")
-            % {
-                "amount": timing.amount,
-                "unit": _say("unit_days") if timing.unit == "days" else _say("unit_hours"),
-                "deadline": _when(deadline, preset),
-            },
+            clause,
+            "verify_by",
+            preset,
+            amount=timing.amount,
+            unit="unit_days" if timing.unit == "days" else "unit_hours",
+            deadline=deadline,
         )
-    return Decision(
-        "verify",
-        timing.clause or preset.remedy.replace_clause,
-        _say("verify"),
-    )
+    return _decision("verify", clause, "verify")
 
 
 def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision | None:
@@ -345,41 +353,30 @@ def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decisio
         if activated.unless_confirmed_defective and case.verification == "confirmed_defective":
             return None
         if activated.unless_confirmed_defective and case.verification == "pending":
-            return Decision(
-                "verify",
-                activated.clause,
-                _say("activated_verify"),
-            )
-        return Decision(
-            "reject",
-            activated.clause,
-            _say("activated"),
-        )
+            return _decision("verify", activated.clause, "activated_verify")
+        return _decision("reject", activated.clause, "activated")
     viewed = preset.viewed_key_final
     if (
         viewed.enabled
         and case.first_viewed_at is not None
         and rule.treatment in ("refund", "exchange")
     ):
-        return Decision(
-            "reject",
-            viewed.clause,
-            _say("viewed"),
-        )
+        return _decision("reject", viewed.clause, "viewed")
     return None
 
 
 def _ladder(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
+    """Replacement first while the preset allows one more (``max_replacements``, None = no
+    limit) and an equivalent key is in stock; then the refund the preset gives."""
     ladder = preset.remedy
     if case.verification == "not_defective":
         return _key_works(rule)
-    replacements_left = case.replacements_given < ladder.max_replacements
+    replacements_left = (
+        ladder.max_replacements is None or case.replacements_given < ladder.max_replacements
+    )
     if ladder.replacement_first and replacements_left and case.replacement_in_stock:
-        if case.verification == "confirmed_defective":
-            text = _say("replace_confirmed")
-        else:
-            text = _say("replace_first")
-        return Decision("replace", ladder.replace_clause, text)
+        key = "replace_confirmed" if case.verification == "confirmed_defective" else "replace_first"
+        return _decision("replace", ladder.replace_clause, key)
 
     replacement_failed = not replacements_left and ladder.refund_when_replacement_fails
     out_of_stock = not case.replacement_in_stock and ladder.refund_when_out_of_stock
@@ -391,38 +388,37 @@ def _ladder(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
             purchased_at=case.purchased_at, failed_at=case.failed_at, now=case.now
         ):
             if case.replacement_in_stock:
-                return Decision(
+                return _decision(
                     "replace",
                     ladder.replace_clause,
-                    _say("replace_after_refund_window") % {"days": refund_window.days},
+                    "replace_after_refund_window",
+                    days=refund_window.days,
                 )
-            return Decision(
+            return _decision(
                 "reject",
                 refund_window.clause or ladder.refund_clause,
-                _say("refund_window_passed") % {"days": refund_window.days},
+                "refund_window_passed",
+                days=refund_window.days,
             )
         if replacement_failed and case.replacements_given:
-            text = _say("refund_replacement_failed")
+            key = "refund_replacement_failed"
         elif out_of_stock:
-            text = _say("refund_out_of_stock")
+            key = "refund_out_of_stock"
         else:
-            text = _say("refund_confirmed")
-        return Decision("refund", rule.refund_clause or ladder.refund_clause, text)
+            key = "refund_confirmed"
+        return _decision("refund", rule.refund_clause or ladder.refund_clause, key)
 
     if not replacements_left:
-        return Decision(
-            "reject",
-            ladder.replace_clause,
-            _say("replacements_used"),
-        )
-    return Decision(
-        "reject",
-        ladder.replace_clause,
-        _say("out_of_stock_no_refund"),
-    )
+        return _decision("reject", ladder.replace_clause, "replacements_used")
+    return _decision("reject", ladder.replace_clause, "out_of_stock_no_refund")
 
 
 def _non_delivery(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
+    """A key that did not arrive. Every answer cites the reason's own clause (the one that
+    covers delivery; ``refund_clause`` when the preset names another for the refund), and no
+    remedy is due before the preset's non-delivery deadline. ``non_delivery_remedy``
+    ``support`` means the seed offers help and a resend only (delivery may be held for a
+    security check): never a refund on this path."""
     delivery = preset.delivery
     hours = delivery.non_delivery_deadline_hours
     deadline = case.purchased_at + timedelta(hours=hours) if hours is not None else None
@@ -433,57 +429,24 @@ def _non_delivery(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Dec
         and not case.activated
     )
     if case.delivered_at is not None and not delivered_late:
-        return Decision(
-            "support",
-            rule.clause,
-            _say("delivered_on") % {"when": _when(case.delivered_at, preset)},
-        )
+        return _decision("support", rule.clause, "delivered_on", preset, when=case.delivered_at)
+    refund_clause = rule.refund_clause or rule.clause
+    if delivery.non_delivery_remedy == "support":
+        return _decision("support", rule.clause, "delivery_pending")
     if deadline is None:
         if not case.replacement_in_stock and preset.remedy.refund_when_out_of_stock:
-            return Decision(
-                "refund",
-                preset.remedy.refund_clause,
-                _say("never_delivered_refund"),
-            )
-        return Decision(
-            "support",
-            rule.clause,
-            _say("delivery_pending"),
-        )
+            return _decision("refund", refund_clause, "never_delivered_refund")
+        return _decision("support", rule.clause, "delivery_pending")
     if case.delivered_at is None and case.now < deadline:
-        return Decision(
-            "support",
-            rule.clause,
-            _say("delivery_not_overdue") % {"hours": hours},
-        )
+        return _decision("support", rule.clause, "delivery_not_overdue", hours=hours)
     if delivery.non_delivery_remedy == "replace" and case.replacement_in_stock:
-        return Decision(
-            "replace",
-            rule.clause,
-            _say("non_delivery_replace") % {"hours": hours},
-        )
-    return Decision(
-        "refund",
-        rule.clause,
-        _say("non_delivery_refund") % {"hours": hours},
-    )
+        return _decision("replace", rule.clause, "non_delivery_replace", hours=hours)
+    return _decision("refund", refund_clause, "non_delivery_refund", hours=hours)
 
 
 def _cancellation(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
     if case.delivered_at is None:
         if preset.cancellation.before_delivery:
-            return Decision(
-                "cancel",
-                preset.cancellation.clause,
-                _say("cancel"),
-            )
-        return Decision(
-            "reject",
-            rule.clause,
-            _say("cancel_not_allowed"),
-        )
-    return Decision(
-        "reject",
-        rule.clause,
-        _say("cancel_after_delivery"),
-    )
+            return _decision("cancel", preset.cancellation.clause, "cancel")
+        return _decision("reject", rule.clause, "cancel_not_allowed")
+    return _decision("reject", rule.clause, "cancel_after_delivery")

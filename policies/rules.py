@@ -58,6 +58,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME_UNITS = ("days", "hours")
 DOCUMENT_KINDS = ("refund", "delivery", "warranty", "terms", "privacy")
 CONSENT_KINDS = ("policy_acceptance", "immediate_delivery_consent", "withdrawal_waiver")
+NON_DELIVERY_REMEDIES = ("refund", "replace", "support")
+# Preset settings a seed may leave unstated; a preset names the ones that are the shop's
+# own choice (``shop_choices``) so the admin and the policy page can say so.
+SHOP_CHOICE_FIELDS = (
+    "calendar.time_zone",
+    "calendar.working_days",
+    "calendar.opening_hours",
+    "verification.amount",
+    "delivery.non_delivery_deadline_hours",
+)
 
 # Which treatments a claim window and an activated key apply to, unless a reason says.
 _WINDOWED_BY_DEFAULT = frozenset({"remedy", "refund", "exchange", "non_delivery"})
@@ -127,14 +137,14 @@ class Delivery:
     promise_text: str
     promise_seconds: int | None
     non_delivery_deadline_hours: int | None
-    non_delivery_remedy: str  # "refund" | "replace"
+    non_delivery_remedy: str  # "refund" | "replace" | "support" (help and resend only)
     clause: str
 
 
 @dataclass(frozen=True)
 class RemedyLadder:
     replacement_first: bool
-    max_replacements: int
+    max_replacements: int | None  # None = no limit: replace while an equivalent key exists
     refund_when_replacement_fails: bool
     refund_when_out_of_stock: bool
     refund_requires_confirmation: bool
@@ -194,6 +204,14 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class ShopChoice:
+    """A preset setting the seed does not state: the value is the shop's own choice."""
+
+    field: str
+    note: str
+
+
+@dataclass(frozen=True)
 class PresetRules:
     slug: str
     name: str
@@ -212,6 +230,7 @@ class PresetRules:
     checkout_consents: tuple[Consent, ...]
     contact: dict[str, Any]
     clauses: tuple[Clause, ...]
+    shop_choices: tuple[ShopChoice, ...] = ()
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
     @property
@@ -358,6 +377,18 @@ def _reason(r: _Reader) -> ReasonRule:
     )
 
 
+def _shop_choices(r: _Reader) -> tuple[ShopChoice, ...]:
+    choices = r.obj("shop_choices", required=False)
+    out = []
+    for name in choices.data:
+        if name not in SHOP_CHOICE_FIELDS:
+            raise PresetError(
+                f"shop_choices.{name}: must be one of {', '.join(SHOP_CHOICE_FIELDS)}"
+            )
+        out.append(ShopChoice(field=name, note=choices.str(name)))
+    return tuple(out)
+
+
 def rules_parse(data: Any) -> PresetRules:
     """Validate preset data against the schema and return the typed rules."""
     r = _Reader(data)
@@ -413,12 +444,12 @@ def rules_parse(data: Any) -> PresetRules:
             promise_text=delivery.str("promise_text"),
             promise_seconds=delivery.int("promise_seconds", nullable=True),
             non_delivery_deadline_hours=delivery.int("non_delivery_deadline_hours", nullable=True),
-            non_delivery_remedy=delivery.str("non_delivery_remedy", choices=("refund", "replace")),
+            non_delivery_remedy=delivery.str("non_delivery_remedy", choices=NON_DELIVERY_REMEDIES),
             clause=delivery.str("clause"),
         ),
         remedy=RemedyLadder(
             replacement_first=remedy.bool("replacement_first"),
-            max_replacements=remedy.int("max_replacements"),
+            max_replacements=remedy.int("max_replacements", nullable=True),
             refund_when_replacement_fails=remedy.bool("refund_when_replacement_fails"),
             refund_when_out_of_stock=remedy.bool("refund_when_out_of_stock"),
             refund_requires_confirmation=remedy.bool("refund_requires_confirmation"),
@@ -469,6 +500,7 @@ def rules_parse(data: Any) -> PresetRules:
         ),
         contact=dict(r.obj("contact").data),
         clauses=tuple(clauses),
+        shop_choices=_shop_choices(r),
         raw=data,
     )
     _check_clause_references(rules, clause_ids)

@@ -146,3 +146,43 @@ def checkout_consents_get(*, language: str) -> list[ConsentRequirement]:
             )
         )
     return requirements
+
+
+@dataclass(frozen=True)
+class ShopChoiceView:
+    field: str
+    label: str
+    value: str
+    note: str  # for the merchant (admin), from the preset data
+
+
+def _shop_choice_labels() -> dict[str, str]:
+    from django.utils.translation import gettext as _
+
+    return {
+        "calendar.time_zone": _("Time zone"),
+        "calendar.working_days": _("Working days"),
+        "calendar.opening_hours": _("Opening hours"),
+        "verification.amount": _("Verification time"),
+        "delivery.non_delivery_deadline_hours": _("Non-delivery deadline (hours)"),
+    }
+
+
+def shop_choices_get(*, rules: PresetRules) -> list[ShopChoiceView]:
+    """The preset settings the seed does not state: each is the shop's own choice."""
+    from django.utils.dates import WEEKDAYS
+
+    calendar = rules.calendar
+    closes = calendar.closes.strftime("%H:%M") if calendar.closes else "24:00"
+    values = {
+        "calendar.time_zone": calendar.time_zone,
+        "calendar.working_days": ", ".join(str(WEEKDAYS[d]) for d in calendar.working_days),
+        "calendar.opening_hours": f"{calendar.opens:%H:%M}–{closes}",
+        "verification.amount": f"{rules.verification.amount} {rules.verification.unit}",
+        "delivery.non_delivery_deadline_hours": str(rules.delivery.non_delivery_deadline_hours),
+    }
+    labels = _shop_choice_labels()
+    return [
+        ShopChoiceView(field=c.field, label=labels[c.field], value=values[c.field], note=c.note)
+        for c in rules.shop_choices
+    ]

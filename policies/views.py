@@ -13,6 +13,7 @@ from .selectors import (
     document_version_get,
     documents_current_list,
     preset_active_record_get,
+    shop_choices_get,
 )
 
 
@@ -30,7 +31,12 @@ def _active_preset():
 def index(request: HttpRequest) -> HttpResponse:
     preset = preset_active_record_get()
     documents = documents_current_list(language=_language(), preset=preset) if preset else []
-    return render(request, "policies/index.html", {"preset": preset, "documents": documents})
+    choices = shop_choices_get(rules=preset.rules_get()) if preset else []
+    return render(
+        request,
+        "policies/index.html",
+        {"preset": preset, "documents": documents, "shop_choices": choices},
+    )
 
 
 def document(request: HttpRequest, kind: str) -> HttpResponse:

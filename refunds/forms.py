@@ -55,7 +55,7 @@ class ClaimForm(forms.Form):
         label=_("What went wrong?"),
         widget=forms.RadioSelect,
         help_text=_(
-            "Only the reasons our policy covers are listed; the others are explained below."
+            "Only the reasons that apply to this order now are listed; the others are explained below."
         ),
     )
     failed_at = forms.DateTimeField(

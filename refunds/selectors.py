@@ -53,6 +53,7 @@ class ReasonOption:
     clause: str
     treatment: str
     needs_key: bool
+    why: str = ""  # when not offered: one line saying why, in the customer's words
 
 
 def reason_options_get(*, preset) -> list[ReasonOption]:
@@ -73,6 +74,56 @@ def reason_options_get(*, preset) -> list[ReasonOption]:
             )
         )
     return options
+
+
+def customer_datetime(*, moment: datetime, time_zone: str) -> str:
+    """The one way a date is written to a customer: the store's zone, the customer's
+    language, e.g. "6 March 2026 at 11:00, Europe/Paris time"."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import formats
+    from django.utils.translation import gettext
+
+    local = moment.astimezone(ZoneInfo(time_zone))
+    return gettext("%(date)s at %(time)s, %(tz)s time") % {
+        "date": formats.date_format(local, "j F Y"),
+        "time": f"{local:%H:%M}",
+        "tz": time_zone,
+    }
+
+
+def decision_explain_for_customer(*, decision, preset) -> str:
+    """The engine's explanation with its dates written the customer's way."""
+    from policies.engine import decision_explain
+
+    zone = preset.calendar.time_zone
+    return decision_explain(
+        decision=decision, when=lambda moment: customer_datetime(moment=moment, time_zone=zone)
+    )
+
+
+def reason_options_for_order_get(*, preset, order, now: datetime | None = None):
+    """The reasons that apply to this order as it is now (delivered or not, inside the
+    window or not...), decided by the engine exactly as a claim would be with nothing
+    verified or tried yet: a reason the engine would refuse is not offered, and says why
+    in one line. Returns (offered, not_offered)."""
+    from dataclasses import replace
+
+    from policies.engine import claim_decide
+
+    line = order.lines.first()
+    base = claim_case_build(
+        order=order, order_line=line, key=None, reason="key_invalid", failed_at=None, now=now
+    )
+    offered, refused = [], []
+    for option in reason_options_get(preset=preset):
+        decision = claim_decide(case=replace(base, reason=option.code), preset=preset)
+        if decision.outcome == "reject":
+            why = decision_explain_for_customer(decision=decision, preset=preset)
+            refused.append(replace(option, covered=False, clause=decision.clause, why=why))
+        else:
+            offered.append(replace(option, covered=True))
+    return offered, refused
 
 
 def _first_customer_view(*, key) -> datetime | None:
@@ -375,6 +426,7 @@ def dispute_evidence_facts_get(*, order) -> dict[str, str]:
         delivery_summary.append(
             f"First viewed by the customer {min(first_views).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
         )
+    delivery_summary.extend(_remedy_overrides(order=order))
     delivery_summary.append(f"Shop: {settings.SHOP_NAME} ({site}).")
     return {
         "access_activity_log": "\n".join(log_lines),
@@ -386,6 +438,26 @@ def dispute_evidence_facts_get(*, order) -> dict[str, str]:
         "service_date": f"{delivered_at.astimezone(UTC):%Y-%m-%d}" if delivered_at else "",
         "uncategorized_text": " ".join(delivery_summary),
     }
+
+
+def _remedy_overrides(*, order) -> list[str]:
+    """Remedies staff approved against the policy engine's recommendation, with their reason."""
+    from .models import ClaimEvent
+
+    events = (
+        ClaimEvent.objects.filter(claim__order=order, data__has_key="override")
+        .select_related("claim")
+        .order_by("created_at", "id")
+    )
+    lines = []
+    for event in events:
+        o = event.data["override"]
+        lines.append(
+            f"Claim {event.claim.number}: staff approved {o['approved']} on "
+            f"{event.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC although the policy "
+            f"recommended {o['recommended']} ({o['recommended_clause']}); reason: {o['reason']}."
+        )
+    return lines
 
 
 def _refund_policy_disclosure(*, order) -> str:

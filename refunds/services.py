@@ -24,6 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from core.money import money_from_minor_units
 
@@ -47,6 +48,8 @@ from .selectors import (
     claim_recommendation_get,
     clause_url_get,
     customer_claims_recent_count,
+    customer_datetime,
+    decision_explain_for_customer,
     preset_rules_get,
 )
 
@@ -191,6 +194,38 @@ class ClaimPreview:
     response_due_at: datetime | None
     response_due_source: str
     preset_slug: str
+    why: str = ""  # the decision in the customer's words, dates in the store's zone
+    next_step: str = ""  # what happens after they send the claim
+    due_text: str = ""  # response_due_at written for the customer
+
+
+# What happens next, for the customer, after a claim with this outcome is sent.
+NEXT_STEPS = {
+    "verify": _lazy(
+        "What happens next: we check the key with its issuer, then tell you the remedy."
+    ),
+    "support": _lazy(
+        "What happens next: our support team contacts you to solve the problem; if it "
+        "cannot be solved, we then look at a replacement or refund under this policy."
+    ),
+    "replace": _lazy(
+        "What happens next: once our team has confirmed your claim, you receive an "
+        "equivalent unused key by email and with your order."
+    ),
+    "refund": _lazy(
+        "What happens next: once our team has confirmed your claim, the full amount is "
+        "refunded to your original payment method."
+    ),
+    "exchange": _lazy(
+        "What happens next: once our team has confirmed your claim, you receive the "
+        "product you meant to buy, subject to availability."
+    ),
+    "cancel": _lazy(
+        "What happens next: the order is cancelled and the full amount is refunded to "
+        "your original payment method."
+    ),
+    "reject": _lazy("What happens next: our team still reviews your claim and answers you."),
+}
 
 
 def _refusal(*, decision, preset, reason: str) -> str:
@@ -299,6 +334,9 @@ def claim_preview(
         response_due_at=due,
         response_due_source=source,
         preset_slug=preset.slug,
+        why=decision_explain_for_customer(decision=decision, preset=preset),
+        next_step=str(NEXT_STEPS[decision.outcome]) if not refusal else "",
+        due_text=customer_datetime(moment=due, time_zone=preset.calendar.time_zone),
     )
 
 
@@ -383,7 +421,7 @@ def claim_submit(
                 verification_due_source=preview.response_due_source,
                 submitted_outcome=preview.decision.outcome,
                 submitted_clause=preview.decision.clause,
-                submitted_explanation=preview.decision.explanation,
+                submitted_explanation=preview.why,
                 recommendation_outcome=preview.decision.outcome,
                 recommendation_clause=preview.decision.clause,
                 recommendation_explanation=preview.decision.explanation,
@@ -602,13 +640,21 @@ def _claim_approve(
     email: str | None,
 ) -> Claim:
     """approved (remedy) through the one transition, with the recommendation snapshot,
-    and the customer's email on commit. Called inside the caller's transaction."""
+    and the customer's email on commit. Called inside the caller's transaction. A remedy
+    other than the recommendation needs a written reason, kept in the event (``override``)."""
+    outcome = "cancel" if (data or {}).get("cancelled") else remedy
+    override = _override_data(decision=decision, outcome=outcome, note=note)
     locked = claim_transition(
         claim=claim,
         to_status=ClaimStatus.APPROVED,
         actor=actor,
         reason=note or reason,
-        data={**_decision_data(decision), "remedy": remedy, **(data or {})},
+        data={
+            **_decision_data(decision),
+            "remedy": remedy,
+            **(data or {}),
+            **({"override": override} if override else {}),
+        },
         changes={
             "remedy": remedy,
             **_decision_changes(actor=actor, decision=decision, clause=decision.clause, note=note),
@@ -633,6 +679,31 @@ def _verified_first(*, decision) -> None:
         )
 
 
+def _override_check(*, decision, outcome: str, note: str) -> dict[str, str] | None:
+    """Staff may approve a remedy other than the engine's recommendation only with a written
+    reason, checked before anything is sent or refunded."""
+    if decision.outcome != outcome and not note.strip():
+        raise ClaimError(
+            _(
+                "The policy recommends %(recommended)s (%(clause)s), not %(chosen)s. Write in "
+                "the note why you approve %(chosen)s instead."
+            )
+            % {"recommended": decision.outcome, "clause": decision.clause, "chosen": outcome}
+        )
+
+
+def _override_data(*, decision, outcome: str, note: str) -> dict[str, str] | None:
+    """What the approval event records when staff chose another remedy (None if they agree)."""
+    if decision.outcome == outcome:
+        return None
+    return {
+        "recommended": decision.outcome,
+        "recommended_clause": decision.clause,
+        "approved": outcome,
+        "reason": note.strip(),
+    }
+
+
 def _open_locked(claim: Claim) -> Claim:
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if not locked.is_open:
@@ -654,6 +725,7 @@ def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
         _remedy_once_check(claim=locked)
         decision = claim_recommendation_get(claim=locked)
         _verified_first(decision=decision)
+        _override_check(decision=decision, outcome=Remedy.REPLACE, note=note)
         try:
             result = key_allocate_replacement(
                 failed_key=locked.key,
@@ -733,6 +805,7 @@ def claim_approve_exchange(*, claim: Claim, actor, product, note: str = "") -> C
         _remedy_once_check(claim=locked)
         decision = claim_recommendation_get(claim=locked)
         _verified_first(decision=decision)
+        _override_check(decision=decision, outcome=Remedy.EXCHANGE, note=note)
         line = _exchange_line_get(claim=locked, product=product, actor=actor)
         result = key_allocate(
             order_line=line, quantity=1, actor=actor, reason=f"exchange, claim {locked.number}"
@@ -826,9 +899,12 @@ def claim_approve_refund(
         decision = claim_recommendation_get(claim=locked)
         if locked.refund_requested_at is not None:
             amount = locked.refund_amount  # a retry: exactly the same request again
+            first = locked.events.filter(kind="refund_requested").order_by("-id").first()
+            note = note or (first.reason if first else "")
         else:
             _remedy_once_check(claim=locked, refund=True)
             _verified_first(decision=decision)
+            _override_check(decision=decision, outcome=Remedy.REFUND, note=note)
             amount = amount if amount is not None else claim_refund_amount_default(claim=locked)
             if amount <= 0:
                 raise ClaimError(_("Nothing is left to refund on this order."))
@@ -838,7 +914,11 @@ def claim_approve_refund(
             locked.refund_amount = amount
             locked.save(update_fields=["refund_requested_at", "refund_amount", "updated_at"])
             claim_event_record(
-                claim=locked, kind="refund_requested", actor=actor, data={"amount": str(amount)}
+                claim=locked,
+                kind="refund_requested",
+                actor=actor,
+                reason=note,
+                data={"amount": str(amount)},
             )
     order = locked.order
     # Keys are withdrawn with the money: the claimed key, or every key of the order when
@@ -890,6 +970,7 @@ def claim_approve_cancel(*, claim: Claim, actor, note: str = "") -> Claim:
     decision = claim_recommendation_get(claim=claim)
     with transaction.atomic():
         locked = _open_locked(claim)
+        _override_check(decision=decision, outcome="cancel", note=note)
         amount = _refund_left(locked.order)
         if amount > conf.refund_limit_without_manager():
             _require_perm(actor, "refunds.refund_above_limit")

@@ -28,7 +28,7 @@ from .selectors import (
     evidence_get_for_viewer,
     evidence_pending_list,
     preset_rules_get,
-    reason_options_get,
+    reason_options_for_order_get,
 )
 from .services import (
     ClaimError,
@@ -48,10 +48,15 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 def _tracked_order_ids(request: HttpRequest) -> list[str]:
-    """Orders this browser opened through the tracking page (orders' session access)."""
+    """Orders this browser may see without an account: opened through the tracking page, or
+    the order page shown after its own checkout (orders' session access)."""
     from .access import session_access_get
 
-    return [oid for oid, channel in session_access_get(request).items() if channel == "tracking"]
+    return [
+        oid
+        for oid, channel in session_access_get(request).items()
+        if channel in ("tracking", "screen")
+    ]
 
 
 def _upload_token(request: HttpRequest) -> str:
@@ -63,7 +68,7 @@ def _upload_token(request: HttpRequest) -> str:
 
 
 def _order_for_claim(request: HttpRequest, number: str):
-    """The order this visitor may claim on, and how ('account' or 'tracking'), or 404."""
+    """The order this visitor may claim on, and how ('account', 'tracking' or 'screen'), or 404."""
     from orders.selectors import order_get_for_viewer
 
     from .access import session_access_get
@@ -73,13 +78,9 @@ def _order_for_claim(request: HttpRequest, number: str):
     )
     if found is None:
         raise Http404
-    order, channel = found
-    if channel == "screen":
-        # the confirmation page alone is not proof of ownership for a claim
-        if not request.user.is_authenticated:
-            raise Http404
-        channel = "account"
-    return order, channel
+    # Whoever may see the order (its account, the tracking page, or the browser that
+    # paid for it and was shown its keys) may open a claim for it.
+    return found
 
 
 def _items_for(order) -> tuple[list[tuple[str, str]], dict[str, tuple]]:
@@ -143,15 +144,16 @@ def claim_new(request: HttpRequest, number: str) -> HttpResponse:
         preset = preset_rules_get()
     except NoActivePreset:
         return render(request, "refunds/claims_closed.html", {"order": order}, status=503)
-    reasons = reason_options_get(preset=preset)
+    offered, not_offered = reason_options_for_order_get(preset=preset, order=order)
+    reasons = offered + not_offered
     items, lookup = _items_for(order)
     tz = preset.calendar.tz
     context = {
         "order": order,
         "channel": channel,
         "preset": preset,
-        "covered": [r for r in reasons if r.covered],
-        "excluded": [r for r in reasons if not r.covered],
+        "covered": offered,
+        "excluded": not_offered,
         "preview": None,
         "evidence": [],
     }

@@ -37,3 +37,17 @@ def test_admin_lists_render(client, staff_user, model):
     preset_load(slug="allkeymasters", activate=True)
     client.force_login(staff_user)
     assert client.get(f"/admin/policies/{model}/").status_code == 200
+
+
+def test_settings_no_seed_states_are_marked_as_the_shops_own_choice(client, staff_user):
+    """AllKeyMasters names no time zone; Anti Mart counts "working days" without naming them."""
+    akm = preset_load(slug="allkeymasters", activate=True).preset
+    anti = preset_load(slug="antimart").preset
+    client.force_login(staff_user)
+    page = client.get(f"/admin/policies/policypreset/{akm.pk}/change/").content.decode()
+    assert "Time zone: Europe/Paris" in page and "the shop&#x27;s own choice" in page
+    page = client.get(f"/admin/policies/policypreset/{anti.pk}/change/").content.decode()
+    assert "Working days: Monday, Tuesday, Wednesday, Thursday, Friday" in page
+    public = client.get("/policies/").content.decode()
+    assert 'data-field="calendar.time_zone"' in public and "Europe/Paris" in public
+    assert "own choice" in public

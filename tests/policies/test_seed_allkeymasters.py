@@ -11,7 +11,9 @@ def test_invalid_key_after_verification_replacement_then_refund():
     defective ... Refund is only considered as a last resort" """
     assert outcome(SLUG, verification="pending") == "verify"
     assert decide(SLUG).outcome == "replace"
-    d = decide(SLUG, replacements_given=1)
+    # "if no technical solution is possible": another key in stock is one, so no limit
+    assert outcome(SLUG, replacements_given=1) == "replace"
+    d = decide(SLUG, replacements_given=1, replacement_in_stock=False)
     assert (d.outcome, d.clause) == ("refund", "allkeymasters.invalid_key")
     assert outcome(SLUG, replacement_in_stock=False) == "refund"
     assert outcome(SLUG, verification="not_defective") == "reject"
@@ -41,8 +43,9 @@ def test_wrong_product_delivered_is_refunded_after_verification():
 def test_major_technical_problem_refund_when_no_replacement():
     """2. "Major technical problem: ... independent of your configuration, and no replacement
     solution is possible." """
-    assert outcome(SLUG, reason="technical_problem") == "replace"
-    d = decide(SLUG, reason="technical_problem", replacement_in_stock=False)
+    assert outcome(SLUG, reason="technical_problem") == "support"  # support before refund
+    assert outcome(SLUG, reason="technical_problem", support_exhausted=True) == "replace"
+    d = decide(SLUG, reason="technical_problem", replacement_in_stock=False, support_exhausted=True)
     assert (d.outcome, d.clause) == ("refund", "allkeymasters.technical_problem")
 
 

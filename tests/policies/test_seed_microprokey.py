@@ -44,7 +44,8 @@ def test_refund_only_when_no_replacement_can_be_sent():
     refund may be issued" -- also for a viewed key."""
     d = decide(SLUG, replacement_in_stock=False)
     assert (d.outcome, d.clause) == ("refund", "microprokey.refund_exception")
-    assert outcome(SLUG, replacements_given=1) == "refund"
+    assert outcome(SLUG, replacements_given=1) == "replace"  # no limit while in stock
+    assert outcome(SLUG, replacements_given=1, replacement_in_stock=False) == "refund"
 
 
 def test_wrong_or_incompatible_purchase_gets_nothing():

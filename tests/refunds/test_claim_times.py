@@ -14,7 +14,10 @@ from .test_claim_form import preview_then_submit
 
 
 def _local(value, tz):
-    return formats.date_format(timezone.localtime(value, tz), "DATETIME_FORMAT")
+    local = timezone.localtime(value, tz)
+    return (
+        f"{formats.date_format(local, 'j F Y')} at {local:%H:%M}, {getattr(tz, 'key', 'UTC')} time"
+    )
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
@@ -30,9 +33,9 @@ def test_preview_and_claim_page_show_the_deadline_in_the_store_time_zone(
     due_local = _local(claim.verification_due_at, tz)
     assert _local(claim.verification_due_at, UTC) != due_local  # the test can tell
     deadline = preview.content.decode()
-    assert f"Our policy gives us until {due_local} (Asia/Riyadh)" in deadline
+    assert f"Our policy gives us until {due_local} to verify" in deadline
     page = client.get(done["Location"]).content.decode()
-    assert f"{due_local} (Asia/Riyadh)" in page
+    assert f">{due_local}<" in page
     # the conversation is dated on the same clock as the deadline above it
     assert f"· {_local(claim.created_at, tz)}<br>" in page
 
