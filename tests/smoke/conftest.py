@@ -46,7 +46,7 @@ def missing_parts() -> list[str]:
 
 
 def pytest_collection_modifyitems(config, items):
-    smoke = [item for item in items if "smoke" in item.keywords]
+    smoke = [item for item in items if item.get_closest_marker("smoke")]
     if not smoke:
         return
     missing = missing_parts()
@@ -64,7 +64,7 @@ def pytest_runtest_makereport(item, call):
     """On failure, attach the tail of every server's log (and a screenshot of the page)."""
     outcome = yield
     report = outcome.get_result()
-    if report.failed and "smoke" in item.keywords:
+    if report.failed and item.get_closest_marker("smoke"):
         stack = item.funcargs.get("stack")
         if isinstance(stack, Stack):
             for name in sorted(stack.logs):
