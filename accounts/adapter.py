@@ -1,9 +1,48 @@
+import uuid
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
 from django.http import HttpRequest
+
+OUTBOX_ERASE = "accounts.erase_body"  # the hook registered in AccountsConfig.ready
+
+
+def account_email_outbox_hook(*, message, event: str, facts: dict) -> None:
+    """An account email (confirmation link, sign-in code, password reset) holds a secret:
+    once the SMTP server accepted it, its stored body is erased."""
+    if event == "accepted":
+        message.body_text = message.body_html = ""
+        message.save(update_fields=["body_text", "body_html"])
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Suspended accounts cannot sign in; everything else is allauth's default."""
+    """Suspended accounts cannot sign in; allauth's emails go through core's outbox;
+    everything else is allauth's default."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Render as allauth does, then queue in the outbox (sent on commit, retried)."""
+        from allauth.core import context as allauth_context
+        from django.contrib.sites.shortcuts import get_current_site
+
+        from core.outbox import outbox_enqueue
+
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        msg = self.render_mail(template_prefix, email, ctx)
+        html = next((content for content, kind in getattr(msg, "alternatives", [])), "")
+        text = msg.body if msg.content_subtype != "html" else ""
+        with transaction.atomic():
+            outbox_enqueue(
+                idempotency_key=f"account:{template_prefix.rsplit('/', 1)[-1]}:{uuid.uuid4().hex}",
+                to=msg.to,
+                subject=msg.subject,
+                text=text,
+                html=html or (msg.body if msg.content_subtype == "html" else ""),
+                headers=dict(msg.extra_headers),
+                hook=OUTBOX_ERASE,
+                audience="account",
+            )
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return True

@@ -487,18 +487,60 @@ def key_reveal(
     if channel != ViewChannel.STAFF and current.status != S.DELIVERED:
         raise KeyNotRevealable(f"Key #{key.pk} is {current.status}; its code is not shown.")
     code = code_decrypt(current.ciphertext, key_id=current.pk)
+    first = key_view_record(
+        key_id=current.pk,
+        channel=channel,
+        ip=ip,
+        user_agent=user_agent,
+        user=user,
+        guest_email=guest_email,
+        reason=reason,
+    )
+    if first:
+        key.first_viewed_at = first
+    logger.info("key #%s revealed via %s", current.pk, channel)
+    return code
+
+
+@sensitive_variables()
+def key_code_for_email(*, key_id: int) -> str:
+    """The plaintext of a delivered key, to be put in an email being sent now.
+
+    Writes no audit row: the outbox's hook calls :func:`key_view_record` (channel
+    ``email``) once the SMTP server accepted the message, and only then. Never log it.
+    """
+    current = Key.objects.only("id", "status", "ciphertext").get(pk=key_id)
+    if current.status != S.DELIVERED:
+        raise KeyNotRevealable(f"Key #{key_id} is {current.status}; its code is not shown.")
+    return code_decrypt(current.ciphertext, key_id=current.pk)
+
+
+def key_view_record(
+    *,
+    key_id: int,
+    channel: str,
+    ip: str | None = None,
+    user_agent: str = "",
+    user=None,
+    guest_email: str = "",
+    reason: str = "",
+):
+    """Audit one disclosure of a code (a KeyView row). Returns the time of the customer's
+    first view when this was it (customer channels set ``first_viewed_at`` once), else None."""
+    if channel not in ViewChannel.values:
+        raise ValueError(f"Unknown reveal channel {channel!r}")
     now = timezone.now()
     with transaction.atomic():
         first = False
         if channel in CUSTOMER_VIEW_CHANNELS:
             first = (
-                Key.objects.filter(pk=current.pk, first_viewed_at__isnull=True).update(
+                Key.objects.filter(pk=key_id, first_viewed_at__isnull=True).update(
                     first_viewed_at=now
                 )
                 == 1
             )
         KeyView.objects.create(
-            key_id=current.pk,
+            key_id=key_id,
             user=user if user is not None and user.is_authenticated else None,
             guest_email=guest_email or "",
             ip=_clean_ip(ip),
@@ -508,10 +550,7 @@ def key_reveal(
             reason=(reason or "")[:500],
             created_at=now,
         )
-    if first:
-        key.first_viewed_at = now
-    logger.info("key #%s revealed via %s", current.pk, channel)
-    return code
+    return now if first else None
 
 
 # --------------------------------------------------------------------------- batches
@@ -596,11 +635,11 @@ def stock_alert_check(*, product_id: int) -> bool:
     """Email staff once when a product's sellable stock crosses to or below its threshold.
 
     Re-arms when stock is back above the threshold. Safe to run any number of times and
-    concurrently: the crossing is one conditional UPDATE, and the email is sent under a
-    row lock only while ``notified_at`` is empty (a failed send is retried by the task).
-    Returns whether an email was sent.
+    concurrently: the crossing is one conditional UPDATE, and the alert is written to the
+    outbox (one staff digest per burst) under a row lock only while ``notified_at`` is
+    empty. Returns whether an alert was raised.
     """
-    from storefront.emails import staff_alert_send
+    from core.outbox import staff_alert_enqueue
     from storefront.models import Product
 
     product = (
@@ -622,7 +661,8 @@ def stock_alert_check(*, product_id: int) -> bool:
         row = ProductStockAlert.objects.select_for_update().get(pk=alert.pk)
         if not row.below or row.notified_at is not None:
             return False
-        staff_alert_send(
+        staff_alert_enqueue(
+            kind="low_stock",
             subject=f"Low stock: {product.name} ({available} left)",
             body=(
                 f"{product.name} (SKU {product.sku}) has {available} sellable key(s) left; "
@@ -1055,12 +1095,13 @@ def key_unreadable_report(*, key: Key, context: str) -> None:
     ciphertext) and alert staff once a day per key, so the customer is contacted."""
     from django.core.cache import cache
 
-    from storefront.emails import staff_alert_send
+    from core.outbox import staff_alert_enqueue
 
     logger.error("key #%s cannot be decrypted (%s)", key.pk, context)
     if cache.add(f"keys:unreadable-alert:{key.pk}", 1, timeout=24 * 3600):
         try:
-            staff_alert_send(
+            staff_alert_enqueue(
+                kind="key_unreadable",
                 subject=f"Key #{key.pk} cannot be decrypted",
                 body=(
                     f"A customer asked to see key #{key.pk} ({context}) and it could not be "

@@ -20,8 +20,8 @@ DEFAULTS: dict[str, int] = {
     "RESEND_PER_HOUR": 3,
     # Staff re-sends of one order's key email per hour (a separate, larger allowance).
     "STAFF_RESEND_PER_HOUR": 5,
+    # failed tracking lookups per client IP in the window (successful ones are not counted)
     "TRACK_PER_IP": 20,
-    "TRACK_PER_ORDER": 10,
     "TRACK_WINDOW_SECONDS": 900,
     # Email retry backoff: base * 2**attempts seconds, capped.
     "EMAIL_RETRY_BASE_SECONDS": 10,

@@ -34,6 +34,10 @@ class OrderStatus(models.TextChoices):
     EXPIRED = "expired", _("Checkout expired")
 
 
+# Orders that can still be paid by the customer (the payment page accepts them).
+OPEN_ORDER_STATES = (OrderStatus.PENDING, OrderStatus.FAILED)
+
+
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(
@@ -64,6 +68,8 @@ class Order(models.Model):
     gateway = models.CharField(_("payment gateway"), max_length=16, default="test")
     gateway_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     gateway_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The cart this order was made from (storefront.selectors.cart_ref_get), "" when none.
+    cart_ref = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -104,6 +110,12 @@ class Order(models.Model):
                 fields=["gateway", "gateway_session_id"],
                 condition=~Q(gateway_session_id=""),
                 name="order_gateway_session_unique",
+            ),
+            # One cart makes at most one order that can still be paid.
+            models.UniqueConstraint(
+                fields=["cart_ref"],
+                condition=Q(status__in=OPEN_ORDER_STATES) & ~Q(cart_ref=""),
+                name="order_one_open_order_per_cart",
             ),
         ]
 

@@ -9,7 +9,6 @@ Rules kept everywhere below:
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -26,10 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import money_from_minor_units, money_to_minor_units
+from core.ratelimit import ratelimit_check, ratelimit_hit
 
 from .conf import orders_setting
 from .gateways import GatewayError, gateway_get
 from .models import (
+    OPEN_ORDER_STATES,
     BackorderInfo,
     BlocklistEntry,
     BlocklistKind,
@@ -230,25 +230,40 @@ def order_create_from_cart(
     user_agent: str = "",
     consents: Iterable[ConsentGiven] = (),
 ) -> Order:
-    """Create a pending order from the server-side cart (prices from the database only)."""
+    """Create a pending order from the server-side cart (prices from the database only).
+
+    A cart makes at most one open (payable) order: when ``cart.ref`` already has one,
+    that order is returned and nothing new is written. Concurrent checkouts of one cart
+    meet at the database constraint ``order_one_open_order_per_cart``; the losers return
+    the winner's order.
+    """
     if cart.is_empty:
         raise CheckoutError(_("Your cart is empty."))
     currencies = {line.product.currency for line in cart.lines}
     if len(currencies) != 1:
         raise CheckoutError(_("Items priced in different currencies must be bought separately."))
+    existing = _cart_open_order_get(cart_ref=cart.ref)
+    if existing is not None:
+        return existing
     preset = _preset_active()
-    order = Order.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        email=email.strip(),
-        billing_name=billing_name.strip(),
-        language=language,
-        currency=currencies.pop(),
-        total=cart.total,
-        purchase_ip=ip or None,
-        user_agent=(user_agent or "")[:400],
-        policy_preset=preset.slug if preset else "",
-        gateway=settings.PAYMENT_GATEWAY,
-    )
+    try:
+        with transaction.atomic():
+            order = _order_insert(
+                cart=cart,
+                currency=currencies.pop(),
+                user=user,
+                email=email,
+                billing_name=billing_name,
+                language=language,
+                ip=ip,
+                user_agent=user_agent,
+                preset_slug=preset.slug if preset else "",
+            )
+    except IntegrityError:
+        existing = _cart_open_order_get(cart_ref=cart.ref)
+        if existing is None:
+            raise
+        return existing
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -291,6 +306,39 @@ def order_create_from_cart(
         reason="checkout",
     )
     return order
+
+
+def _cart_open_order_get(*, cart_ref: str) -> Order | None:
+    if not cart_ref:
+        return None
+    return Order.objects.filter(cart_ref=cart_ref, status__in=OPEN_ORDER_STATES).first()
+
+
+def _order_insert(
+    *,
+    cart: Any,
+    currency: str,
+    user: Any,
+    email: str,
+    billing_name: str,
+    language: str,
+    ip: str | None,
+    user_agent: str,
+    preset_slug: str,
+) -> Order:
+    return Order.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        email=email.strip(),
+        billing_name=billing_name.strip(),
+        language=language,
+        currency=currency,
+        total=cart.total,
+        purchase_ip=ip or None,
+        user_agent=(user_agent or "")[:400],
+        policy_preset=preset_slug,
+        gateway=settings.PAYMENT_GATEWAY,
+        cart_ref=cart.ref,
+    )
 
 
 def _policy_acceptances_record(
@@ -373,12 +421,11 @@ def order_payment_confirm(
             problem = f"{source}: payment received for an order cancelled before payment"
         if problem:
             order_event_add(order=order, kind=OrderEventKind.AMOUNT_MISMATCH, reason=problem)
-            number = order.number
-            transaction.on_commit(
-                lambda: _staff_alert(
-                    subject=f"Payment problem on order {number}",
-                    body=problem + "\nThe order was NOT marked paid. Check the payment.",
-                )
+            _staff_alert(
+                kind="payment_problem",
+                subject=f"Payment problem on order {order.number}",
+                body=problem + "\nThe order was NOT marked paid. Check the payment.",
+                dedupe_key=f"order:{order.pk}:payment-problem:{payment_id}",
             )
             return PaymentConfirmation(order=order, newly_paid=False, problem=problem)
         risk, _created = OrderRisk.objects.get_or_create(order=order)
@@ -583,7 +630,7 @@ def order_deliver(*, order_id: Any) -> DeliveryOutcome:
                     order=order, to_status=S.ON_HOLD, reason="; ".join(verdict.reasons)
                 )
                 _keys_reserve(order=order)
-                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD)
+                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
         if order.status == S.ON_HOLD and risk.released_at is None:
             return DeliveryOutcome(status="held")
@@ -611,6 +658,7 @@ def _order_keys_deliver(*, order: Order) -> DeliveryOutcome:
     order_transition(order=order, to_status=S.DELIVERED, reason="keys delivered")
     # Delivered happens once, in this transaction: its email row cannot exist yet.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
+    _order_email_enqueue(email=email, schedule=False)  # the delivery task sends it at once
     return DeliveryOutcome(status="delivered", email_ids=[email.pk])
 
 
@@ -640,17 +688,16 @@ def _order_backorder(*, order: Order, shortfall: dict[int, int]) -> DeliveryOutc
             for line in order.lines.all()
             if line.pk in shortfall
         )
-        transaction.on_commit(
-            lambda: _staff_alert(
-                subject=f"Order {order.number} is waiting for stock",
-                body=(
-                    f"Order {order.number} was paid but keys are missing: {lines}.\n"
-                    f"It is refunded automatically at {info.deadline:%Y-%m-%d %H:%M %Z} "
-                    "unless stock arrives first."
-                ),
-            )
+        _staff_alert(
+            kind="backorder",
+            subject=f"Order {order.number} is waiting for stock",
+            body=(
+                f"Order {order.number} was paid but keys are missing: {lines}.\n"
+                f"It is refunded automatically at {info.deadline:%Y-%m-%d %H:%M %Z} "
+                "unless stock arrives first."
+            ),
         )
-    email = _order_email_create(order=order, kind=OrderEmailKind.BACKORDER)
+    email = _order_email_create(order=order, kind=OrderEmailKind.BACKORDER, schedule=False)
     return DeliveryOutcome(status="backordered", email_ids=[email.pk] if email else [])
 
 
@@ -666,17 +713,24 @@ def _delivery_emails_pending(*, order: Order) -> DeliveryOutcome:
 # --- customer emails --------------------------------------------------------------------------
 
 
-def _order_email_create(*, order: Order, kind: str, actor: Any = None) -> OrderEmail | None:
-    """The email row for ``kind`` (created once per order, except resends)."""
+def _order_email_create(
+    *, order: Order, kind: str, actor: Any = None, enqueue: bool = True, schedule: bool = True
+) -> OrderEmail | None:
+    """The email row for ``kind`` (created once per order, except resends), with its
+    outbox message unless ``enqueue`` is False. The message is sent after commit, or
+    (``schedule=False``) by the delivery task that made it, right after."""
     if kind != OrderEmailKind.RESEND:
         existing = OrderEmail.objects.filter(order=order, kind=kind).first()
         if existing is not None:
             return existing if existing.status != OrderEmailStatus.SENT else None
-    return OrderEmail.objects.create(
+    email = OrderEmail.objects.create(
         order=order,
         kind=kind,
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
+    if enqueue:
+        _order_email_enqueue(email=email, schedule=schedule)
+    return email
 
 
 EMAIL_TEMPLATES = {
@@ -686,59 +740,109 @@ EMAIL_TEMPLATES = {
     OrderEmailKind.BACKORDER: "order_backordered",
     OrderEmailKind.CANCELLED: "order_cancelled",
 }
+OUTBOX_NAME = "orders.email"  # the renderer and hook registered in OrdersConfig.ready
 
 
-def _email_backoff(attempts: int) -> timedelta:
-    seconds = orders_setting("EMAIL_RETRY_BASE_SECONDS") * (2 ** max(attempts - 1, 0))
-    return timedelta(seconds=min(seconds, orders_setting("EMAIL_RETRY_MAX_SECONDS")))
+def _order_email_key(email: OrderEmail) -> str:
+    return f"order-email:{email.pk}:{email.kind}"
+
+
+def _order_emails_without_message():
+    """Unsent email rows whose outbox message was never written (same key, in SQL)."""
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat
+
+    from core.models import OutboundEmail
+
+    key = Concat(
+        Value("order-email:"), Cast("pk", CharField()), Value(":"), "kind", output_field=CharField()
+    )
+    return (
+        OrderEmail.objects.filter(status__in=[OrderEmailStatus.PENDING, OrderEmailStatus.FAILED])
+        .annotate(outbox_key=key)
+        .filter(~Exists(OutboundEmail.objects.filter(idempotency_key=OuterRef("outbox_key"))))
+    )
+
+
+def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True):
+    """The outbox message of one order email (created once; no key code is stored: the
+    body is rendered when it is sent)."""
+    from core.outbox import outbox_enqueue
+
+    return outbox_enqueue(
+        idempotency_key=_order_email_key(email),
+        to=[email.order.email],
+        renderer=OUTBOX_NAME,
+        context={"order_email_id": email.pk},
+        hook=OUTBOX_NAME,
+        schedule=schedule,
+    )
 
 
 def order_email_send(*, email_id: int) -> str:
-    """Send one order email at most once; returns sent | failed | busy | done.
+    """Send one order email now through the outbox; returns sent | failed | busy | done.
 
-    The row is locked while the message goes to the SMTP server, so two workers never send
-    the same email; a worker that dies mid-send releases the lock with its connection and
-    the sweeper sends it again. An SMTP failure is recorded and retried with backoff; the
-    keys stay visible in My Account and on the order page meanwhile.
+    The outbox leases the message, talks to SMTP outside any transaction (no row of the
+    order or of its email is locked meanwhile) and marks it sent only once the server
+    accepted it; a failure is retried with backoff. The keys stay visible in My Account
+    and on the order page meanwhile.
     """
-    from storefront.emails import email_send
+    from core.outbox import outbox_send
 
-    with transaction.atomic():
-        try:
-            row = (
-                # lock the email row only (never the order) while talking to SMTP
-                OrderEmail.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("order")
-                .get(pk=email_id)
-            )
-        except OrderEmail.DoesNotExist:
-            return "busy"
-        if row.status == OrderEmailStatus.SENT:
-            return "done"
-        order = row.order
-        context = _email_context(order=order, kind=row.kind)
-        row.attempts += 1
-        try:
-            email_send(
-                name=EMAIL_TEMPLATES[row.kind],
-                to=[order.email],
-                context=context,
-                language=order.language or "en",
-                headers={"X-Order-Number": order.number, "X-Order-Email": row.kind},
-            )
-        except Exception as exc:  # SMTP down, refused, timeout: record and retry later
-            row.status = OrderEmailStatus.FAILED
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            row.next_attempt_at = timezone.now() + _email_backoff(row.attempts)
-            row.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
-            logger.warning("order email %s for %s failed: %s", row.kind, order.number, exc)
-            return "failed"
-        row.status = OrderEmailStatus.SENT
-        row.sent_at = timezone.now()
-        row.last_error = ""
-        row.save(update_fields=["status", "attempts", "last_error", "sent_at"])
-        order_event_add(order=order, kind=OrderEventKind.EMAIL, reason=f"{row.kind} email sent")
-        return "sent"
+    email = OrderEmail.objects.select_related("order").get(pk=email_id)
+    if email.status == OrderEmailStatus.SENT:
+        return "done"
+    message = _order_email_enqueue(email=email)
+    result = outbox_send(message_id=message.pk)
+    return {"retry": "failed", "not_due": "busy", "gave_up": "failed"}.get(result, result)
+
+
+def order_email_render(*, message):
+    """The outbox renderer of order emails: rendered at send time, codes included (never
+    stored). The key ids shown go to the hook, which audits them once the server accepted."""
+    from core.outbox import RenderedEmail
+    from storefront.emails import email_render
+
+    email = OrderEmail.objects.select_related("order").get(pk=message.context["order_email_id"])
+    order = email.order
+    context = _email_context(order=order, kind=email.kind)
+    rendered = email_render(
+        name=EMAIL_TEMPLATES[email.kind], context=context, language=order.language or "en"
+    )
+    return RenderedEmail(
+        subject=rendered.subject,
+        text=rendered.body,
+        html=rendered.alternatives[0][0],
+        to=[order.email],
+        headers={"X-Order-Number": order.number, "X-Order-Email": email.kind},
+        facts={"key_ids": context.pop("key_ids")},
+    )
+
+
+def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
+    """Told by the outbox (in its transaction) what became of an order email."""
+    from keys.services import key_view_record
+
+    email = (
+        OrderEmail.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .get(pk=message.context["order_email_id"])
+    )
+    email.attempts = message.attempts
+    if event != "accepted":
+        email.status = OrderEmailStatus.FAILED
+        email.last_error = message.last_error
+        email.next_attempt_at = message.next_attempt_at
+        email.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+        return
+    email.status = OrderEmailStatus.SENT
+    email.sent_at = message.sent_at
+    email.last_error = ""
+    email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    # The codes reached a mail server: only now is the email channel's view audited.
+    for key_id in facts.get("key_ids", []):
+        key_view_record(key_id=key_id, channel="email", guest_email=email.order.email)
+    order_event_add(order=email.order, kind=OrderEventKind.EMAIL, reason=f"{email.kind} email sent")
 
 
 def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
@@ -751,22 +855,15 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
         "tracking_url": base + reverse("orders:track"),
         "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),
         "lines": [],
+        "key_ids": [],
     }
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
-        from keys.services import key_reveal
+        from keys.services import key_code_for_email
 
         for line in order.lines.select_related("product").order_by("id"):
-            codes = [
-                key_reveal(
-                    key=key,
-                    channel="email",
-                    ip=None,
-                    user_agent="",
-                    user=None,
-                    guest_email=order.email,
-                )
-                for key in _line_keys(line=line, statuses=("delivered",))
-            ]
+            keys = list(_line_keys(line=line, statuses=("delivered",)))
+            codes = [key_code_for_email(key_id=key.pk) for key in keys]
+            context["key_ids"].extend(key.pk for key in keys)
             context["lines"].append(
                 {
                     "name": line.product_name,
@@ -782,16 +879,27 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
     return context
 
 
-def rate_limit_consume(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit in a fixed window; False when the limit is already reached."""
-    key = f"orders-rl:{scope}:{hmac.new(b'rl', ident.encode(), 'sha256').hexdigest()[:32]}"
-    cache.add(key, 0, timeout=window_seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window_seconds)
-        count = 1
-    return count <= limit
+def order_track_lookup(*, number: str, email: str, ip: str | None) -> Order | None:
+    """The order a tracking lookup (number + billing email) opens, or None.
+
+    Only failed lookups count, and they count against the client's IP: a visitor who has
+    failed ``TRACK_PER_IP`` times in the window is refused (RateLimited) until it ends.
+    Nothing is counted per order, so someone guessing at an order cannot lock its owner out.
+    """
+    from .selectors import order_get_for_tracking
+
+    limit = {
+        "scope": "track-ip-failures",
+        "key": ip or "-",
+        "limit": orders_setting("TRACK_PER_IP"),
+        "window_seconds": orders_setting("TRACK_WINDOW_SECONDS"),
+    }
+    if not ratelimit_check(**limit):
+        raise RateLimited(_("Too many attempts. Please wait a few minutes and try again."))
+    order = order_get_for_tracking(number=number, email=email)
+    if order is None:
+        ratelimit_hit(**limit)
+    return order
 
 
 def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) -> OrderEmail:
@@ -800,8 +908,8 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
         raise OrderError(_("The keys of this order have not been delivered yet."))
     if staff:
         limit = orders_setting("STAFF_RESEND_PER_HOUR")
-        if not rate_limit_consume(
-            scope="resend-staff", ident=str(order.pk), limit=limit, window_seconds=3600
+        if not ratelimit_hit(
+            scope="resend-staff", key=str(order.pk), limit=limit, window_seconds=3600
         ):
             raise RateLimited(
                 _(
@@ -810,9 +918,9 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
                 )
                 % {"limit": limit}
             )
-    elif not rate_limit_consume(
+    elif not ratelimit_hit(
         scope="resend",
-        ident=str(order.pk),
+        key=str(order.pk),
         limit=orders_setting("RESEND_PER_HOUR"),
         window_seconds=3600,
     ):
@@ -826,7 +934,6 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
             actor=actor,
             reason="key email re-send requested" + (" by staff" if staff else ""),
         )
-        _on_commit_task("orders_email_send", email.pk)
     return email
 
 
@@ -849,14 +956,13 @@ def order_cancel(*, order: Order, actor: Any = None, reason: str) -> Order:
             key_revoke_for_order(order=locked, actor=actor, reason=f"order cancelled: {reason}")
             order_transition(order=locked, to_status=S.CANCELLED, actor=actor, reason=reason)
             if was_paid:
-                _order_email_create(order=locked, kind=OrderEmailKind.CANCELLED)
+                # queued after the refund below (the email says it was refunded)
+                _order_email_create(order=locked, kind=OrderEmailKind.CANCELLED, enqueue=False)
     if was_paid:
         order_refund(order=locked, reason="cancelled", actor=actor, revoke_keys=False)
         email = OrderEmail.objects.filter(order=locked, kind=OrderEmailKind.CANCELLED).first()
         if email is not None and email.status != OrderEmailStatus.SENT:
-            from .tasks import orders_email_send
-
-            orders_email_send.delay(email.pk)
+            _order_email_enqueue(email=email)
     return locked
 
 
@@ -1075,6 +1181,14 @@ class WebhookRejected(Exception):
     """Signature, header or timestamp invalid: answer 400 and store nothing."""
 
 
+class WebhookMalformed(Exception):
+    """Correctly signed, but not the shape of an event: stored as rejected, answered 400."""
+
+    def __init__(self, message: str, event: WebhookEvent) -> None:
+        super().__init__(message)
+        self.event = event
+
+
 class EventNotReady(Exception):
     """The event refers to something an earlier event has not created yet."""
 
@@ -1083,30 +1197,92 @@ class EventNotReady(Exception):
         self.order = order
 
 
-def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
-    """Verify the signature against the raw body, then store the event once."""
-    import json
+def _webhook_signature_verify(*, raw_body: bytes, signature: str) -> None:
+    """Stripe's own check (HMAC over ``t.body``, too old refused), and a timestamp more
+    than the tolerance in the future refused too: a signature minted ahead of time would
+    otherwise stay valid until that moment has passed."""
+    import time
 
     import stripe
 
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret or not signature:
         raise WebhookRejected("missing signature or secret")
+    tolerance = orders_setting("WEBHOOK_TOLERANCE_SECONDS")
     try:
-        stripe.Webhook.construct_event(
-            raw_body, signature, secret, tolerance=orders_setting("WEBHOOK_TOLERANCE_SECONDS")
+        stripe.WebhookSignature.verify_header(raw_body, signature, secret, tolerance=tolerance)
+        timestamp = next(
+            int(value)
+            for name, _sep, value in (item.partition("=") for item in signature.split(","))
+            if name.strip() == "t"
         )
-        payload = json.loads(raw_body)
-    except (ValueError, stripe.SignatureVerificationError) as exc:
+    except (ValueError, StopIteration, stripe.SignatureVerificationError) as exc:
         raise WebhookRejected(str(exc)) from exc
-    if not isinstance(payload, dict) or not payload.get("id") or not payload.get("type"):
-        raise WebhookRejected("not an event")
+    if timestamp > time.time() + tolerance:
+        raise WebhookRejected(f"timestamp {timestamp} is in the future")
+
+
+def _webhook_shape_problem(payload: Any) -> str:
+    """Why ``payload`` is not a Stripe event object; "" when it is one."""
+    if not isinstance(payload, dict):
+        return f"the body is a JSON {type(payload).__name__}, not an object"
+    for name in ("id", "type"):
+        if not isinstance(payload.get(name), str) or not payload[name].strip():
+            return f"{name!r} is missing or not a string"
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return "'data' is not an object"
+    if not isinstance(data.get("object"), dict):
+        return "'data.object' is not an object"
+    if payload.get("created") is not None and not isinstance(payload["created"], int):
+        return "'created' is not an integer"
+    return ""
+
+
+MALFORMED_BODY_KEPT_CHARS = 20_000
+
+
+def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: datetime):
+    """Verify the signature against the raw body, then store the event once.
+
+    Raises WebhookRejected (nothing stored) for a bad signature or timestamp, and
+    WebhookMalformed (stored once, status rejected) for a signed body that is not an event.
+    """
+    import hashlib
+    import json
+
+    _webhook_signature_verify(raw_body=raw_body, signature=signature)
+    try:
+        payload: Any = json.loads(raw_body)
+    except (ValueError, RecursionError):
+        payload, problem = None, "the body is not JSON"
+    else:
+        problem = _webhook_shape_problem(payload)
+    if problem:  # kept as received (cut), for staff to read
+        body = raw_body.decode("utf-8", "replace")[:MALFORMED_BODY_KEPT_CHARS]
+        event_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(event_id, str) or not event_id.strip():
+            event_id = f"malformed:{hashlib.sha256(raw_body).hexdigest()}"
+        event_type = payload.get("type") if isinstance(payload, dict) else None
+        event, _created = WebhookEvent.objects.get_or_create(
+            event_id=event_id[:255],
+            defaults={
+                "gateway": "stripe",
+                "type": event_type[:100] if isinstance(event_type, str) else "",
+                "payload": {"malformed_body": body},
+                "received_at": received_at,
+                "status": WebhookEventStatus.REJECTED,
+                "error": f"malformed event: {problem}",
+                "processed_at": received_at,
+            },
+        )
+        raise WebhookMalformed(problem, event)
     created = payload.get("created")
     event, _created = WebhookEvent.objects.get_or_create(
-        event_id=str(payload["id"])[:255],
+        event_id=payload["id"][:255],
         defaults={
             "gateway": "stripe",
-            "type": str(payload["type"])[:100],
+            "type": payload["type"][:100],
             "payload": payload,
             "received_at": received_at,
             "created_at_gateway": (
@@ -1125,6 +1301,8 @@ FINAL_EVENT_STATES = frozenset(
 def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
     """Process a stored event exactly once (row lock on the event); returns its new status."""
     event = WebhookEvent.objects.get(pk=event_pk)
+    if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
+        return event.status
     if event.type.startswith("charge.dispute."):
         return _dispute_event_process(event=event, replay=replay)
     with transaction.atomic():
@@ -1339,13 +1517,12 @@ def webhook_event_replay(*, event: WebhookEvent) -> str:
 # --- periodic jobs ----------------------------------------------------------------------------
 
 
-def _staff_alert(*, subject: str, body: str) -> None:
-    from storefront.emails import staff_alert_send
+def _staff_alert(*, kind: str, subject: str, body: str, dedupe_key: str | None = None) -> None:
+    """Alert staff through the outbox (inside the caller's transaction; one digest per
+    burst of alerts of a kind)."""
+    from core.outbox import staff_alert_enqueue
 
-    try:
-        staff_alert_send(subject=subject, body=body)
-    except Exception:  # an alert must never break the flow it reports on
-        logger.exception("staff alert failed: %s", subject)
+    staff_alert_enqueue(kind=kind, subject=subject, body=body, dedupe_key=dedupe_key)
 
 
 @dataclass
@@ -1370,12 +1547,11 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
     for pk in due.values_list("pk", flat=True)[:500]:
         tasks.orders_deliver.delay(str(pk))
         result.deliveries += 1
-    unsent = OrderEmail.objects.filter(
-        Q(status=OrderEmailStatus.PENDING, created_at__lte=cutoff)
-        | Q(status=OrderEmailStatus.FAILED, next_attempt_at__lte=timezone.now())
-    )
-    for email_pk in unsent.values_list("pk", flat=True)[:500]:
-        tasks.orders_email_send.delay(email_pk)
+    # Retries are the outbox's (core.tasks.outbox_sweep); here only an email row whose
+    # outbox message was never written (a crash between cancel and refund) gets one.
+    unsent = _order_emails_without_message().filter(created_at__lte=cutoff)
+    for email in unsent.select_related("order").order_by("id")[:500]:
+        _order_email_enqueue(email=email)
         result.emails += 1
     result.events = webhook_events_replay_deferred()
     for refund in Refund.objects.filter(
@@ -1410,11 +1586,15 @@ def orders_alert_stale_holds() -> int:
         + "; ".join(risk.hold_reasons)
         for risk in stale
     )
-    _staff_alert(
-        subject=f"{len(stale)} order(s) on security hold for more than {minutes} minutes",
-        body=body + "\n\nRelease or cancel them in the admin.",
-    )
-    OrderRisk.objects.filter(pk__in=[r.pk for r in stale]).update(stale_alerted_at=timezone.now())
+    with transaction.atomic():  # the alert is written with the marks, or neither
+        OrderRisk.objects.filter(pk__in=[r.pk for r in stale]).update(
+            stale_alerted_at=timezone.now()
+        )
+        _staff_alert(
+            kind="stale_hold",
+            subject=f"{len(stale)} order(s) on security hold for more than {minutes} minutes",
+            body=body + "\n\nRelease or cancel them in the admin.",
+        )
     return len(stale)
 
 

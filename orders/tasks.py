@@ -33,19 +33,14 @@ def orders_deliver(self, order_id: str) -> str:
     except GatewayError as exc:  # risk facts unavailable: try again shortly
         _retry_later(self, exc)
         return "retry"
-    for email_id in outcome.email_ids:
-        sent = services.order_email_send(email_id=email_id)
-        if sent == "failed" and not (self.request.is_eager or self.request.called_directly):
-            orders_email_send.apply_async(args=[email_id], countdown=10)
+    for email_id in outcome.email_ids:  # at once (the outbox retries a failure itself)
+        services.order_email_send(email_id=email_id)
     return outcome.status
 
 
-@app.task(bind=True, max_retries=10, acks_late=True)
-def orders_email_send(self, email_id: int) -> str:
-    result = services.order_email_send(email_id=email_id)
-    if result == "failed":
-        _retry_later(self, countdown=10)
-    return result
+@app.task(acks_late=True)
+def orders_email_send(email_id: int) -> str:
+    return services.order_email_send(email_id=email_id)
 
 
 @app.task(acks_late=True)

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.http import client_ip_get, user_agent_get
 
 from . import selectors, services
-from .conf import orders_setting
 from .forms import CheckoutForm, TestCardForm, TrackForm
 from .gateways import GatewayError
 from .models import Order, OrderStatus
@@ -64,8 +63,13 @@ def _viewer_order(request: HttpRequest, number: str) -> tuple[Order, str]:
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     from storefront.selectors import cart_get
+    from storefront.services import CART_ID_SESSION_KEY
 
-    cart = cart_get(session_cart=request.session.get("cart", {}) or {})
+    cart = cart_get(
+        session_cart=request.session.get("cart", {}) or {},
+        # a cart from before cart ids existed is named by its session
+        cart_id=request.session.get(CART_ID_SESSION_KEY) or request.session.session_key or "",
+    )
     if cart.is_empty:
         messages.info(request, _("Your cart is empty."))
         return redirect("catalog:cart")
@@ -114,6 +118,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("orders:detail", number=order.number)
             request.session["cart"] = {}
+            request.session.pop(CART_ID_SESSION_KEY, None)
             return redirect(url)
     context = {
         "form": form,
@@ -299,26 +304,16 @@ def track(request: HttpRequest) -> HttpResponse:
     form = TrackForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        window = orders_setting("TRACK_WINDOW_SECONDS")
-        number = selectors.number_normalize(form.cleaned_data["number"])
-        allowed = services.rate_limit_consume(
-            scope="track-ip",
-            ident=client_ip_get(request=request) or "-",
-            limit=orders_setting("TRACK_PER_IP"),
-            window_seconds=window,
-        ) and services.rate_limit_consume(
-            scope="track-order",
-            ident=number,
-            limit=orders_setting("TRACK_PER_ORDER"),
-            window_seconds=window,
-        )
-        if not allowed:
-            form.add_error(None, _("Too many attempts. Please wait a few minutes and try again."))
+        try:
+            order = services.order_track_lookup(
+                number=form.cleaned_data["number"],
+                email=form.cleaned_data["email"],
+                ip=client_ip_get(request=request),
+            )
+        except services.RateLimited as exc:
+            form.add_error(None, str(exc))
             status = 429
         else:
-            order = selectors.order_get_for_tracking(
-                number=number, email=form.cleaned_data["email"]
-            )
             if order is not None:
                 _grant(request, order, "tracking")
                 return redirect("orders:detail", number=order.number)
@@ -346,6 +341,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except services.WebhookRejected:
         return HttpResponseBadRequest("invalid signature")
+    except services.WebhookMalformed as exc:
+        return HttpResponseBadRequest(f"not an event: {exc}")
     status = services.webhook_event_process(event_pk=event.pk)
     if status == "failed":
         return HttpResponse("stored; processing failed, will retry", status=500)

@@ -7,6 +7,14 @@ class RefundsConfig(AppConfig):
     verbose_name = _("Claims and disputes")
 
     def ready(self) -> None:
+        # Claim emails go through core's outbox (rendered at send time, audited on accept).
+        from core.outbox import outbox_hook_register, outbox_renderer_register
+
+        from .notifications import OUTBOX_NAME, claim_email_outbox_hook, claim_email_render
+
+        outbox_renderer_register(OUTBOX_NAME, claim_email_render)
+        outbox_hook_register(OUTBOX_NAME, claim_email_outbox_hook)
+
         # Pillow refuses decompression bombs above this many pixels (a warning above it, an
         # error above twice it); evidence uploads treat both as a refusal.
         from PIL import Image

@@ -42,3 +42,34 @@ def claim_internal_response_hours() -> int:
 
 def evidence_max_files() -> int:
     return int(getattr(settings, "EVIDENCE_MAX_FILES", 5))
+
+
+def evidence_uploads_per_ip() -> int:
+    """Screenshots one client IP may send in the rate window (counted before decoding)."""
+    return int(getattr(settings, "EVIDENCE_UPLOADS_PER_IP", 20))
+
+
+def evidence_uploads_per_claim() -> int:
+    """Screenshots one claim (or one order's claim draft) may receive in the rate window."""
+    return int(getattr(settings, "EVIDENCE_UPLOADS_PER_CLAIM", 10))
+
+
+def evidence_rate_window_seconds() -> int:
+    return int(getattr(settings, "EVIDENCE_RATE_WINDOW_SECONDS", 600))
+
+
+def evidence_quota_per_claim() -> int:
+    """Screenshots stored for one claim (or one order's claim draft) in a day."""
+    return int(getattr(settings, "EVIDENCE_QUOTA_PER_CLAIM", 20))
+
+
+# What a claim form's text fields (and empty file fields) can take; a bigger body carries
+# screenshots.
+CLAIM_FORM_TEXT_BYTES = 64 * 1024
+
+
+def evidence_request_max_bytes() -> int:
+    """The largest claim form body read: every screenshot at its size limit, plus the text."""
+    from .evidence import evidence_max_bytes
+
+    return evidence_max_files() * evidence_max_bytes() + CLAIM_FORM_TEXT_BYTES

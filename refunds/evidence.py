@@ -34,7 +34,10 @@ def evidence_max_bytes() -> int:
 
 
 def evidence_max_pixels() -> int:
-    return int(getattr(settings, "EVIDENCE_MAX_PIXELS", 25_000_000))
+    """Largest image accepted, in pixels: a full 5K display (5120x2880) fits, a 5000x5000
+    image does not. Checked from the header before any pixel is decoded; it also bounds
+    the memory of one decode (about 4 bytes per pixel, at most twice at a time)."""
+    return int(getattr(settings, "EVIDENCE_MAX_PIXELS", 16_000_000))
 
 
 class EvidenceRejected(ValueError):
@@ -101,10 +104,10 @@ def image_clean(*, data: bytes) -> CleanImage:
                 probe.verify()
             # verify() leaves the image unusable: open again to decode the pixels.
             with Image.open(io.BytesIO(data)) as image:
-                if image.format != fmt:
+                if image.format != fmt or image.width * image.height > max_pixels:
                     raise EvidenceRejected(_not_an_image())
                 image.load()
-                image = ImageOps.exif_transpose(image)
+                ImageOps.exif_transpose(image, in_place=True)
                 clean = _pixels_only(image, fmt)
         except EvidenceRejected:
             raise
@@ -118,7 +121,8 @@ def image_clean(*, data: bytes) -> CleanImage:
     if fmt == "JPEG":
         clean.save(out, format="JPEG", quality=90, optimize=True)
     elif fmt == "PNG":
-        clean.save(out, format="PNG", optimize=True)
+        # zlib's default level: `optimize` costs seconds of CPU on a large screenshot
+        clean.save(out, format="PNG", compress_level=6)
     else:
         clean.save(out, format="WEBP", quality=90)
     encoded = out.getvalue()
@@ -133,14 +137,21 @@ def image_clean(*, data: bytes) -> CleanImage:
 
 
 def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
-    """A new image holding only the pixels: no EXIF, XMP, ICC profile or text chunks."""
+    """A new image holding only the pixels: no EXIF, XMP, ICC profile or text chunks.
+
+    At most two copies of the pixels exist at once (the decoded image and the new one; a
+    mode conversion replaces the decoded copy rather than adding a third)."""
     if fmt == "JPEG":
         target = "L" if image.mode in ("1", "L") else "RGB"
     else:
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         target = "RGBA" if has_alpha else ("L" if image.mode in ("1", "L") else "RGB")
-    converted = image.convert(target)
-    return Image.frombytes(converted.mode, converted.size, converted.tobytes())
+    source = image if image.mode == target else image.convert(target)
+    if source is not image:
+        image.close()  # the decoded pixels are no longer needed: free them now
+    clean = Image.new(target, source.size)
+    clean.paste(source)
+    return clean
 
 
 def upload_clean(*, upload) -> CleanImage:

@@ -1,7 +1,11 @@
 """Customer emails about claims: what each template gets, in the claim's language.
 
-A key code is put only in the replacement and exchange emails, revealed through
-`keys.services.key_reveal` (channel ``email``) so the disclosure is audited.
+Every claim email goes through core's outbox: :func:`claim_email_enqueue` writes the
+message in the caller's transaction (once per claim event and template, so a redelivered
+task or a re-run step cannot send it twice); the body is rendered when it is sent
+(:func:`claim_email_render`). A key code is put only in the replacement and exchange
+emails and is never stored; its disclosure (channel ``email``) is audited by
+:func:`claim_email_outbox_hook` once the SMTP server accepted the message.
 """
 
 from __future__ import annotations
@@ -60,33 +64,68 @@ def claim_email_context(*, claim: Claim, name: str) -> dict[str, Any]:
         "exchange_product": claim.exchange_product.name if claim.exchange_product_id else "",
     }
     if name in EMAILS_WITH_CODE and claim.replacement_key_id:
-        from keys.services import key_reveal
+        from keys.services import key_code_for_email
 
-        context["code"] = key_reveal(
-            key=claim.replacement_key,
-            channel="email",
-            ip=None,
-            user_agent="",
-            user=claim.user,
-            guest_email=claim.guest_email,
-        )
+        context["code"] = key_code_for_email(key_id=claim.replacement_key_id)
         context["key_product"] = claim.replacement_key.product.name
     return context
 
 
-def claim_email_send(*, claim_pk: int, name: str) -> None:
-    from storefront.emails import email_send
+OUTBOX_NAME = "refunds.claim_email"  # the renderer and hook registered in RefundsConfig.ready
 
+
+def claim_email_enqueue(*, claim: Claim, name: str) -> None:
+    """Queue the customer email ``name`` about ``claim`` (inside the caller's transaction).
+
+    Keyed by the claim's latest event: the email that event calls for is written once."""
+    from core.outbox import outbox_enqueue
+
+    from .models import ClaimEvent
+
+    event_id = (
+        ClaimEvent.objects.filter(claim_id=claim.pk).order_by("-pk").values_list("pk", flat=True)
+    ).first() or 0
+    outbox_enqueue(
+        idempotency_key=f"claim:{claim.pk}:event:{event_id}:{name}:customer",
+        to=[claim.customer_email],
+        renderer=OUTBOX_NAME,
+        context={"claim_id": claim.pk, "name": name},
+        hook=OUTBOX_NAME,
+        headers={"X-Keystore-Claim": claim.number},
+    )
+
+
+def claim_email_render(*, message):
+    """The outbox renderer of claim emails, at send time, in the claim's language."""
+    from core.outbox import RenderedEmail
+    from storefront.emails import email_render
+
+    name = message.context["name"]
     claim = Claim.objects.select_related(
         "order", "order_line", "user", "exchange_product", "replacement_key"
-    ).get(pk=claim_pk)
+    ).get(pk=message.context["claim_id"])
     language = claim.language or "en"
     with translation.override(language):  # labels and clause titles in the email's language
         context = claim_email_context(claim=claim, name=name)
-    email_send(
-        name=name,
+    rendered = email_render(name=name, context=context, language=language)
+    shown = [claim.replacement_key_id] if "code" in context else []
+    return RenderedEmail(
+        subject=rendered.subject,
+        text=rendered.body,
+        html=rendered.alternatives[0][0],
         to=[claim.customer_email],
-        context=context,
-        language=language,
-        headers={"X-Keystore-Claim": claim.number},
+        facts={"key_ids": shown},
     )
+
+
+def claim_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
+    """Once the SMTP server accepted a claim email with a code, audit that disclosure."""
+    if event != "accepted" or not facts.get("key_ids"):
+        return
+    from keys.services import key_view_record
+
+    claim = Claim.objects.select_related("user").get(pk=message.context["claim_id"])
+    for key_id in facts["key_ids"]:
+        key_view_record(
+            key_id=key_id, channel="email", user=claim.user, guest_email=claim.guest_email
+        )

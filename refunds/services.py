@@ -27,9 +27,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from core.money import money_from_minor_units
+from core.ratelimit import ratelimit_check, ratelimit_hit
 
 from . import conf
-from .evidence import evidence_write, upload_clean
+from .evidence import EvidenceRejected, evidence_write, upload_clean
 from .models import (
     OPEN_CLAIM_STATUSES,
     REASONS_WITHOUT_KEY,
@@ -162,15 +163,17 @@ def claim_event_record(
 
 
 def _notify(*, claim: Claim, name: str) -> None:
-    from .tasks import claim_customer_notify
+    """The customer's email, written to the outbox in this transaction (sent on commit)."""
+    from .notifications import claim_email_enqueue
 
-    claim_customer_notify.delay_on_commit(claim.pk, name)
+    claim_email_enqueue(claim=claim, name=name)
 
 
-def _staff_alert(*, subject: str, body: str) -> None:
-    from .tasks import claims_staff_alert
+def _staff_alert(*, subject: str, body: str, kind: str = "claim") -> None:
+    """A staff alert through the outbox (one digest per burst of a kind)."""
+    from core.outbox import staff_alert_enqueue
 
-    claims_staff_alert.delay_on_commit(subject, body)
+    staff_alert_enqueue(kind=kind, subject=subject, body=body)
 
 
 def _decision_data(decision) -> dict[str, str]:
@@ -340,10 +343,71 @@ def claim_preview(
     )
 
 
-def evidence_create(*, upload, uploaded_by=None, upload_token: str = "") -> Evidence:
-    """Validate, re-encode and store one uploaded image. Raises EvidenceRejected."""
+class EvidenceLimited(EvidenceRejected):
+    """Over a rate limit or the claim's quota: refused before the file is looked at."""
+
+
+EVIDENCE_QUOTA_WINDOW_SECONDS = 24 * 3600  # a draft's screenshots are purged after a day
+
+
+def _evidence_limits(*, ip: str | None, claim_ref: str) -> dict[str, dict]:
+    window = conf.evidence_rate_window_seconds()
+    return {
+        "ip": {
+            "scope": "evidence-ip",
+            "key": ip or "-",
+            "limit": conf.evidence_uploads_per_ip(),
+            "window_seconds": window,
+        },
+        "claim": {
+            "scope": "evidence-claim",
+            "key": claim_ref,
+            "limit": conf.evidence_uploads_per_claim(),
+            "window_seconds": window,
+        },
+        "quota": {
+            "scope": "evidence-quota",
+            "key": claim_ref,
+            "limit": conf.evidence_quota_per_claim(),
+            "window_seconds": EVIDENCE_QUOTA_WINDOW_SECONDS,
+        },
+    }
+
+
+def evidence_uploads_allowed(*, ip: str | None, claim_ref: str) -> bool:
+    """Whether one more screenshot from this IP for this claim would be looked at (counts
+    nothing): lets a form full of screenshots be refused before it is even parsed."""
+    limits = _evidence_limits(ip=ip, claim_ref=claim_ref or "-")
+    return all(ratelimit_check(**limit) for limit in limits.values())
+
+
+def evidence_create(
+    *, upload, uploaded_by=None, upload_token: str = "", ip: str | None = None, claim_ref: str = ""
+) -> Evidence:
+    """Validate, re-encode and store one uploaded image. Raises EvidenceRejected.
+
+    Before the file is read, the upload is counted against the client's IP and the claim
+    (``claim_ref``: the claim, or the order whose claim is being written) and refused
+    (EvidenceLimited) over either rate limit or once the claim's quota of stored images
+    is used up. Only stored images count against the quota.
+    """
+    limits = _evidence_limits(ip=ip, claim_ref=claim_ref or "-")
+    if not ratelimit_check(**limits["quota"]):
+        raise EvidenceLimited(
+            _(
+                "This claim already has %(n)s screenshots, the most we accept. "
+                "Please describe anything else in your message."
+            )
+            % {"n": conf.evidence_quota_per_claim()}
+        )
+    within_ip = ratelimit_hit(**limits["ip"])
+    if not (within_ip and ratelimit_hit(**limits["claim"])):
+        raise EvidenceLimited(
+            _("Too many screenshots were sent in a short time. Please wait a few minutes.")
+        )
     image = upload_clean(upload=upload)
     storage_name = evidence_write(image=image)
+    ratelimit_hit(**limits["quota"])
     original = (getattr(upload, "name", "") or "screenshot").rsplit("/", 1)[-1][:120]
     return Evidence.objects.create(
         uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
@@ -1068,7 +1132,7 @@ def claim_close(*, claim: Claim, actor=None, reason: str, notify: bool = True) -
 
 def claims_escalate_due(*, now: datetime | None = None) -> int:
     """Alert staff once per claim whose verification deadline is near or past."""
-    from storefront.emails import staff_alert_send
+    from core.outbox import staff_alert_enqueue
 
     from .selectors import claims_due_for_escalation
 
@@ -1093,9 +1157,10 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
                 reason="verification overdue" if overdue else "verification due soon",
                 data={"due": claim.verification_due_at.isoformat()},
             )
-            # Inside the transaction: if the email fails, the mark rolls back and the next
-            # run tries again; once it is sent, the mark commits and it is never re-sent.
-            staff_alert_send(
+            # The alert is written to the outbox with the mark, in one transaction.
+            staff_alert_enqueue(
+                kind="claim_escalation",
+                dedupe_key=f"claim:{claim.pk}:escalated",
                 subject=(
                     _("Claim %(number)s: verification overdue")
                     if overdue
@@ -1310,6 +1375,7 @@ def dispute_event_handle(*, event: dict) -> Any:
                 _dispute_opened(dispute=dispute)
             elif kind == "charge.dispute.closed":
                 _staff_alert(
+                    kind="dispute",
                     subject=_("Dispute %(id)s closed: %(status)s")
                     % {"id": dispute.stripe_dispute_id, "status": dispute.get_status_display()},
                     body=_("Order %(order)s.") % {"order": dispute.order.number},
@@ -1371,6 +1437,7 @@ def _dispute_opened(*, dispute) -> None:
         },
     )
     _staff_alert(
+        kind="dispute",
         subject=_("Chargeback on order %(order)s") % {"order": order.number},
         body=_(
             "Dispute %(id)s, %(amount)s %(currency)s, reason %(reason)s. Evidence is ready for review in the admin."

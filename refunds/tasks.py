@@ -13,26 +13,28 @@ from storefront.celery import app
 logger = logging.getLogger(__name__)
 
 
-@app.task(bind=True, max_retries=8, default_retry_delay=30, acks_late=True)
-def claim_customer_notify(self, claim_pk: int, name: str) -> None:
-    """Email the customer about their claim (template ``emails/<name>``)."""
-    from .notifications import claim_email_send
-
-    try:
-        claim_email_send(claim_pk=claim_pk, name=name)
-    except Exception as exc:  # SMTP down: retry with backoff
-        logger.warning("claim email %s for claim %s failed: %s", name, claim_pk, exc)
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600))
+# Emails no longer go through tasks of their own (core's outbox sends them). These two
+# remain for messages queued before the outbox existed: they write to the outbox, keyed so
+# that a redelivery cannot send twice.
 
 
-@app.task(bind=True, max_retries=8, default_retry_delay=30, acks_late=True)
-def claims_staff_alert(self, subject: str, body: str) -> None:
-    from storefront.emails import staff_alert_send
+@app.task(acks_late=True)
+def claim_customer_notify(claim_pk: int, name: str) -> None:
+    """Queue the customer's claim email (template ``emails/<name>``) in the outbox."""
+    from django.db import transaction
 
-    try:
-        staff_alert_send(subject=subject, body=body)
-    except Exception as exc:
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600))
+    from .models import Claim
+    from .notifications import claim_email_enqueue
+
+    with transaction.atomic():
+        claim_email_enqueue(claim=Claim.objects.get(pk=claim_pk), name=name)
+
+
+@app.task(acks_late=True)
+def claims_staff_alert(subject: str, body: str) -> None:
+    from core.outbox import staff_alert_enqueue
+
+    staff_alert_enqueue(kind="claim", subject=subject, body=body)
 
 
 @app.task(name="refunds.tasks.claims_escalate_due")

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.http import client_ip_get
+
 from .evidence import EvidenceRejected, evidence_path
 from .forms import ClaimForm, MessageForm, preview_matches, preview_signature
 from .models import REASONS_WITHOUT_KEY, ClaimStatus, MessageAuthor
@@ -37,6 +39,7 @@ from .services import (
     claim_preview,
     claim_submit,
     evidence_create,
+    evidence_uploads_allowed,
 )
 
 UPLOAD_TOKEN_SESSION_KEY = "refunds_upload_token"
@@ -116,16 +119,56 @@ def _evidence_ids_str(ids: list[int]) -> str:
     return ",".join(str(i) for i in ids)
 
 
-def _store_uploads(request, files, form, field: str = "screenshots") -> list[int]:
+def _uploads_refused_early(request: HttpRequest, *, claim_ref: str) -> HttpResponse | None:
+    """Refuse, before the body is parsed, a claim form bigger than its screenshots can be,
+    or one carrying screenshots from a client or for a claim already over its limits (the
+    browser keeps what was typed: going back shows the form as it was)."""
+    from . import conf
+
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > conf.evidence_request_max_bytes():
+        message, status = (
+            _("This message is too large. Please send fewer or smaller screenshots."),
+            413,
+        )
+    elif length > conf.CLAIM_FORM_TEXT_BYTES and not evidence_uploads_allowed(
+        ip=client_ip_get(request=request), claim_ref=claim_ref
+    ):
+        message, status = (
+            _(
+                "Too many screenshots were sent in a short time. Please wait a few minutes, "
+                "then go back: what you typed is still in the form."
+            ),
+            429,
+        )
+    else:
+        return None
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _store_uploads(
+    request, files, form, *, claim_ref: str, field: str = "screenshots"
+) -> list[int]:
     """Store each good image; add a clear error for each bad one (the rest is kept)."""
     from . import conf
+    from .services import EvidenceLimited
 
     stored: list[int] = []
     for upload in files[: conf.evidence_max_files()]:
         try:
             evidence = evidence_create(
-                upload=upload, uploaded_by=request.user, upload_token=_upload_token(request)
+                upload=upload,
+                uploaded_by=request.user,
+                upload_token=_upload_token(request),
+                ip=client_ip_get(request=request),
+                claim_ref=claim_ref,
             )
+        except EvidenceLimited as exc:
+            form.add_error(field, str(exc))
+            break  # the next files would be refused the same way
         except EvidenceRejected as exc:
             form.add_error(field, f"{upload.name}: {exc}")
         else:
@@ -140,6 +183,10 @@ def _store_uploads(request, files, form, field: str = "screenshots") -> list[int
 @require_http_methods(["GET", "POST"])
 def claim_new(request: HttpRequest, number: str) -> HttpResponse:
     order, channel = _order_for_claim(request, number)
+    if request.method == "POST":
+        refused = _uploads_refused_early(request, claim_ref=f"order:{order.pk}")
+        if refused is not None:
+            return refused
     try:
         preset = preset_rules_get()
     except NoActivePreset:
@@ -174,7 +221,9 @@ def claim_new(request: HttpRequest, number: str) -> HttpResponse:
     kept_ids = form.cleaned_data.get("evidence_ids", []) if hasattr(form, "cleaned_data") else []
     upload_token = _upload_token(request)
     kept = evidence_pending_list(ids=kept_ids, upload_token=upload_token)
-    new_ids = _store_uploads(request, request.FILES.getlist("screenshots"), form)
+    new_ids = _store_uploads(
+        request, request.FILES.getlist("screenshots"), form, claim_ref=f"order:{order.pk}"
+    )
     evidence = kept + evidence_pending_list(ids=new_ids, upload_token=upload_token)
     evidence_ids = [e.pk for e in evidence]
     context.update(form=form, evidence=evidence)
@@ -252,9 +301,14 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
     form = MessageForm()
     status = 200
     if request.method == "POST":
+        refused = _uploads_refused_early(request, claim_ref=f"claim:{claim.pk}")
+        if refused is not None:
+            return refused
         form = MessageForm(request.POST, request.FILES)
         valid = form.is_valid()
-        ids = _store_uploads(request, request.FILES.getlist("screenshots"), form)
+        ids = _store_uploads(
+            request, request.FILES.getlist("screenshots"), form, claim_ref=f"claim:{claim.pk}"
+        )
         if valid and not form.errors:
             try:
                 claim_message_post(

@@ -18,6 +18,11 @@ app.autodiscover_tasks()
 
 # The beat schedule, in code. Each entry names a task that is idempotent.
 app.conf.beat_schedule = {
+    "core-outbox-sweep": {
+        # every email the shop sends: due retries and messages of a worker that died
+        "task": "core.tasks.outbox_sweep",
+        "schedule": 30.0,
+    },
     "orders-sweep-undelivered": {
         "task": "orders.tasks.orders_sweep_undelivered",
         "schedule": 60.0,

@@ -1,22 +1,20 @@
-"""One way to send a templated email in the recipient's language (HTML + text).
+"""One way to render a templated email in the recipient's language (HTML + text).
 
 Templates live in templates/emails/<name>.subject.txt, <name>.txt and <name>.html.
 Callers pass only what the templates need; a key code must be passed only to the
-delivery and replacement emails, and never logged.
+delivery and replacement emails, and never logged. Nothing is sent from here: every
+email goes through core's outbox (``core.outbox``), whose renderers call
+:func:`email_render` at send time.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-
-logger = logging.getLogger(__name__)
 
 
 def shop_time_zone() -> str:
@@ -43,34 +41,3 @@ def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailM
     message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text)
     message.attach_alternative(html, "text/html")
     return message
-
-
-def email_send(
-    *,
-    name: str,
-    to: Sequence[str],
-    context: dict[str, Any],
-    language: str = "en",
-    headers: dict[str, str] | None = None,
-) -> None:
-    """Render and send; raises on SMTP failure so a task can retry with backoff."""
-    message = email_render(name=name, context=context, language=language)
-    message.to = list(to)
-    message.from_email = settings.DEFAULT_FROM_EMAIL
-    if headers:
-        message.extra_headers.update(headers)
-    message.send(fail_silently=False)
-    logger.info("email sent: %s to %d recipient(s)", name, len(message.to))
-
-
-def staff_alert_send(*, subject: str, body: str) -> None:
-    """A plain email to the staff alert list (low stock, stale holds, due claims)."""
-    from django.core.mail import send_mail
-
-    send_mail(
-        subject=f"[{settings.SHOP_NAME}] {subject}",
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=settings.STAFF_ALERT_EMAILS,
-        fail_silently=False,
-    )

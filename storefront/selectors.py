@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -88,6 +89,9 @@ class Cart:
     lines: list[CartLine]
     total: Decimal
     currency: str
+    # Names this cart with these contents ("" when the caller gave no cart id): checkout
+    # keeps at most one open order per reference (a database constraint on orders).
+    ref: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -98,7 +102,15 @@ class Cart:
         return sum(line.quantity for line in self.lines)
 
 
-def cart_get(*, session_cart: dict[str, int]) -> Cart:
+def cart_ref_get(*, cart_id: str, lines: list[CartLine]) -> str:
+    """The reference of a cart: its id in the session and what it holds."""
+    if not cart_id:
+        return ""
+    content = ",".join(f"{line.product.pk}x{line.quantity}" for line in lines)
+    return hashlib.sha256(f"{cart_id}|{content}".encode()).hexdigest()[:40]
+
+
+def cart_get(*, session_cart: dict[str, int], cart_id: str = "") -> Cart:
     """Build the cart from the session with prices read from the database, never the client."""
     ids = [int(pk) for pk in session_cart if str(pk).isdigit()]
     products = {p.pk: p for p in Product.objects.filter(pk__in=ids, is_active=True)}
@@ -121,7 +133,12 @@ def cart_get(*, session_cart: dict[str, int]) -> Cart:
     lines.sort(key=lambda line: line.product.name)
     total = sum((line.line_total for line in lines), Decimal("0.00"))
     currency = lines[0].product.currency if lines else settings.SHOP_CURRENCY
-    return Cart(lines=lines, total=total, currency=currency)
+    return Cart(
+        lines=lines,
+        total=total,
+        currency=currency,
+        ref=cart_ref_get(cart_id=cart_id, lines=lines),
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ from django.utils.translation import gettext as _
 
 from .models import Product
 
+# The session key of the cart's id: set when the first product is added, dropped when the
+# cart becomes an order (orders.views.checkout). See storefront.selectors.cart_ref_get.
+CART_ID_SESSION_KEY = "cart_id"
+
 
 class CartError(ValueError):
     """A cart change that cannot be made; the message is shown to the customer."""
@@ -14,6 +18,21 @@ class CartError(ValueError):
 
 def _max_quantity(product: Product) -> int:
     return min(product.max_per_order, settings.CART_MAX_QUANTITY_PER_LINE)
+
+
+def _stock_check(*, product: Product, quantity: int) -> None:
+    """Refuse more than the keys in stock: the shop sells no backorders (a key missing at
+    payment, when two customers race for the last one, is still refunded by its deadline)."""
+    from .selectors import product_available_counts
+
+    available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)
+    if available <= 0:
+        raise CartError(_("%(product)s is out of stock.") % {"product": product.name})
+    if quantity > available:
+        raise CartError(
+            _("Only %(count)d of %(product)s left in stock.")
+            % {"count": available, "product": product.name}
+        )
 
 
 def cart_add(*, session_cart: dict[str, int], product: Product, quantity: int) -> dict[str, int]:
@@ -38,6 +57,7 @@ def cart_add(*, session_cart: dict[str, int], product: Product, quantity: int) -
         raise CartError(
             _("You can buy at most %(limit)d of this product per order.") % {"limit": limit}
         )
+    _stock_check(product=product, quantity=new_quantity)
     cart[key] = new_quantity
     return cart
 
@@ -53,6 +73,8 @@ def cart_update(*, session_cart: dict[str, int], product: Product, quantity: int
         raise CartError(
             _("You can buy at most %(limit)d of this product per order.") % {"limit": limit}
         )
+    if quantity > cart.get(key, 0):
+        _stock_check(product=product, quantity=quantity)
     cart[key] = quantity
     return cart
 

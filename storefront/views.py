@@ -1,4 +1,5 @@
 import hashlib
+import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from .selectors import (
     product_list_with_stock,
     stock_status_for,
 )
-from .services import CartError, cart_add, cart_remove, cart_update
+from .services import CART_ID_SESSION_KEY, CartError, cart_add, cart_remove, cart_update
 
 CATALOG_PAGE_SIZE = 24
 CATALOG_PARAMS = ("q", "category", "platform", "page")
@@ -74,6 +75,12 @@ def language_switch(request: HttpRequest) -> HttpResponse:
 def _sees_the_public_page(request: HttpRequest) -> bool:
     """A visitor with no session and no pending message sees what everyone sees."""
     return request.session.session_key is None and "messages" not in request.COOKIES
+
+
+def _catalog_url(params: list[tuple[str, str]]) -> str:
+    """The catalog's address with only the known, non-empty parameters."""
+    query = urlencode([(name, value) for name, value in params if value])
+    return reverse("catalog:catalog") + (f"?{query}" if query else "")
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -123,6 +130,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "grid": grid,
         "categories": category_list(),
         "platforms": Platform.choices,
+        # The page may be kept for everyone: nothing on it may come from the request
+        # beyond the parameters that make the cache key (the language form's return URL).
+        "language_next": _catalog_url(params),
     }
     response = render(request, "storefront/catalog.html", context)
     if whole_page:
@@ -165,6 +175,8 @@ def cart_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     except CartError as exc:
         messages.error(request, str(exc))
         return redirect(product.get_absolute_url())
+    if not request.session.get(CART_ID_SESSION_KEY):  # one id for this cart until checkout
+        request.session[CART_ID_SESSION_KEY] = secrets.token_hex(16)
     messages.success(request, _("%(product)s is in your cart.") % {"product": product.name})
     return redirect("catalog:cart")
 

@@ -30,6 +30,13 @@ def _isolated_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _staff_alerts_at_once(settings):
+    """Staff alerts go out as soon as they commit (no digest window) unless a test sets
+    one (tests/core/test_outbox.py proves the digest)."""
+    settings.OUTBOX_STAFF_DIGEST_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

@@ -35,15 +35,18 @@ def test_the_login_page_keeps_remember_me_beside_its_label(client):
     assert re.search(r'<label for="id_remember"><input type="checkbox"[^>]*id="id_remember"', html)
 
 
-def test_the_verification_email_greets_in_the_shops_name(client, settings):
-    client.post(
-        reverse("account_signup"),
-        {
-            "email": "new@example.com",
-            "password1": "a-long-unusual-pass-42",
-            "password2": "a-long-unusual-pass-42",
-        },
-    )
+def test_the_verification_email_greets_in_the_shops_name(
+    client, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
+        client.post(
+            reverse("account_signup"),
+            {
+                "email": "new@example.com",
+                "password1": "a-long-unusual-pass-42",
+                "password2": "a-long-unusual-pass-42",
+            },
+        )
     [message] = [m for m in mail.outbox if "new@example.com" in m.to]
     assert f"Hello from {settings.SHOP_NAME}!" in message.body
     assert "Hello from testserver" not in message.body

@@ -8,15 +8,16 @@ from accounts.services import user_suspend
 pytestmark = pytest.mark.django_db
 
 
-def test_signup_with_email_sends_a_verification_email(client):
-    response = client.post(
-        reverse("account_signup"),
-        {
-            "email": "new@example.com",
-            "password1": "a-long-unusual-pass-42",
-            "password2": "a-long-unusual-pass-42",
-        },
-    )
+def test_signup_with_email_sends_a_verification_email(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
+        response = client.post(
+            reverse("account_signup"),
+            {
+                "email": "new@example.com",
+                "password1": "a-long-unusual-pass-42",
+                "password2": "a-long-unusual-pass-42",
+            },
+        )
     assert response.status_code == 302
     assert User.objects.filter(email="new@example.com").exists()
     assert any("new@example.com" in m.to for m in mail.outbox)
@@ -100,11 +101,28 @@ def test_staff_with_totp_must_enter_a_code_before_reaching_the_admin(client, sta
     assert client.get("/admin/").status_code == 200
 
 
-def test_password_reset_sends_a_link_to_a_known_address(client, user):
+def test_password_reset_sends_a_link_to_a_known_address(
+    client, user, django_capture_on_commit_callbacks
+):
     mail.outbox.clear()
-    client.post(reverse("account_reset_password"), {"email": user.email})
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
+        client.post(reverse("account_reset_password"), {"email": user.email})
     assert len(mail.outbox) == 1
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_an_account_email_is_erased_from_the_outbox_once_a_server_accepted_it(
+    client, user, django_capture_on_commit_callbacks
+):
+    """A password-reset link is a secret: it stays in the outbox only until it is sent."""
+    from core.models import OutboundEmail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": user.email})
+    [message] = OutboundEmail.objects.filter(audience="account")
+    assert message.status == "sent" and message.recipients == [user.email]
+    assert message.body_text == message.body_html == ""
+    assert "/accounts/password/reset/key/" in mail.outbox[-1].body
 
 
 def test_dashboard_lists_the_customers_claims_and_how_to_open_one(client, user):

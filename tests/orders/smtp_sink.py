@@ -13,6 +13,7 @@ import asyncio
 import email
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -46,8 +47,17 @@ class SmtpSink:
         return "250 OK"
 
     log_path: str = ""  # also append "order_number kind time" lines here (another process)
+    # Called (in a thread of its own) while the sender waits for the server's answer to
+    # DATA, before the message is accepted; what it raises is kept in ``during_errors``.
+    during_data: Callable[[], None] | None = None
+    during_errors: list[BaseException] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.during_data is not None:
+            try:
+                await asyncio.to_thread(self.during_data)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                self.during_errors.append(exc)
         now = time.time()
         message = email.message_from_bytes(envelope.content)
         accepted = Accepted(

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from keys.models import KeyView
@@ -69,26 +70,40 @@ def test_tracking_answers_the_same_for_no_such_order_and_wrong_email(client, sto
     assert client.get(reverse("orders:detail", args=[order.number])).status_code == 404
 
 
-def test_tracking_is_rate_limited_per_order(client, settings, stocked):
-    settings.ORDERS_TRACK_PER_ORDER = 3
+def test_the_owner_gets_through_after_ten_wrong_guesses_from_another_ip(stocked):
     order = _delivered(stocked, email="alice@example.com")
-    for _ in range(3):
-        assert (
-            client.post(TRACK, {"number": order.number, "email": "x@example.com"}).status_code
-            == 404
-        )
-    blocked = client.post(TRACK, {"number": order.number, "email": "alice@example.com"})
-    assert blocked.status_code == 429
-    assert "Too many attempts" in blocked.content.decode()
+    attacker = Client(REMOTE_ADDR="203.0.113.66")
+    for _ in range(10):
+        guess = attacker.post(TRACK, {"number": order.number, "email": "x@example.com"})
+        assert guess.status_code == 404
+    owner = Client(REMOTE_ADDR="198.51.100.7")
+    response = owner.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert response.status_code == 302
+    assert owner.get(response["Location"]).status_code == 200
 
 
-def test_tracking_is_rate_limited_per_ip(client, settings, stocked):
+def test_tracking_limits_failed_lookups_per_ip_and_each_ip_separately(settings, stocked):
     settings.ORDERS_TRACK_PER_IP = 2
     order = _delivered(stocked, email="alice@example.com")
-    client.post(TRACK, {"number": "KS-AAAAAAAA", "email": "x@example.com"})
-    client.post(TRACK, {"number": "KS-BBBBBBBB", "email": "x@example.com"})
-    response = client.post(TRACK, {"number": order.number, "email": "alice@example.com"})
-    assert response.status_code == 429
+    guesser = Client(REMOTE_ADDR="203.0.113.66")
+    guesser.post(TRACK, {"number": "KS-AAAAAAAA", "email": "x@example.com"})
+    guesser.post(TRACK, {"number": "KS-BBBBBBBB", "email": "x@example.com"})
+    blocked = guesser.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.content.decode()
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    other.post(TRACK, {"number": "KS-AAAAAAAA", "email": "x@example.com"})
+    response = other.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert response.status_code == 302
+
+
+def test_successful_tracking_lookups_do_not_count_against_the_limit(settings, stocked):
+    settings.ORDERS_TRACK_PER_IP = 2
+    order = _delivered(stocked, email="alice@example.com")
+    owner = Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(5):
+        response = owner.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+        assert response.status_code == 302
 
 
 def test_tracking_requires_both_fields(client, db):

@@ -104,7 +104,9 @@ def test_staff_resends_are_capped_per_order_per_hour_with_a_clear_message(
 
 def test_a_view_only_staff_member_cannot_replay_a_webhook_event(client, db):
     staff_login(client=client, user=staff_with_perms("orders.view_webhookevent"))
-    post_event(client, json.dumps({"id": "evt_1", "type": "customer.created", "data": {}}))
+    post_event(
+        client, json.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": {}}})
+    )
     event = WebhookEvent.objects.get()
     url = reverse("admin:orders_webhookevent_changelist")
     assert not action_offered(client, changelist_url=url, action="replay")
@@ -116,7 +118,9 @@ def test_a_view_only_staff_member_cannot_replay_a_webhook_event(client, db):
 def test_staff_with_replay_webhook_process_an_event_again_with_a_log_entry(client, db):
     user = staff_with_perms("orders.view_webhookevent", "orders.replay_webhook")
     staff_login(client=client, user=user)
-    post_event(client, json.dumps({"id": "evt_1", "type": "customer.created", "data": {}}))
+    post_event(
+        client, json.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": {}}})
+    )
     event = WebhookEvent.objects.get()
     _run(client, "replay", event, url=reverse("admin:orders_webhookevent_changelist"))
     event.refresh_from_db()

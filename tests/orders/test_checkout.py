@@ -144,3 +144,35 @@ def test_checkout_links_the_current_policy_versions(client, stocked, antimart):
     assert "version 1" in page
     assert client.get("/policies/refund/?version=1").status_code == 200
     assert "consent_withdrawal_waiver" not in page  # only AllKeyMasters asks for it
+
+
+def test_the_database_refuses_a_second_open_order_for_one_cart(client, stocked):
+    from django.db import IntegrityError, transaction
+
+    from tests.factories import order_new
+
+    _add_to_cart(client, stocked, 1)
+    _checkout(client)
+    order = Order.objects.get()
+    assert order.cart_ref
+    twin = order_new(product=stocked)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Order.objects.filter(pk=twin.pk).update(cart_ref=order.cart_ref)
+    order.status = OrderStatus.EXPIRED  # no longer payable: the cart may check out again
+    order.save(update_fields=["status"])
+    Order.objects.filter(pk=twin.pk).update(cart_ref=order.cart_ref)
+
+
+def test_checking_out_the_same_cart_again_returns_its_open_order(client, stocked):
+    from storefront.services import CART_ID_SESSION_KEY
+
+    _add_to_cart(client, stocked, 1)
+    session = client.session
+    cart, cart_id = session["cart"], session[CART_ID_SESSION_KEY]
+    first = _checkout(client)
+    session = client.session  # the payment page did not load: the customer goes back
+    session["cart"], session[CART_ID_SESSION_KEY] = cart, cart_id
+    session.save()
+    second = _checkout(client)
+    assert Order.objects.count() == 1
+    assert first["Location"] == second["Location"]

@@ -103,3 +103,33 @@ def test_many_buyers_racing_for_the_last_keys_get_keys_or_a_backorder(win, strip
     assert statuses.count("backordered") == 5
     codes = [k.pk for o in orders for k in o.lines.get().keys.all()]
     assert len(codes) == len(set(codes)) == 3
+
+
+def test_five_concurrent_checkouts_of_one_cart_make_one_open_order(stocked):
+    """Five "continue to payment" posts from one browser at once: one payable order."""
+    from django.conf import settings as django_settings
+
+    from orders.models import Order
+
+    browser = Client()
+    browser.post(reverse("catalog:cart_add", args=[stocked.slug]), {"quantity": 2})
+    cookie = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+    form = {
+        "billing_name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "language": "en",
+        "consent_policy_acceptance": "on",
+    }
+
+    def work(i):
+        tab = Client()
+        tab.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+        response = tab.post("/orders/checkout/", form)
+        return response.status_code, response.get("Location", "")
+
+    results = _run_together(5, work)
+
+    order = Order.objects.get()  # exactly one order
+    assert order.status == OrderStatus.PENDING and order.cart_ref
+    payment = reverse("orders:test_pay", args=[order.gateway_session_id])
+    assert results == [(302, payment)] * 5  # every tab goes on to pay that one order

@@ -9,7 +9,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from keys.models import Key
+from core.models import OutboundEmail
+from core.outbox import outbox_send_due
+from keys.models import Key, KeyView
 from orders import services
 from orders.models import (
     BlocklistEntry,
@@ -225,6 +227,9 @@ def test_smtp_down_keeps_the_key_in_my_account_and_retries_until_sent(
     email = OrderEmail.objects.get(order=order, kind="delivery")
     assert email.status == "failed" and email.attempts == 1
     assert email.next_attempt_at > timezone.now()
+    [message] = OutboundEmail.objects.filter(audience="customer")
+    assert message.status == "pending" and message.attempts == 1
+    assert message.next_attempt_at > timezone.now() and "refused" in message.last_error
 
     client.force_login(user)
     dashboard = client.get(reverse("accounts:dashboard")).content.decode()
@@ -233,18 +238,42 @@ def test_smtp_down_keeps_the_key_in_my_account_and_retries_until_sent(
     revealed = client.post(reverse("orders:key_reveal", args=[order.number, key.pk]))
     assert re.search(r"data-key>[^<]+" + key.last4, revealed.content.decode())
 
-    # not yet due: the sweeper leaves it alone
+    # not yet due: the sweepers leave it alone
     services.orders_sweep_undelivered(grace_seconds=0)
-    assert OrderEmail.objects.get(pk=email.pk).attempts == 1
+    outbox_send_due()
+    assert OutboundEmail.objects.get(pk=message.pk).attempts == 1
     # the mail server is back and the retry is due
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    OrderEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())
-    services.orders_sweep_undelivered(grace_seconds=0)
+    OutboundEmail.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert outbox_send_due() == 1
     email.refresh_from_db()
+    message.refresh_from_db()
+    assert message.status == "sent" and message.attempts == 2
     assert email.status == "sent" and email.attempts == 2
     assert len(_emails(order, "delivery")) == 1
     assert key.last4 in _emails(order, "delivery")[0].body
     assert Key.objects.get(pk=key.pk).status == "delivered"
+    assert outbox_send_due() == 0  # sent once
+
+
+def test_a_failed_key_email_writes_no_email_view_until_a_server_accepts_it(settings, stocked):
+    """Dispute evidence must not say a key was shown via email when no server took it."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    order = _pay(order_new(product=stocked, quantity=2))
+    keys = list(order.lines.get().keys.values_list("pk", flat=True))
+    assert not KeyView.objects.filter(key_id__in=keys, channel="email").exists()
+    message = OutboundEmail.objects.get(audience="customer")
+    assert (message.status, message.attempts) == ("pending", 1)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    OutboundEmail.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    outbox_send_due()
+    outbox_send_due()
+    views = KeyView.objects.filter(key_id__in=keys, channel="email")
+    assert sorted(views.values_list("key_id", flat=True)) == sorted(keys)  # once per key
+    assert views.filter(guest_email=order.email).count() == 2
+    assert len(_emails(order, "delivery")) == 1
 
 
 def test_sweeper_redrives_a_paid_order_whose_task_was_lost(stocked):
@@ -258,6 +287,18 @@ def test_sweeper_redrives_a_paid_order_whose_task_was_lost(stocked):
     services.orders_sweep_undelivered(grace_seconds=0)  # running again changes nothing
     assert order.lines.get().keys.count() == 1
     assert len(_emails(order, "delivery")) == 1
+
+
+def test_an_email_row_without_its_outbox_message_is_queued_by_the_sweeper(stocked):
+    """A crash between writing a cancellation email row and queuing it (or a row from
+    before the outbox) still ends in one sent email."""
+    order = _pay(order_new(product=stocked))
+    email = OrderEmail.objects.create(order=order, kind="cancelled")
+    result = services.orders_sweep_undelivered(grace_seconds=0)
+    assert result.emails == 1
+    email.refresh_from_db()
+    assert email.status == "sent" and len(_emails(order, "cancelled")) == 1
+    assert services.orders_sweep_undelivered(grace_seconds=0).emails == 0
 
 
 def test_delivery_email_is_in_the_customers_language(stocked):

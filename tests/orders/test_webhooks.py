@@ -67,6 +67,54 @@ def test_signature_older_than_300_seconds_is_rejected_and_nothing_written(client
     _nothing_written(order)
 
 
+def test_signature_more_than_300_seconds_in_the_future_is_rejected_and_nothing_written(
+    client, paid_session
+):
+    order, intent = paid_session
+    payload = session_event(order, payment_intent=intent)
+    ahead = signature_header(payload, timestamp=int(time.time()) + 3600)
+    response = post_event(client, payload, header=ahead)
+    assert response.status_code == 400
+    _nothing_written(order)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[]",
+        '[{"id": "evt_1", "type": "checkout.session.completed"}]',
+        '"checkout.session.completed"',
+        "42",
+        "null",
+        '{"id": "evt_data_string", "type": "checkout.session.completed", "data": "x"}',
+        '{"id": "evt_data_list", "type": "charge.refunded", "data": [1, 2]}',
+        '{"id": "evt_object_string", "type": "charge.dispute.created", "data": {"object": "x"}}',
+        '{"id": 7, "type": "checkout.session.completed", "data": {"object": {}}}',
+        "{not json",
+    ],
+    ids=[
+        "empty-array",
+        "array",
+        "string",
+        "number",
+        "null",
+        "data-string",
+        "data-array",
+        "object-string",
+        "id-not-string",
+        "not-json",
+    ],
+)
+def test_a_signed_body_that_is_not_an_event_answers_400_and_is_stored_rejected(client, db, body):
+    first = post_event(client, body)
+    again = post_event(client, body)  # Stripe retries a 400: still one row
+    assert first.status_code == again.status_code == 400
+    event = WebhookEvent.objects.get()
+    assert event.status == "rejected"
+    assert event.error.startswith("malformed event")
+    assert event.order is None
+
+
 def test_completed_and_paid_event_delivers_the_order_and_repeats_change_nothing(
     client, paid_session
 ):

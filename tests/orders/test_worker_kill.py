@@ -2,7 +2,8 @@
 
 The worker is caught while it is handing the first key email to a real SMTP server (the
 server stalls after RCPT TO). It is killed with SIGKILL, a new worker is started, and the
-periodic sweeper runs (as beat would). Every paid order must end up delivered exactly
+periodic sweepers run (as beat would; the outbox's hands the killed worker's leased
+message on once its lease expires). Every paid order must end up delivered exactly
 once: its keys allocated once and one key email accepted by the SMTP server.
 """
 
@@ -47,6 +48,8 @@ def _worker_env(smtp_port: int) -> dict:
         EMAIL_TIMEOUT="60",
         PAYMENT_GATEWAY="test",
         STAFF_ALERT_EMAILS="staff@keystore.test",
+        # the killed worker's message is leased; a short lease hands it on quickly
+        OUTBOX_LEASE_SECONDS="5",
     )
     return env
 
@@ -122,6 +125,7 @@ def test_killed_worker_mid_delivery_every_paid_order_delivered_exactly_once(win,
         sink.release()
 
         workers.append(_start_worker(env, "second"))
+        from core.tasks import outbox_sweep
         from orders.tasks import orders_sweep_undelivered
 
         last_sweep = [0.0]
@@ -129,6 +133,7 @@ def test_killed_worker_mid_delivery_every_paid_order_delivered_exactly_once(win,
         def all_done():
             if time.monotonic() - last_sweep[0] > 2:
                 orders_sweep_undelivered.delay(0)  # what beat does every minute
+                outbox_sweep.delay()  # and every half minute
                 last_sweep[0] = time.monotonic()
             statuses = set(Order.objects.values_list("status", flat=True))
             unsent = OrderEmail.objects.exclude(status="sent").exists()

@@ -16,6 +16,9 @@ from .conftest import preset_activate, staff_with
 
 pytestmark = pytest.mark.postgres
 
+# Refunding where the policy recommends a replacement is an override: staff say why.
+OVERRIDE_NOTE = "customer asked for their money back; manager agreed"
+
 
 def run_together(*calls):
     """Start every call at the same moment in its own thread (own DB connection)."""
@@ -79,7 +82,9 @@ def _refund_and_replacement_race(*, claim, stripe_on, wait_for_stripe: bool):
     b = staff_with("decide_claim", email="b@example.com")
 
     def refund():
-        return claim_approve_refund(claim=Claim.objects.get(pk=claim.pk), actor=a)
+        return claim_approve_refund(
+            claim=Claim.objects.get(pk=claim.pk), actor=a, note=OVERRIDE_NOTE
+        )
 
     def replace():
         if wait_for_stripe:  # press the button while the refund is at Stripe

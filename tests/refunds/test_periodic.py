@@ -14,7 +14,9 @@ from tests.factories import claim_new, order_delivered_new
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
-def test_a_due_verification_is_escalated_to_staff_exactly_once(preset, delivered):
+def test_a_due_verification_is_escalated_to_staff_exactly_once(
+    preset, delivered, django_capture_on_commit_callbacks
+):
     order, key = delivered
     claim = claim_new(order=order, key=key)
     assert tasks.claims_escalate_due.delay().get() == 0  # 2 business days away
@@ -22,8 +24,9 @@ def test_a_due_verification_is_escalated_to_staff_exactly_once(preset, delivered
         verification_due_at=timezone.now() + timedelta(hours=1)
     )
     mail.outbox.clear()
-    assert tasks.claims_escalate_due.delay().get() == 1
-    assert tasks.claims_escalate_due.delay().get() == 0
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
+        assert tasks.claims_escalate_due.delay().get() == 1
+        assert tasks.claims_escalate_due.delay().get() == 0
     (alert,) = mail.outbox
     assert alert.to == ["staff@keystore.test"] and claim.number in alert.subject
     assert "due soon" in alert.subject
@@ -32,14 +35,17 @@ def test_a_due_verification_is_escalated_to_staff_exactly_once(preset, delivered
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
-def test_an_overdue_verification_says_overdue(preset, delivered):
+def test_an_overdue_verification_says_overdue(
+    preset, delivered, django_capture_on_commit_callbacks
+):
     order, key = delivered
     claim = claim_new(order=order, key=key)
     Claim.objects.filter(pk=claim.pk).update(
         verification_due_at=timezone.now() - timedelta(hours=1)
     )
     mail.outbox.clear()
-    tasks.claims_escalate_due.delay()
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
+        tasks.claims_escalate_due.delay()
     assert "overdue" in mail.outbox[0].subject
 
 

@@ -24,6 +24,9 @@ from tests.staff import staff_login
 
 from .conftest import preset_activate
 
+# Refunding where the policy recommends a replacement is an override: staff say why.
+OVERRIDE_NOTE = "customer asked for their money back; manager agreed"
+
 
 def out_of_stock():
     Key.objects.filter(status="available").update(status="defective")
@@ -46,7 +49,9 @@ def test_a_refunded_key_cannot_be_replaced(
     preset_activate("windowskeymart")
     order, key = delivered
     with django_capture_on_commit_callbacks(execute=True):
-        refunded = claim_approve_refund(claim=claim_new(order=order, key=key), actor=agent)
+        refunded = claim_approve_refund(
+            claim=claim_new(order=order, key=key), actor=agent, note=OVERRIDE_NOTE
+        )
     assert refunded.remedy == "refund"
     key.refresh_from_db()
     assert key.status == "revoked"
@@ -83,7 +88,7 @@ def test_a_claim_with_a_refund_under_way_gets_no_replacement_or_exchange(
     claim = claim_new(order=order, key=key)
     stripe_on.refuse_refunds = 1  # the first attempt fails: the claim stays open
     with pytest.raises(ClaimError, match="try again"):
-        claim_approve_refund(claim=claim, actor=agent)
+        claim_approve_refund(claim=claim, actor=agent, note=OVERRIDE_NOTE)
     claim.refresh_from_db()
     assert claim.is_open and claim.refund_requested_at is not None
     with pytest.raises(ClaimError, match="refund was already requested"):
@@ -140,7 +145,9 @@ def test_a_refund_of_a_whole_line_revokes_every_key_sent_for_it_replacements_inc
     claim = claim_new(order=order, key=second)
     claim = claim_verification_record(claim=claim, actor=manager, result="confirmed_defective")
     with django_capture_on_commit_callbacks(execute=True):
-        refunded = claim_approve_refund(claim=claim, actor=manager, amount=win_line.line_total)
+        refunded = claim_approve_refund(
+            claim=claim, actor=manager, amount=win_line.line_total, note=OVERRIDE_NOTE
+        )
     assert refunded.refund_amount == Decimal("59.80")
     replacement.refresh_from_db()
     second.refresh_from_db()
@@ -159,7 +166,9 @@ def test_a_key_refund_withdraws_the_key_only(
     order = _two_line_order(customer=customer, products=[stocked, office])
     first, second = Key.objects.filter(order_line__product=stocked, order_line__order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        claim_approve_refund(claim=claim_new(order=order, key=first), actor=agent)
+        claim_approve_refund(
+            claim=claim_new(order=order, key=first), actor=agent, note=OVERRIDE_NOTE
+        )
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("revoked", "delivered")
@@ -205,7 +214,7 @@ def test_the_claim_form_refuses_a_key_already_refunded_with_a_clear_message(
     preset_activate("windowskeymart")
     order, key = delivered
     with django_capture_on_commit_callbacks(execute=True):
-        claim_approve_refund(claim=claim_new(order=order, key=key), actor=agent)
+        claim_approve_refund(claim=claim_new(order=order, key=key), actor=agent, note=OVERRIDE_NOTE)
     key.refresh_from_db()
     preview = claim_preview(
         order=order, order_line=key.order_line, key=key, reason="key_invalid", failed_at=None
@@ -256,5 +265,7 @@ def test_the_admin_proposes_exactly_what_the_refund_service_accepts_after_a_fail
 
     with pytest.raises(OrderError, match="at most 19.90"):
         order_refund(order=order, amount=Decimal(proposed) + Decimal("0.01"), reason="probe")
-    claim = claim_approve_refund(claim=claim, actor=agent, amount=Decimal(proposed))
+    claim = claim_approve_refund(
+        claim=claim, actor=agent, amount=Decimal(proposed), note=OVERRIDE_NOTE
+    )
     assert claim.remedy == "refund" and claim.refund_amount == Decimal("19.90")

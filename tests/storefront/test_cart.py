@@ -5,9 +5,36 @@ from django.urls import reverse
 
 from storefront.selectors import cart_get
 from storefront.services import CartError, cart_add
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, keys_create
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product(product):
+    """The shared product with 3 keys in stock."""
+    keys_create(product=product, count=3)
+    return product
+
+
+def test_an_out_of_stock_product_cannot_be_added_by_a_direct_post(client, db, category):
+    sold_out = ProductFactory(category=category, name="Office 2021", slug="office-2021")
+    response = client.post(
+        reverse("catalog:cart_add", args=[sold_out.slug]), {"quantity": 1}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["Office 2021 is out of stock."]
+    assert client.session.get("cart", {}) == {}
+
+
+def test_the_cart_refuses_more_than_the_keys_in_stock(client, product):
+    response = client.post(
+        reverse("catalog:cart_add", args=[product.slug]), {"quantity": 4}, follow=True
+    )
+    assert "Only 3 of Windows 11 Pro left in stock." in response.content.decode()
+    assert client.session.get("cart", {}) == {}
+    client.post(reverse("catalog:cart_add", args=[product.slug]), {"quantity": 3})
+    client.post(reverse("catalog:cart_update", args=[product.pk]), {"quantity": 4})
+    assert client.session["cart"] == {str(product.pk): 3}
 
 
 def test_adding_to_cart_uses_the_server_price(client, product):
@@ -27,6 +54,7 @@ def test_cart_refuses_more_than_the_per_order_limit(client, product):
 
 def test_cart_refuses_mixed_currencies(product):
     dollars = ProductFactory(currency="USD")
+    keys_create(product=dollars, count=1)
     cart = cart_add(session_cart={}, product=product, quantity=1)
     with pytest.raises(CartError):
         cart_add(session_cart=cart, product=dollars, quantity=1)

@@ -148,6 +148,26 @@ def test_a_visitor_without_a_session_gets_the_shared_page_without_queries(client
     assert len(queries) == 0
 
 
+def test_the_page_cached_for_everyone_does_not_carry_a_crafted_query_string(client, product):
+    from django.test import Client
+
+    crafted = client.get(
+        reverse("catalog:catalog"),
+        {"q": "", "utm": '"><a href="https://evil.example/">Your account is locked</a>'},
+    ).content.decode()
+    assert "evil.example" not in crafted
+    body = Client().get(reverse("catalog:catalog")).content.decode()  # the next visitor
+    assert "evil.example" not in body and "utm" not in body
+    assert 'name="next" type="hidden" value="/"' in body
+
+
+def test_the_language_form_returns_to_the_same_filters(client, product):
+    body = client.get(
+        reverse("catalog:catalog"), {"platform": "windows", "junk": "1"}
+    ).content.decode()
+    assert 'name="next" type="hidden" value="/?platform=windows"' in body
+
+
 def test_a_visitor_with_a_cart_never_gets_the_shared_page(client, product):
     from tests.factories import keys_create
 

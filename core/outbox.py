@@ -1,0 +1,390 @@
+"""The notifications outbox: every email the shop sends, customer and staff, goes through here.
+
+- :func:`outbox_enqueue` writes one :class:`~core.models.OutboundEmail` row inside the
+  caller's transaction (so the message exists if and only if the change it reports
+  committed) and schedules its send on commit. The idempotency key is unique: running
+  the same step twice cannot create a second message.
+- :func:`outbox_send` claims the row (``select_for_update(skip_locked=True)``, a short
+  lease, attempts + 1), commits, renders and talks to SMTP outside any transaction, then
+  marks it sent only once the server accepted it. A failure is recorded and retried with
+  exponential backoff and jitter; a worker that dies mid-send leaves a lease that expires,
+  and the sweeper (:func:`outbox_send_due`, on the beat schedule) hands it to another.
+- Secrets stay out of the table: a message with a key code stores no body; a registered
+  *renderer* builds it at send time from the ids in ``context``. A registered *hook* is
+  told, in the transaction that marks the message, that it was accepted (or that an
+  attempt failed): the key-view audit of the email channel is written there, so it exists
+  only for a message an SMTP server accepted.
+- Staff alerts (:func:`staff_alert_enqueue`) become digests: alerts of one kind raised
+  within the window share one message.
+
+``core`` imports no other app: apps register renderers and hooks in ``AppConfig.ready``
+with :func:`outbox_renderer_register` and :func:`outbox_hook_register`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import OutboundEmail, StaffAlert
+from .models import OutboundEmailStatus as Status
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, int] = {
+    # How long a claimed message is reserved for its worker. Longer than one SMTP
+    # conversation (EMAIL_TIMEOUT per socket operation), short enough that a killed
+    # worker's message is soon sent by another.
+    "OUTBOX_LEASE_SECONDS": 120,
+    # Backoff after a failed attempt: base * 2**(attempts-1) seconds, capped, with jitter.
+    "OUTBOX_RETRY_BASE_SECONDS": 10,
+    "OUTBOX_RETRY_MAX_SECONDS": 900,
+    # After this many attempts a message is marked failed (about a day at the cap).
+    "OUTBOX_MAX_ATTEMPTS": 100,
+    # Staff alerts of one kind raised within this many seconds go out as one digest.
+    "OUTBOX_STAFF_DIGEST_SECONDS": 300,
+}
+
+
+def outbox_setting(name: str) -> int:
+    """``settings.<NAME>``, else the environment variable of that name, else the default."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return int(value) if value is not None else DEFAULTS[name]
+
+
+# --- the registry (filled by the apps in AppConfig.ready) --------------------------------
+
+
+@dataclass
+class RenderedEmail:
+    """What a renderer returns: the message, and facts for the hook (e.g. key ids shown)."""
+
+    subject: str
+    text: str
+    html: str = ""
+    to: list[str] | None = None  # None: the message's stored recipients
+    headers: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+Renderer = Callable[..., RenderedEmail]  # renderer(*, message) -> RenderedEmail
+Hook = Callable[..., None]  # hook(*, message, event, facts); event: accepted | failed
+
+OUTBOX_RENDERERS: dict[str, Renderer] = {}
+OUTBOX_HOOKS: dict[str, Hook] = {}
+
+
+def outbox_renderer_register(name: str, renderer: Renderer) -> None:
+    OUTBOX_RENDERERS[name] = renderer
+
+
+def outbox_hook_register(name: str, hook: Hook) -> None:
+    OUTBOX_HOOKS[name] = hook
+
+
+# --- enqueue ------------------------------------------------------------------------------
+
+
+def _schedule_send(message: OutboundEmail) -> None:
+    from .tasks import outbox_send_task
+
+    pk = message.pk
+    delay = (message.next_attempt_at - timezone.now()).total_seconds()
+
+    def send() -> None:
+        if delay > 1 and not _eager():
+            outbox_send_task.apply_async(args=[pk], countdown=int(delay) + 1)
+        else:
+            outbox_send_task.delay(pk)
+
+    transaction.on_commit(send, robust=True)
+
+
+def _eager() -> bool:
+    from .tasks import outbox_send_task
+
+    return bool(outbox_send_task.app.conf.task_always_eager)
+
+
+def outbox_enqueue(
+    *,
+    idempotency_key: str,
+    to: Sequence[str],
+    subject: str = "",
+    text: str = "",
+    html: str = "",
+    headers: dict[str, str] | None = None,
+    renderer: str = "",
+    context: dict[str, Any] | None = None,
+    hook: str = "",
+    audience: str = "customer",
+    send_at=None,
+    schedule: bool = True,
+) -> OutboundEmail:
+    """The message for ``idempotency_key``, created once (inside the caller's transaction).
+
+    Either pass the rendered ``subject``/``text``/``html`` (nothing secret in them), or a
+    registered ``renderer`` and the ids it needs in ``context``. The send is scheduled on
+    commit (``schedule=False``: the caller sends it itself right after, e.g. the delivery
+    task; the sweeper still covers it); the same key again returns the existing message.
+    """
+    if renderer and renderer not in OUTBOX_RENDERERS:
+        raise ValueError(f"no outbox renderer registered as {renderer!r}")
+    if hook and hook not in OUTBOX_HOOKS:
+        raise ValueError(f"no outbox hook registered as {hook!r}")
+    if not renderer and not subject:
+        raise ValueError("a stored message needs a subject")
+    existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            message = OutboundEmail.objects.create(
+                idempotency_key=idempotency_key,
+                audience=audience,
+                recipients=list(to),
+                subject=" ".join(subject.split())[:500],
+                body_text=text,
+                body_html=html,
+                headers=headers or {},
+                renderer=renderer,
+                context=context or {},
+                hook=hook,
+                next_attempt_at=send_at or timezone.now(),
+            )
+    except IntegrityError:  # the same step ran concurrently: its message stands
+        return OutboundEmail.objects.get(idempotency_key=idempotency_key)
+    if schedule:
+        _schedule_send(message)
+    return message
+
+
+# --- send ---------------------------------------------------------------------------------
+
+
+def _require_no_transaction() -> None:
+    """SMTP is never talked to inside a transaction (a test case's own wrapper aside)."""
+    blocks = transaction.get_connection().atomic_blocks
+    if any(not getattr(block, "_from_testcase", False) for block in blocks):
+        raise RuntimeError("outbox_send talks to SMTP: not inside a transaction")
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = outbox_setting("OUTBOX_RETRY_BASE_SECONDS")
+    capped = min(base * 2 ** max(attempts - 1, 0), outbox_setting("OUTBOX_RETRY_MAX_SECONDS"))
+    # "equal jitter": half fixed, half random, so retries of a burst spread out
+    return timedelta(seconds=max(capped / 2 + random.uniform(0, capped / 2), 1))  # noqa: S311
+
+
+def _claim(*, message_id: int, now) -> OutboundEmail | str:
+    """Lease the message to this worker (a short transaction), or say why not."""
+    with transaction.atomic():
+        row = (
+            OutboundEmail.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+        )
+        if row is None:
+            return "busy" if OutboundEmail.objects.filter(pk=message_id).exists() else "missing"
+        if row.status == Status.SENT:
+            return "done"
+        if row.status == Status.FAILED:
+            return "gave_up"
+        if row.status == Status.SENDING and row.lease_until > now:
+            return "busy"
+        if row.status == Status.PENDING and row.next_attempt_at > now:
+            return "not_due"
+        row.status = Status.SENDING
+        row.attempts += 1
+        row.lease_until = now + timedelta(seconds=outbox_setting("OUTBOX_LEASE_SECONDS"))
+        row.save(update_fields=["status", "attempts", "lease_until"])
+    return row
+
+
+def _render(message: OutboundEmail) -> tuple[EmailMultiAlternatives, dict[str, Any]]:
+    if message.renderer:
+        rendered = OUTBOX_RENDERERS[message.renderer](message=message)
+    else:
+        rendered = RenderedEmail(
+            subject=message.subject, text=message.body_text, html=message.body_html
+        )
+    email = EmailMultiAlternatives(
+        subject=" ".join(rendered.subject.split()),
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(rendered.to if rendered.to is not None else message.recipients),
+        headers={**message.headers, **rendered.headers},
+    )
+    if rendered.html:
+        email.attach_alternative(rendered.html, "text/html")
+    return email, rendered.facts
+
+
+def outbox_send(*, message_id: int) -> str:
+    """Send one message at most once per lease; returns what happened.
+
+    sent | retry | failed (gave up now) | done (already sent) | busy (another worker holds
+    it) | not_due | gave_up | missing.
+    """
+    _require_no_transaction()
+    claimed = _claim(message_id=message_id, now=timezone.now())
+    if isinstance(claimed, str):
+        return claimed
+    message = claimed
+    facts: dict[str, Any] = {}
+    try:
+        email, facts = _render(message)
+        with get_connection(fail_silently=False) as connection:
+            email.connection = connection
+            email.send(fail_silently=False)
+    except Exception as exc:  # SMTP down, refused, timeout, or the renderer failed
+        return _attempt_failed(message_id=message.pk, error=exc)
+    return _accepted(message_id=message.pk, facts=facts)
+
+
+def _accepted(*, message_id: int, facts: dict[str, Any]) -> str:
+    with transaction.atomic():
+        row = OutboundEmail.objects.select_for_update().get(pk=message_id)
+        if row.status == Status.SENT:  # another worker took over an expired lease and won
+            return "done"
+        row.status = Status.SENT
+        row.sent_at = timezone.now()
+        row.lease_until = None
+        row.last_error = ""
+        row.save(update_fields=["status", "sent_at", "lease_until", "last_error"])
+        if row.hook:
+            OUTBOX_HOOKS[row.hook](message=row, event="accepted", facts=facts)
+    logger.info("outbox: %s accepted (attempt %d)", row.idempotency_key, row.attempts)
+    return "sent"
+
+
+def _attempt_failed(*, message_id: int, error: Exception) -> str:
+    with transaction.atomic():
+        row = OutboundEmail.objects.select_for_update().get(pk=message_id)
+        if row.status == Status.SENT:
+            return "done"
+        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        row.lease_until = None
+        gave_up = row.attempts >= outbox_setting("OUTBOX_MAX_ATTEMPTS")
+        row.status = Status.FAILED if gave_up else Status.PENDING
+        row.next_attempt_at = timezone.now() + _backoff(row.attempts)
+        row.save(update_fields=["status", "last_error", "lease_until", "next_attempt_at"])
+        if not gave_up and not _eager():
+            # a send task due at next_attempt_at; in-process (no broker) the sweeper
+            # retries, so a web request never loops on a dead server
+            _schedule_send(row)
+        if row.hook:
+            OUTBOX_HOOKS[row.hook](message=row, event="failed", facts={})
+        if gave_up and row.audience != "staff":
+            staff_alert_enqueue(
+                kind="outbox",
+                subject=f"An email could not be sent: {row.idempotency_key}",
+                body=f"Gave up after {row.attempts} attempts. Last error: {row.last_error}",
+            )
+    logger.warning("outbox: %s attempt %d failed: %s", row.idempotency_key, row.attempts, error)
+    return "failed" if gave_up else "retry"
+
+
+def outbox_due_ids(*, limit: int = 500) -> list[int]:
+    """Messages due now: pending and due, or sending with an expired lease (a dead worker)."""
+    now = timezone.now()
+    return list(
+        OutboundEmail.objects.filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.SENDING, lease_until__lte=now)
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def outbox_send_due(*, limit: int = 500) -> int:
+    """The sweeper: hand every due message to a send task. Returns how many."""
+    from .tasks import outbox_send_task
+
+    ids = outbox_due_ids(limit=limit)
+    for pk in ids:
+        outbox_send_task.delay(pk)
+    return len(ids)
+
+
+# --- staff alerts as digests ----------------------------------------------------------------
+
+
+def _staff_digest_render(*, message: OutboundEmail) -> RenderedEmail:
+    alerts = list(message.staff_alerts.order_by("created_at", "id"))
+    prefix = f"[{settings.SHOP_NAME}]"
+    if not alerts:
+        raise RuntimeError("a staff digest with no alert")
+    if len(alerts) == 1:
+        return RenderedEmail(subject=f"{prefix} {alerts[0].subject}", text=alerts[0].body)
+    subject = f"{prefix} {len(alerts)} alerts: {alerts[0].subject}"
+    parts = [
+        f"{index}. {alert.subject}  ({alert.created_at:%Y-%m-%d %H:%M} UTC)\n{alert.body}".rstrip()
+        for index, alert in enumerate(alerts, start=1)
+    ]
+    return RenderedEmail(subject=subject, text="\n\n".join(parts) + "\n")
+
+
+outbox_renderer_register("core.staff_digest", _staff_digest_render)
+
+
+def staff_alert_enqueue(
+    *, kind: str, subject: str, body: str, dedupe_key: str | None = None
+) -> StaffAlert | None:
+    """Tell staff something (inside the caller's transaction, sent after commit).
+
+    The alert joins its kind's open digest (a message not yet handed to a worker), or
+    opens one due at the end of the digest window. A ``dedupe_key`` makes the alert once
+    only (a redelivered task cannot alert twice); returns None when it was already raised.
+    """
+    window = outbox_setting("OUTBOX_STAFF_DIGEST_SECONDS")
+    with transaction.atomic():
+        if dedupe_key and StaffAlert.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        digest = (
+            OutboundEmail.objects.select_for_update()
+            .filter(
+                audience="staff",
+                renderer="core.staff_digest",
+                context__kind=kind,
+                status=Status.PENDING,
+                attempts=0,
+            )
+            .order_by("-id")
+            .first()
+        )
+        if digest is None:
+            digest = outbox_enqueue(
+                idempotency_key=f"staff:{kind}:{uuid.uuid4().hex}",
+                to=settings.STAFF_ALERT_EMAILS,
+                renderer="core.staff_digest",
+                context={"kind": kind},
+                audience="staff",
+                send_at=timezone.now() + timedelta(seconds=window),
+            )
+        elif digest.next_attempt_at <= timezone.now():
+            _schedule_send(digest)  # already due: do not wait for the sweeper
+        try:
+            with transaction.atomic():
+                return StaffAlert.objects.create(
+                    kind=kind,
+                    dedupe_key=dedupe_key or None,
+                    subject=subject[:300],
+                    body=body,
+                    digest=digest,
+                )
+        except IntegrityError:  # the same alert raised concurrently
+            return None
