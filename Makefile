@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python scripts/run_dev.py --addr 127.0.0.1:8000
 
 test: install
 	$(BIN)/python -m pytest

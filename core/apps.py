@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Shop")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 -- registers the fail-closed system checks

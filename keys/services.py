@@ -1090,6 +1090,59 @@ def key_encryption_rotate(*, batch_size: int = 1000, progress=None) -> RotationR
     return result
 
 
+@dataclass
+class VerificationResult:
+    examined: int = 0
+    under_newest_key: int = 0
+    under_older_key: int = 0
+    failed: int = 0
+
+
+@sensitive_variables()  # error reports never show a code
+def key_encryption_verify(
+    *, batch_size: int = 2000, on_failure=None, progress=None
+) -> VerificationResult:
+    """Decrypt every stored code with the configured KEY_ENCRYPTION_KEYS, changing nothing.
+
+    Run it after restoring a backup or before removing an old key. Streams by primary key
+    (``batch_size`` ids and ciphertexts in memory at a time, no plaintext kept); each
+    unreadable key's id goes to ``on_failure`` as it is found, so memory stays bounded
+    whatever the inventory size.
+    """
+    result = VerificationResult()
+    last_pk = 0
+    while True:
+        rows = list(
+            Key.objects.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", "ciphertext")[:batch_size]
+        )
+        if not rows:
+            break
+        last_pk = rows[-1][0]
+        for pk, token in rows:
+            result.examined += 1
+            if token_is_current(token):
+                result.under_newest_key += 1
+                continue
+            try:
+                code_decrypt(token, key_id=pk)
+            except KeyDecryptionError:
+                result.failed += 1
+                if on_failure is not None:
+                    on_failure(pk)
+                continue
+            result.under_older_key += 1
+        if progress is not None:
+            progress(result)
+    logger.info(
+        "key encryption verification: %d examined, %d unreadable",
+        result.examined,
+        result.failed,
+    )
+    return result
+
+
 def key_unreadable_report(*, key: Key, context: str) -> None:
     """A stored code could not be decrypted while a customer asked for it: log it (never the
     ciphertext) and alert staff once a day per key, so the customer is contacted."""

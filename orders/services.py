@@ -1167,7 +1167,12 @@ def _refund_external_partial_alert(*, order: Order, refund: Refund) -> None:
         "No key was revoked. Choose which keys this refund pays back and revoke them:\n"
         + ("\n".join(keys) or "(no key is held by this order)")
     )
-    transaction.on_commit(lambda: _staff_alert(subject=subject, body=body))
+    _staff_alert(
+        kind="refund_outside_shop",
+        subject=subject,
+        body=body,
+        dedupe_key=f"order:{order.pk}:partial-refund:{refund.pk}",
+    )
 
 
 # --- webhooks ---------------------------------------------------------------------------------

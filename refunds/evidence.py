@@ -4,21 +4,26 @@ An upload is accepted only when Pillow recognises it as PNG, JPEG or WebP from i
 (never the file name or the browser's Content-Type), it is within the size and pixel
 limits, and it decodes fully. What is stored is a fresh image made from the decoded pixels
 (EXIF, XMP, ICC and text chunks are dropped; the EXIF orientation is applied first), saved
-under a random name in ``settings.PRIVATE_MEDIA_ROOT``, which no URL serves directly.
+under a random name in the private storage (``STORAGES["private"]``: local disk under
+``PRIVATE_MEDIA_ROOT``, or an S3-compatible bucket), which no URL serves directly.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import secrets
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.storage import private_storage
 
 # Stored format, MIME type and file extension for each accepted Pillow format.
 ACCEPTED_FORMATS = {
@@ -27,6 +32,10 @@ ACCEPTED_FORMATS = {
     "WEBP": ("image/webp", "webp"),
 }
 EVIDENCE_DIR = "evidence"
+# Names we give (see evidence_write); anything else is never opened.
+_STORAGE_NAME = re.compile(
+    rf"^{EVIDENCE_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{32}}(?:_[A-Za-z0-9]{{7}})?\.(?:png|jpg|webp)$"
+)
 
 
 def evidence_max_bytes() -> int:
@@ -159,23 +168,30 @@ def upload_clean(*, upload) -> CleanImage:
     return image_clean(data=_read_limited(upload, evidence_max_bytes()))
 
 
-def private_root() -> Path:
-    return Path(settings.PRIVATE_MEDIA_ROOT)
-
-
 def evidence_write(*, image: CleanImage) -> str:
-    """Write the clean image under a random name; returns the storage name."""
+    """Store the clean image under a random name; returns the storage name."""
     name = f"{EVIDENCE_DIR}/{secrets.token_hex(1)}/{secrets.token_hex(16)}.{image.extension}"
-    path = private_root() / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(image.data)
-    return name
+    return private_storage().save(name, ContentFile(image.data))
 
 
-def evidence_path(*, storage_name: str) -> Path:
-    root = private_root().resolve()
-    path = (root / storage_name).resolve()
-    if root not in path.parents:
+def _checked(storage_name: str) -> str:
+    if not _STORAGE_NAME.match(storage_name or ""):
         raise FileNotFoundError(storage_name)
-    return path
+    return storage_name
+
+
+def evidence_open(*, storage_name: str) -> File:
+    """The stored image, opened for reading (the caller closes it). Raises
+    FileNotFoundError for a name we did not give or a file that is gone."""
+    from botocore.exceptions import ClientError
+
+    name = _checked(storage_name)
+    try:
+        return private_storage().open(name, "rb")
+    except ClientError as error:  # S3: the object is missing (or unreadable)
+        raise FileNotFoundError(storage_name) from error
+
+
+def evidence_delete(*, storage_name: str) -> None:
+    """Remove the stored image (nothing happens if it is already gone)."""
+    private_storage().delete(_checked(storage_name))

@@ -1180,13 +1180,13 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
 
 def evidence_purge_orphans(*, now: datetime | None = None) -> int:
     """Delete screenshots uploaded for a claim that was never sent (after a day)."""
-    from .evidence import evidence_path
+    from .evidence import evidence_delete
 
     cutoff = (now or timezone.now()) - timedelta(days=1)
     purged = 0
     for evidence in Evidence.objects.filter(claim__isnull=True, created_at__lt=cutoff)[:1000]:
         with contextlib.suppress(FileNotFoundError):  # a name outside the private root
-            evidence_path(storage_name=evidence.storage_name).unlink(missing_ok=True)
+            evidence_delete(storage_name=evidence.storage_name)
         evidence.delete()
         purged += 1
     return purged

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import client_ip_get
 
-from .evidence import EvidenceRejected, evidence_path
+from .evidence import EvidenceRejected, evidence_open
 from .forms import ClaimForm, MessageForm, preview_matches, preview_signature
 from .models import REASONS_WITHOUT_KEY, ClaimStatus, MessageAuthor
 from .selectors import (
@@ -379,9 +379,9 @@ def evidence_view(request: HttpRequest, evidence_id: int) -> HttpResponse:
     if evidence is None:
         raise Http404
     try:
-        path = evidence_path(storage_name=evidence.storage_name)
-        handle = open(path, "rb")  # noqa: SIM115 -- FileResponse closes it
-    except (FileNotFoundError, EvidenceRejected):
+        # Streamed from the private storage (local disk or the bucket): never a public URL.
+        handle = evidence_open(storage_name=evidence.storage_name)  # FileResponse closes it
+    except FileNotFoundError:
         raise Http404
     extension = evidence.storage_name.rsplit(".", 1)[-1]
     response = FileResponse(handle, content_type=evidence.content_type)

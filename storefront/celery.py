@@ -6,8 +6,9 @@ broker (no REDIS_URL) tasks run in-process, so a laptop needs no services.
 """
 
 import os
+import sys
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
@@ -15,6 +16,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "storefront.settings")
 app = Celery("keystore", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_unsafe_configuration(**kwargs) -> None:
+    """Production and staging workers and beat refuse to start on an unsafe configuration,
+    naming every failing check (core/checks.py); SystemExit gets past Celery's signal guard."""
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    django.setup()
+    from core.checks import startup_checks_run
+
+    try:
+        startup_checks_run()
+    except ImproperlyConfigured as error:
+        print(error, file=sys.__stderr__, flush=True)  # Celery may have redirected stderr
+        raise SystemExit(1) from None
+
 
 # The beat schedule, in code. Each entry names a task that is idempotent.
 app.conf.beat_schedule = {

@@ -2,7 +2,10 @@
 
 KEYSTORE_ENV selects the mode: ``development`` (default: SQLite, in-process tasks, local
 outbox, test payment gateway, generated local secrets), ``production`` (every secret from
-the environment, hardened cookies and HTTPS), or ``test`` (fixed test secrets).
+the environment, hardened cookies and HTTPS), ``staging`` (production hardening, and the
+test gateway when ``PAYMENT_GATEWAY=test`` is set, with a banner on every page), or
+``test`` (fixed test secrets). Production and staging refuse to start on an unsafe
+configuration: see core/checks.py.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KEYSTORE_VAR_DIR", str(BASE_DIR / "var")))
 
 KEYSTORE_ENV = env_str("KEYSTORE_ENV", "development")
-PRODUCTION = KEYSTORE_ENV == "production"
+# --- prodcfg: staging gets every production hardening (PRODUCTION is "hardened") ---
+PRODUCTION = KEYSTORE_ENV in ("production", "staging")
+STAGING = KEYSTORE_ENV == "staging"
 TESTING = KEYSTORE_ENV == "test"
 
 TEST_SECRETS = {
@@ -64,9 +69,13 @@ INSTALLED_APPS = [
     "refunds",
     "policies",
 ]
+# --- prodcfg: Content-Security-Policy (django-csp) ---
+INSTALLED_APPS += ["csp"]
 
 MIDDLEWARE = [
+    "core.observability.RequestIdMiddleware",  # prodcfg: a request id on every log line
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # prodcfg
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -199,6 +208,29 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 # Private uploads (claim evidence) live outside any public URL and are served by views
 # that check ownership.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
+# --- prodcfg: the private storage (core.storage) ---
+# Local disk under PRIVATE_MEDIA_ROOT, or an S3-compatible bucket (AWS, MinIO, Ceph, R2...)
+# shared by every web host when PRIVATE_STORAGE_S3_BUCKET is set. Never a public URL.
+PRIVATE_STORAGE_S3_BUCKET = env_str("PRIVATE_STORAGE_S3_BUCKET")
+PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY = env_str("PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY")
+if PRIVATE_STORAGE_S3_BUCKET:
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PRIVATE_STORAGE_S3_BUCKET,
+            "endpoint_url": env_str("PRIVATE_STORAGE_S3_ENDPOINT_URL"),
+            "region_name": env_str("PRIVATE_STORAGE_S3_REGION"),
+            "access_key": env_str("PRIVATE_STORAGE_S3_ACCESS_KEY_ID"),
+            "secret_key": PRIVATE_STORAGE_S3_SECRET_ACCESS_KEY,
+            "location": env_str("PRIVATE_STORAGE_S3_PREFIX", "private"),
+            "addressing_style": env_str("PRIVATE_STORAGE_S3_ADDRESSING_STYLE"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["private"] = {"BACKEND": "core.storage.PrivateFileSystemStorage"}
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
@@ -237,6 +269,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any countdown or ETA we schedule, so Redis never re-delivers early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TIMEZONE = "UTC"
+# --- prodcfg: `make run` (scripts/run_dev.py) runs a real worker and beat without any
+# service, on kombu's filesystem transport: messages are files under var/celery-broker ---
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "celery-broker"
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
 CELERY_BEAT_SCHEDULE: dict = {}  # each app registers its periodic tasks in storefront.celery
 
 # Payments: Stripe when a secret key is configured, else the local test gateway.
@@ -244,11 +289,12 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a local stand-in in tests
-PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else "test")
-if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_WEBHOOK_SECRET:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required with the Stripe gateway")
+# --- prodcfg: production/staging default to Stripe; core.checks refuses a missing key, and
+# the test gateway except in staging when PAYMENT_GATEWAY=test is set explicitly ---
+PAYMENT_GATEWAY_EXPLICIT = env_str("PAYMENT_GATEWAY") is not None
+PAYMENT_GATEWAY = env_str(
+    "PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY or PRODUCTION else "test"
+)
 
 SHOP_NAME = env_str("SHOP_NAME", "Keystore")
 SHOP_CURRENCY = env_str("SHOP_CURRENCY", "EUR")
@@ -280,11 +326,71 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     LANGUAGE_COOKIE_SECURE = True
 
+# --- prodcfg: logging, Sentry, Content-Security-Policy ---
+# One line per record on stdout: JSON in production and staging (LOG_FORMAT=plain to
+# change), with the request id (core.observability.RequestIdMiddleware); every record is
+# scrubbed of key codes, ciphertexts and secrets on its way out (RedactingFilter).
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "core.observability.RequestIdFilter"},
+        "redact": {"()": "core.observability.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+# The worker logs through the same handler (JSON, scrubbed) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Sentry when SENTRY_DSN is set: no personal data, and every event scrubbed like the logs.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from core.observability import sentry_event_scrub
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", KEYSTORE_ENV),
+        release=env_str("SENTRY_RELEASE"),
+        # send_default_pii=False, in the words of this sentry-sdk (which deprecates that
+        # flag): no user identity, IP, cookies or request bodies, and no frame variables.
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
+        before_send=sentry_event_scrub,
+        before_send_transaction=sentry_event_scrub,
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
+
+# Every asset is self-hosted: nothing inline, nothing from elsewhere. Evidence images
+# carry their own stricter policy (refunds.views.evidence_view).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }

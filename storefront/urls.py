@@ -2,6 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from core.health import ReadinessView
+
 # The admin login goes through allauth: same rate limits, email verification and MFA.
 admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)
@@ -10,6 +12,7 @@ admin.site.site_title = "Keystore staff"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("readyz", ReadinessView.as_view(), name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("accounts.urls")),

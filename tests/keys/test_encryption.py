@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from keys.crypto import KeyDecryptionError, code_decrypt, code_fingerprint
+from keys.crypto import KeyDecryptionError, code_decrypt, code_encrypt, code_fingerprint
 from keys.models import Key, KeyView
 from keys.services import key_allocate, key_reveal
 from tests.factories import key_code_new, keys_create
@@ -121,3 +121,33 @@ def test_admin_reveal_of_a_tampered_key_shows_an_error_and_records_no_view(clien
     assert tampered not in body
     assert "no-store" in response["Cache-Control"]
     assert not KeyView.objects.filter(key=key).exists()
+
+
+def test_verify_key_encryption_counts_readable_codes_and_names_unreadable_ids(win, settings):
+    keys = keys_create(product=win, count=4)
+    old_key = settings.KEY_ENCRYPTION_KEYS[0]
+    Key.objects.filter(pk=keys[1].pk).update(ciphertext="gAAAAAtampered")
+    settings.KEY_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    Key.objects.filter(pk=keys[2].pk).update(ciphertext=code_encrypt("NEW-KEY-CODE-1"))
+
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 key"):
+        call_command("verify_key_encryption", batch_size=3, stdout=out)
+    report = out.getvalue()
+    assert f"unreadable: key #{keys[1].pk}" in report
+    assert "4 keys examined: 3 readable (1 under the newest key, 2 under an older key)" in report
+    assert "NEW-KEY-CODE-1" not in report
+
+
+def test_verify_key_encryption_fails_when_the_keys_were_not_restored(win, settings):
+    keys_create(product=win, count=2)
+    settings.KEY_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # a backup without its key
+    with pytest.raises(CommandError, match="2 key"):
+        call_command("verify_key_encryption", stdout=io.StringIO())
+
+
+def test_verify_key_encryption_passes_with_the_configured_keys(win):
+    keys_create(product=win, count=3)
+    out = io.StringIO()
+    call_command("verify_key_encryption", stdout=out)
+    assert "3 keys examined: 3 readable (3 under the newest key" in out.getvalue()

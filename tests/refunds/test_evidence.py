@@ -4,11 +4,13 @@ and served only to the claim's owner and staff."""
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from refunds.evidence import EvidenceRejected, evidence_path, image_clean
+from core.storage import private_storage
+from refunds.evidence import EvidenceRejected, image_clean
 from refunds.models import Evidence
 from refunds.services import evidence_create
 from tests.factories import claim_new, png_bytes, upload_new
@@ -80,7 +82,7 @@ def test_a_good_jpeg_is_reencoded_without_exif_under_a_random_private_name(setti
     assert b"SecretCam" in original
     evidence = evidence_create(upload=upload_new(name="../../etc/passwd.jpg", data=original))
 
-    path = evidence_path(storage_name=evidence.storage_name)
+    path = Path(private_storage().path(evidence.storage_name))
     stored = path.read_bytes()
     assert path.is_relative_to(settings.PRIVATE_MEDIA_ROOT)
     assert not path.is_relative_to(settings.MEDIA_ROOT)

@@ -112,7 +112,7 @@ def test_staff_block_the_customers_email_domain_and_ip_for_future_checkouts(
 
 
 def test_screenshots_of_claims_never_sent_are_purged_after_a_day(db):
-    from refunds.evidence import evidence_path
+    from core.storage import private_storage
     from refunds.models import Evidence
     from refunds.services import evidence_create
     from tests.factories import upload_new
@@ -120,8 +120,8 @@ def test_screenshots_of_claims_never_sent_are_purged_after_a_day(db):
     fresh = evidence_create(upload=upload_new(), upload_token="t1")
     stale = evidence_create(upload=upload_new(), upload_token="t2")
     Evidence.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=2))
-    path = evidence_path(storage_name=stale.storage_name)
-    assert path.exists()
+    storage = private_storage()
+    assert storage.exists(stale.storage_name)
     tasks.claims_close_stale.delay()
     assert list(Evidence.objects.values_list("pk", flat=True)) == [fresh.pk]
-    assert not path.exists()
+    assert not storage.exists(stale.storage_name)
