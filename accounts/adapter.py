@@ -1,6 +1,7 @@
 import uuid
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -16,8 +17,9 @@ def account_email_outbox_hook(*, message, event: str, facts: dict) -> None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Suspended accounts cannot sign in; allauth's emails go through core's outbox;
-    everything else is allauth's default."""
+    """Suspended accounts cannot sign in; staff made by the operator need no email
+    confirmation (their second factor is mandatory instead); allauth's emails go through
+    core's outbox; everything else is allauth's default."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render as allauth does, then queue in the outbox (sent on commit, retried)."""
@@ -61,4 +63,17 @@ class AccountAdapter(DefaultAccountAdapter):
                 ),
             )
             return redirect("account_login")
+        if user.is_staff:
+            from .services import staff_email_trust
+
+            staff_email_trust(user=user)
         return super().pre_login(request, user, **kwargs)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Authenticator apps list the staff member's code under the shop's own name."""
+
+    def get_totp_issuer(self) -> str:
+        from core.identity import shop_identity_get
+
+        return shop_identity_get().name or super().get_totp_issuer()

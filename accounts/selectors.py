@@ -29,3 +29,24 @@ def dashboard_context_get(*, user: User) -> dict[str, Any]:
         "orders": order_list_for_user(user=user),
         "claims": list(claims_for_user(user=user)[:50]),
     }
+
+
+STAFF_MFA_OK = "ok"
+STAFF_MFA_ENROL = "enrol"  # no TOTP authenticator yet: set one up
+STAFF_MFA_VERIFY = "verify"  # has TOTP, but this session never passed it
+
+
+def staff_mfa_step_get(*, user: User, authentication_records: list[dict]) -> str:
+    """What a staff member must still do before using the admin.
+
+    ``authentication_records`` are allauth's records of how this session signed in
+    (``allauth.account.authentication.get_authentication_records``); a completed
+    second factor leaves one with ``method == "mfa"``.
+    """
+    from allauth.mfa.models import Authenticator
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        return STAFF_MFA_ENROL
+    if not any(record.get("method") == "mfa" for record in authentication_records):
+        return STAFF_MFA_VERIFY
+    return STAFF_MFA_OK

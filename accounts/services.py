@@ -55,3 +55,52 @@ def user_flag(*, user: User, reason: str, actor: User | None = None) -> User:
     user.save(update_fields=["is_flagged", "flagged_reason"])
     AccountEvent.objects.create(user=user, actor=actor, kind="flagged", reason=reason[:255])
     return user
+
+
+def staff_email_trust(*, user: User) -> bool:
+    """A staff account the operator made (``createsuperuser``, ``setup_shop``, the admin)
+    has no allauth address record, so allauth's mandatory email confirmation would keep
+    it out of the admin. Its address is the one the operator typed: record it as
+    verified. An address someone signed up with (a record exists) is left to allauth.
+    Returns whether a record was made."""
+    from allauth.account.models import EmailAddress
+
+    if not user.is_staff or EmailAddress.objects.filter(user=user).exists():
+        return False
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return True
+
+
+OWNER_GROUP = "owner"
+
+
+@transaction.atomic
+def owner_account_ensure(*, email: str, password: str | None) -> tuple[User, bool]:
+    """The shop owner's account: a superuser whose address counts as verified (so it
+    can sign in at once; the admin then takes it through TOTP enrolment), in the
+    ``owner`` group when that group exists. Running again keeps the account and changes
+    the password only when one is given. Returns ``(user, created)``."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.models import Group
+    from django.contrib.auth.password_validation import validate_password
+
+    email = User.objects.normalize_email(email).strip().lower()
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    created = user is None
+    if created and not password:
+        raise ValueError("a new owner account needs a password")
+    if created:
+        user = User(email=email)
+    if password:
+        validate_password(password, user=user)
+        user.set_password(password)
+    user.is_staff = user.is_superuser = user.is_active = True
+    user.save()
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=email).update(primary=False)
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    group = Group.objects.filter(name=OWNER_GROUP).first()
+    if group is not None:
+        user.groups.add(group)
+    return user, created

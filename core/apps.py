@@ -8,4 +8,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 -- registers the fail-closed system checks
+        from . import (
+            checks,  # noqa: F401 -- registers the fail-closed system checks
+            identity_checks,  # noqa: F401  (registers the deploy check)
+        )

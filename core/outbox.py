@@ -325,7 +325,9 @@ def outbox_send_due(*, limit: int = 500) -> int:
 
 def _staff_digest_render(*, message: OutboundEmail) -> RenderedEmail:
     alerts = list(message.staff_alerts.order_by("created_at", "id"))
-    prefix = f"[{settings.SHOP_NAME}]"
+    from .identity import shop_identity_get
+
+    prefix = f"[{shop_identity_get().name}]"
     if not alerts:
         raise RuntimeError("a staff digest with no alert")
     if len(alerts) == 1:

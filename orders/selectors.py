@@ -278,6 +278,14 @@ class CheckoutConsent:
     document_version: str
 
 
+def checkout_open_get() -> bool:
+    """Checkout sells only under an active policy preset (its pages are what customers
+    accept); without one it is closed."""
+    from policies.selectors import preset_active_record_get
+
+    return preset_active_record_get() is not None
+
+
 def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
     """The checkboxes checkout shows under the active preset (none ticked in advance).
 

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.money import money_from_minor_units, money_to_minor_units
 from core.ratelimit import ratelimit_check, ratelimit_hit
@@ -94,6 +95,33 @@ class OrderTransitionError(OrderError):
 
 class CheckoutError(OrderError):
     pass
+
+
+CHECKOUT_CLOSED_MESSAGE = gettext_lazy(
+    "Checkout is closed for a moment while the shop publishes its sales policies. Nothing "
+    "was charged; your cart is kept. Please try again later."
+)
+CHECKOUT_CLOSED_ALERT_KEY = "orders:checkout-closed-alert"
+
+
+def checkout_closed_report() -> None:
+    """A customer was turned away because no policy preset is active: log it and alert
+    staff (at most once an hour), so the owner activates one."""
+    from django.core.cache import cache
+
+    logger.error("checkout refused: no active policy preset")
+    if cache.add(CHECKOUT_CLOSED_ALERT_KEY, 1, timeout=3600):
+        _staff_alert(
+            kind="checkout_closed",
+            subject="Checkout is closed: no active policy preset",
+            body=(
+                "A customer tried to check out and was refused because the shop has no "
+                "active policy preset, so there are no published terms to accept.\n\n"
+                "Activate one: `python manage.py setup_shop` on a new shop, or "
+                "`python manage.py load_policy_preset <slug> --activate`, or the "
+                "'Activate' action under Policies > Policy presets in the admin."
+            ),
+        )
 
 
 class RateLimited(OrderError):

@@ -73,6 +73,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if cart.is_empty:
         messages.info(request, _("Your cart is empty."))
         return redirect("catalog:cart")
+    if not selectors.checkout_open_get():
+        services.checkout_closed_report()
+        context = {"message": services.CHECKOUT_CLOSED_MESSAGE}
+        return render(request, "orders/checkout_closed.html", context, status=503)
     language = translation.get_language() or "en"
     consents = selectors.checkout_consents_list(language=language)
     initial = {"language": language[:2]}

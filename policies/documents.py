@@ -2,8 +2,10 @@
 
 Each file holds, per document kind, a title, an intro and clauses (stable ids) in
 English, French and Arabic. ``_common.json`` holds clauses every store publishes
-(privacy, terms); their ids get the preset slug as prefix and their texts are filled with
-the preset's contact details. Building is pure; the ``preset_load`` service stores it.
+(privacy, terms); their ids get the preset slug as prefix. Where a text names the support
+email, phone or hours, they are the running shop's own (``core`` shop identity), never
+the contact details of the company that wrote the seed. Building is pure; the
+``preset_load`` service stores it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,20 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .rules import DOCUMENT_KINDS, PresetRules
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent / "documents"
 LANGUAGES = ("en", "fr", "ar")
+
+
+class Contact(Protocol):
+    """The shop's support contact (``core.identity.Identity`` has these)."""
+
+    support_email: str
+    support_phone: str
+    support_hours: str
 
 
 class _Blank(dict):
@@ -32,13 +42,12 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text.format_map(_Blank(values))
 
 
-def _values(rules: PresetRules) -> dict[str, str]:
-    contact = rules.contact
+def _values(rules: PresetRules, contact: Contact) -> dict[str, str]:
     return {
         "store": rules.name,
-        "email": contact.get("email", ""),
-        "phone": contact.get("phone", ""),
-        "hours": contact.get("hours", ""),
+        "email": contact.support_email,
+        "phone": contact.support_phone,
+        "hours": contact.support_hours,
         "time_zone": rules.calendar.time_zone,
         "delivery": rules.delivery.promise_text,
     }
@@ -58,11 +67,13 @@ def clause_titles(slug: str) -> dict[str, dict[str, str]]:
     return titles
 
 
-def documents_build(rules: PresetRules) -> dict[tuple[str, str], dict[str, Any]]:
+def documents_build(
+    rules: PresetRules, *, contact: Contact
+) -> dict[tuple[str, str], dict[str, Any]]:
     """``{(kind, language): {"title", "intro", "clauses": [{"id", "title", "body"}]}}``."""
     own = _read(rules.slug)
     common = _read("_common")
-    values = _values(rules)
+    values = _values(rules, contact)
     built: dict[tuple[str, str], dict[str, Any]] = {}
     for kind in DOCUMENT_KINDS:
         mine = own.get(kind, {})

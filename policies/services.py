@@ -9,7 +9,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .documents import documents_build
+from core.identity import shop_identity_get
+
+from .documents import Contact, documents_build
 from .models import PolicyAcceptance, PolicyDocument, PolicyPreset
 from .rules import preset_data_read, rules_parse
 
@@ -43,8 +45,25 @@ def preset_load(
         preset.rules, preset.name = data, rules.name
         preset.save(update_fields=["rules", "name", "updated_at"])
 
+    published = _documents_publish(
+        preset=preset,
+        rules=rules,
+        contact=shop_identity_get(use_cache=False),
+        now=now,
+        note="Updated wording",
+    )
+
+    if activate and not preset.is_active:
+        preset = preset_activate(preset=preset)
+    return PresetLoadResult(preset, created, rules_changed, published)
+
+
+def _documents_publish(
+    *, preset: PolicyPreset, rules, contact: Contact, now: datetime, note: str
+) -> int:
+    """Publish a new version of each page whose text changed; returns how many."""
     published = 0
-    for (kind, language), body in documents_build(rules).items():
+    for (kind, language), body in documents_build(rules, contact=contact).items():
         latest = (
             PolicyDocument.objects.filter(preset=preset, kind=kind, language=language)
             .order_by("-version")
@@ -61,13 +80,26 @@ def preset_load(
             effective_at=now,
             title=title,
             body=body,
-            change_note="First publication" if latest is None else "Updated wording",
+            change_note="First publication" if latest is None else note,
         )
         published += 1
+    return published
 
-    if activate and not preset.is_active:
-        preset = preset_activate(preset=preset)
-    return PresetLoadResult(preset, created, rules_changed, published)
+
+def documents_republish_for_contact(*, identity: Contact) -> int:
+    """The shop's support contact changed: publish new versions of every loaded preset's
+    pages that quote it (registered with ``core`` in ``PoliciesConfig.ready``)."""
+    now = timezone.now()
+    return sum(
+        _documents_publish(
+            preset=preset,
+            rules=preset.rules_get(),
+            contact=identity,
+            now=now,
+            note="Updated contact details",
+        )
+        for preset in PolicyPreset.objects.select_for_update().order_by("pk")
+    )
 
 
 @transaction.atomic

@@ -427,7 +427,7 @@ def dispute_evidence_facts_get(*, order) -> dict[str, str]:
             f"First viewed by the customer {min(first_views).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
         )
     delivery_summary.extend(_remedy_overrides(order=order))
-    delivery_summary.append(f"Shop: {settings.SHOP_NAME} ({site}).")
+    delivery_summary.append(f"Shop: {_shop_seller()} ({site}).")
     return {
         "access_activity_log": "\n".join(log_lines),
         "customer_email_address": order.email,
@@ -493,3 +493,13 @@ def evidence_pending_list(*, ids: list[int], upload_token: str) -> list:
     from .models import Evidence
 
     return list(Evidence.objects.filter(pk__in=ids, claim__isnull=True, upload_token=upload_token))
+
+
+def _shop_seller() -> str:
+    """The shop as a payment provider should read it: its name and the legal seller."""
+    from core.identity import shop_identity_get
+
+    identity = shop_identity_get()
+    if identity.legal_name and identity.legal_name != identity.name:
+        return f"{identity.name}, sold by {identity.legal_name}"
+    return identity.name

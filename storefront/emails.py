@@ -16,6 +16,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from core.identity import shop_identity_get
+
 
 def shop_time_zone() -> str:
     """The store's own time zone (the active preset's calendar), for dates in emails."""
@@ -27,11 +29,13 @@ def shop_time_zone() -> str:
 
 def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailMultiAlternatives:
     time_zone = shop_time_zone()
+    identity = shop_identity_get()
     full_context = {
-        "SHOP_NAME": settings.SHOP_NAME,
+        "SHOP_NAME": identity.name,
         "SHOP_TIME_ZONE": time_zone,
         "SITE_URL": settings.SITE_URL.rstrip("/"),
-        "SHOP_SUPPORT_EMAIL": settings.SHOP_SUPPORT_EMAIL,
+        "SHOP_SUPPORT_EMAIL": identity.support_email,
+        "SHOP_IDENTITY": identity,
         **context,
     }
     with translation.override(language), timezone.override(time_zone):

@@ -145,39 +145,43 @@ def cart_get(*, session_cart: dict[str, int], cart_id: str = "") -> Cart:
 class ContactInfo:
     email: str
     phone: str
+    hours: str
     working_days: list[str]
     opens: str
     closes: str
     time_zone: str
-    channels: dict
 
 
 def contact_info_get() -> ContactInfo:
-    """The shop's contact channels and business hours, from the active policy preset."""
+    """How to reach the shop (from its identity, never from a policy preset, whose
+    contact details belong to the company that wrote it) and the business hours that
+    claim deadlines count (the active preset's calendar)."""
     from django.utils.dates import WEEKDAYS
 
+    from core.identity import shop_identity_get
     from policies.selectors import preset_active_get
 
+    identity = shop_identity_get()
     rules = preset_active_get()
     if rules is None:
         return ContactInfo(
-            email=settings.SHOP_SUPPORT_EMAIL,
-            phone=settings.SHOP_SUPPORT_PHONE,
+            email=identity.support_email,
+            phone=identity.support_phone,
+            hours=identity.support_hours,
             working_days=[],
             opens="",
             closes="",
             time_zone="",
-            channels={},
         )
     calendar = rules.calendar
     return ContactInfo(
-        email=rules.contact.get("email") or settings.SHOP_SUPPORT_EMAIL,
-        phone=rules.contact.get("phone") or settings.SHOP_SUPPORT_PHONE,
+        email=identity.support_email,
+        phone=identity.support_phone,
+        hours=identity.support_hours,
         working_days=[str(WEEKDAYS[day]) for day in working_week_ordered(calendar.working_days)],
         opens=calendar.opens.strftime("%H:%M"),
         closes=calendar.closes.strftime("%H:%M") if calendar.closes else "24:00",
         time_zone=calendar.time_zone,
-        channels=rules.contact,
     )
 
 

@@ -10,10 +10,12 @@ configuration: see core/checks.py.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str, load_secrets
@@ -32,8 +34,19 @@ TEST_SECRETS = {
     "KEY_ENCRYPTION_KEYS": "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
     "KEY_FINGERPRINT_SECRET": "test-fingerprint-secret",
 }
+# The image collects its static files in production mode at build time, before any
+# secret exists: KEYSTORE_BUILD_STATIC=1 lends throwaway secrets to `collectstatic` and
+# to nothing else (any other command, gunicorn or a worker refuses to start with it).
+BUILD_STATIC = env_bool("KEYSTORE_BUILD_STATIC")
+if BUILD_STATIC and sys.argv[1:2] != ["collectstatic"]:
+    raise ImproperlyConfigured(
+        "KEYSTORE_BUILD_STATIC is only for `manage.py collectstatic` while building the "
+        "image; remove it from the runtime environment."
+    )
 _secrets = load_secrets(
-    production=PRODUCTION, var_dir=VAR_DIR, fixed=TEST_SECRETS if TESTING else None
+    production=PRODUCTION and not BUILD_STATIC,
+    var_dir=VAR_DIR,
+    fixed=TEST_SECRETS if TESTING or BUILD_STATIC else None,
 )
 
 SECRET_KEY = _secrets["SECRET_KEY"]
@@ -86,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffMFAMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"
@@ -179,7 +193,7 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = env_str("SHOP_NAME", "Keystore")
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # the TOTP issuer is the shop identity's name
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ar", _("Arabic"))]

@@ -2,6 +2,7 @@
 the Celery worker with a named check (core/checks.py); a complete configuration passes."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,39 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+_SHOP_DB: dict[str, Path] = {}
 
 
-def production_env(tmp_path, **overrides) -> dict:
-    """A complete production configuration (fresh random secrets, Stripe keys)."""
+@pytest.fixture(autouse=True, scope="module")
+def set_up_shop_database(tmp_path_factory):
+    """One migrated database with the shop's identity and an active preset (what
+    `setup_shop` leaves), copied into each test's own folder by :func:`production_env`:
+    the identity check (keystore.E050) reads it."""
+    folder = tmp_path_factory.mktemp("shop")
+    env = production_env(folder, _copy_db=False)
+    for command in (
+        ["migrate", "--noinput"],
+        ["setup_shop", "--no-input", "--name=Example Keys", "--legal-name=Example Keys SARL",
+         "--support-email=support@shop.example.com", "--preset=antimart",
+         "--owner-email=owner@shop.example.com"],
+    ):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env={**env, "SETUP_OWNER_PASSWORD": "a long owner passphrase 42"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    _SHOP_DB["path"] = folder / "db.sqlite3"
+
+
+def production_env(tmp_path, _copy_db: bool = True, **overrides) -> dict:
+    """A complete production configuration (fresh random secrets, Stripe keys) over a
+    copy of the set-up shop's database."""
+    if _copy_db and not (tmp_path / "db.sqlite3").exists():
+        shutil.copy(_SHOP_DB["path"], tmp_path / "db.sqlite3")
     env = {
         "PATH": os.environ["PATH"],
         "KEYSTORE_ENV": "production",
@@ -27,10 +57,6 @@ def production_env(tmp_path, **overrides) -> dict:
         "STRIPE_SECRET_KEY": "sk_live_51Hx9Rk2eZvKYlo2C0abcdefghijkl",
         "STRIPE_PUBLISHABLE_KEY": "pk_live_51Hx9Rk2eZvKYlo2C0abcdefghijkl",
         "STRIPE_WEBHOOK_SECRET": "whsec_9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
-        # The shop's identity (checked by the first-run work): a real shop's values.
-        "SHOP_NAME": "Example Keys",
-        "SHOP_LEGAL_NAME": "Example Keys SARL",
-        "SHOP_SUPPORT_EMAIL": "support@shop.example.com",
     }
     for name, value in overrides.items():
         if value is None:

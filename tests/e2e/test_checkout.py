@@ -7,14 +7,18 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests.factories import ProductFactory, UserFactory, keys_create
+from tests.staff import staff_login_browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
 def _shop(settings, live_server):
+    from policies.services import preset_load
+
     settings.PAYMENT_GATEWAY = "test"
     settings.SITE_URL = live_server.url
+    preset_load(slug="antimart", activate=True)  # a shop sells only under a policy
 
 
 @pytest.fixture
@@ -87,7 +91,7 @@ def test_held_order_shows_the_security_check_and_is_delivered_after_staff_releas
     staff = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
     admin_context = browser.new_context(base_url=live_server.url)
     admin = admin_context.new_page()
-    _login(admin, live_server, staff)
+    staff_login_browser(page=admin, user=staff)
     admin.goto("/admin/orders/order/")
     admin.get_by_role("row", name=re.compile(number)).get_by_role("checkbox").check()
     admin.get_by_label("Action:").select_option(label="Release the security hold (deliver now)")

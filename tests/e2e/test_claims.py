@@ -15,6 +15,7 @@ from tests.factories import (
     order_delivered_new,
     png_bytes,
 )
+from tests.staff import staff_login_browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -79,7 +80,7 @@ def test_claim_with_screenshot_then_staff_replacement_then_new_key_in_my_account
     staff = UserFactory(email="support@example.com", is_staff=True, is_superuser=True)
     admin_context = browser.new_context(base_url=live_server.url)
     admin = admin_context.new_page()
-    _login(admin, live_server, staff)
+    staff_login_browser(page=admin, user=staff)
     admin.goto("/admin/refunds/claim/")
     admin.get_by_role("link", name=claim.number).click()
     expect(admin.locator("#rec-outcome")).to_have_text("verify")

@@ -13,6 +13,7 @@ from keys.models import Key, KeyView
 from keys.services import key_allocate, key_reveal
 from tests.factories import key_code_new, keys_create
 from tests.keys.conftest import order_line_new
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +111,7 @@ def test_admin_reveal_of_a_tampered_key_shows_an_error_and_records_no_view(clien
     key = key_allocate(order_line=line, quantity=1).keys[0]
     tampered = "gAAAAABnot-a-real-token-" + "x" * 40
     Key.objects.filter(pk=key.pk).update(ciphertext=tampered)
-    client.force_login(revealer)
+    staff_login(client=client, user=revealer)
 
     response = client.post(
         reverse("admin:keys_key_reveal", args=[key.pk]), {"reason": "customer says it fails"}

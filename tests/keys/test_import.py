@@ -18,6 +18,7 @@ from tests.factories import (
     key_code_new,
     keys_create,
 )
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -208,7 +209,7 @@ def test_import_command_reads_stdin(win, monkeypatch):
 
 def test_admin_upload_imports_into_a_new_batch(client, win, revealer):
     supplier = SupplierFactory(name="Acme")
-    client.force_login(revealer)
+    staff_login(client=client, user=revealer)
     upload = SimpleUploadedFile(
         "keys.txt", "".join(key_code_new(win) + "\n" for _ in range(2)).encode()
     )
@@ -234,7 +235,7 @@ def test_admin_upload_imports_into_a_new_batch(client, win, revealer):
 
 def test_admin_upload_with_bad_lines_reports_them_and_keeps_the_choices(client, win, revealer):
     supplier = SupplierFactory(name="Acme")
-    client.force_login(revealer)
+    staff_login(client=client, user=revealer)
     upload = SimpleUploadedFile("keys.txt", (key_code_new(win) + "\n\nshort\n").encode())
 
     response = client.post(

@@ -14,6 +14,7 @@ from keys.services import (
 )
 from tests.factories import UserFactory, key_code_new, keys_create
 from tests.keys.conftest import order_line_new
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +94,7 @@ def test_staff_reveal_needs_the_reveal_permission(client, delivered):
     with pytest.raises(PermissionDenied):
         key_reveal(key=key, channel="staff", ip="198.51.100.1", user_agent="UA", user=plain_staff)
 
-    client.force_login(plain_staff)
+    staff_login(client=client, user=plain_staff)
     response = client.post(reverse("admin:keys_key_reveal", args=[key.pk]), {"reason": "check"})
     assert response.status_code == 403
     assert code not in response.content.decode()
@@ -104,7 +105,7 @@ def test_staff_reveal_in_the_admin_shows_the_code_once_uncached_and_audited(
     client, delivered, revealer
 ):
     key, code = delivered
-    client.force_login(revealer)
+    staff_login(client=client, user=revealer)
     url = reverse("admin:keys_key_reveal", args=[key.pk])
 
     confirm = client.get(url)
@@ -142,7 +143,7 @@ def test_a_staff_look_at_a_reserved_key_keeps_it_out_of_stock(win, revealer):
 
 def test_the_admin_shows_only_masked_codes(client, delivered, revealer):
     key, code = delivered
-    client.force_login(revealer)
+    staff_login(client=client, user=revealer)
     listing = client.get(reverse("admin:keys_key_changelist")).content.decode()
     page = client.get(reverse("admin:keys_key_change", args=[key.pk])).content.decode()
     for body in (listing, page):
@@ -152,7 +153,7 @@ def test_the_admin_shows_only_masked_codes(client, delivered, revealer):
 
 def test_staff_find_a_key_by_pasting_its_code(client, delivered, revealer):
     key, code = delivered
-    client.force_login(revealer)
+    staff_login(client=client, user=revealer)
     body = client.get(reverse("admin:keys_key_changelist"), {"q": code.lower()}).content.decode()
     assert f"/admin/keys/key/{key.pk}/change/" in body
 

@@ -14,6 +14,7 @@ from keys.selectors import batch_defect_rate, batch_list_with_stats, key_availab
 from keys.services import batch_quarantine, key_allocate, key_mark_defective, key_revoke_for_order
 from tests.factories import KeyBatchFactory, ProductFactory, keys_create
 from tests.keys.conftest import order_line_new
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_batch_statistics_count_received_sold_defective_and_the_defect_rate(win)
 def test_quarantine_from_the_admin_withdraws_unsold_keys_with_a_reason(client, staff_user, win):
     batch = KeyBatchFactory(product=win)
     keys_create(product=win, count=3, batch=batch)
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     url = reverse("admin:keys_keybatch_changelist")
     form = {"action": "quarantine_batches", "_selected_action": [batch.pk]}
 
@@ -113,7 +114,7 @@ def test_quarantine_from_the_admin_withdraws_unsold_keys_with_a_reason(client, s
 def test_batch_admin_pages_render_with_stats_and_import_link(client, staff_user, win):
     batch = KeyBatchFactory(product=win)
     keys_create(product=win, count=2, batch=batch)
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     page = client.get(reverse("admin:keys_keybatch_change", args=[batch.pk])).content.decode()
     assert f"?product={win.pk}&amp;batch={batch.pk}" in page
     imports = client.get(reverse("admin:keys_key_import"), {"product": win.pk, "batch": batch.pk})
@@ -174,7 +175,7 @@ def test_keys_of_an_expiring_batch_leave_the_shelf_on_their_expiry_day(win):
 )
 def test_every_key_inventory_admin_page_renders_for_staff(client, staff_user, win, name):
     keys_create(product=win, count=2)
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     assert client.get(reverse(name)).status_code == 200
 
 

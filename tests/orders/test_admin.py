@@ -6,13 +6,14 @@ from django.urls import reverse
 from orders.models import BlocklistEntry, Order, OrderStatus, Refund
 from orders.services import payment_test_card_submit
 from tests.factories import order_new
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
+    staff_login(client=client, user=staff_user)
     return client
 
 

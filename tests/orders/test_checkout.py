@@ -36,7 +36,7 @@ def _pay(client, order, card="4242 4242 4242 4242"):
     )
 
 
-def test_guest_checkout_pays_and_sees_the_key_on_screen_and_by_email(client, stocked):
+def test_guest_checkout_pays_and_sees_the_key_on_screen_and_by_email(client, stocked, antimart):
     _add_to_cart(client, stocked, 2)
     response = _checkout(client)
     order = Order.objects.get()
@@ -67,7 +67,7 @@ def test_guest_checkout_pays_and_sees_the_key_on_screen_and_by_email(client, sto
     assert OrderEmail.objects.get(order=order, kind="delivery").status == "sent"
 
 
-def test_price_tampering_in_the_form_changes_nothing(client, stocked):
+def test_price_tampering_in_the_form_changes_nothing(client, stocked, antimart):
     _add_to_cart(client, stocked, 1)
     _checkout(client, total="0.01", price="0.01", unit_price="0.01", amount="1")
     order = Order.objects.get()
@@ -75,7 +75,7 @@ def test_price_tampering_in_the_form_changes_nothing(client, stocked):
     assert order.lines.get().unit_price == Decimal("29.90")
 
 
-def test_a_bad_form_keeps_what_was_typed(client, stocked):
+def test_a_bad_form_keeps_what_was_typed(client, stocked, antimart):
     _add_to_cart(client, stocked, 1)
     response = _checkout(client, email="not-an-email", consent_policy_acceptance="")
     assert response.status_code == 400
@@ -86,7 +86,7 @@ def test_a_bad_form_keeps_what_was_typed(client, stocked):
     assert not Order.objects.exists()
 
 
-def test_declined_card_takes_no_money_and_lets_the_customer_try_again(client, stocked):
+def test_declined_card_takes_no_money_and_lets_the_customer_try_again(client, stocked, antimart):
     _add_to_cart(client, stocked, 1)
     _checkout(client)
     order = Order.objects.get()
@@ -146,7 +146,7 @@ def test_checkout_links_the_current_policy_versions(client, stocked, antimart):
     assert "consent_withdrawal_waiver" not in page  # only AllKeyMasters asks for it
 
 
-def test_the_database_refuses_a_second_open_order_for_one_cart(client, stocked):
+def test_the_database_refuses_a_second_open_order_for_one_cart(client, stocked, antimart):
     from django.db import IntegrityError, transaction
 
     from tests.factories import order_new
@@ -163,7 +163,7 @@ def test_the_database_refuses_a_second_open_order_for_one_cart(client, stocked):
     Order.objects.filter(pk=twin.pk).update(cart_ref=order.cart_ref)
 
 
-def test_checking_out_the_same_cart_again_returns_its_open_order(client, stocked):
+def test_checking_out_the_same_cart_again_returns_its_open_order(client, stocked, antimart):
     from storefront.services import CART_ID_SESSION_KEY
 
     _add_to_cart(client, stocked, 1)
@@ -176,3 +176,29 @@ def test_checking_out_the_same_cart_again_returns_its_open_order(client, stocked
     second = _checkout(client)
     assert Order.objects.count() == 1
     assert first["Location"] == second["Location"]
+
+
+def test_without_an_active_policy_checkout_refuses_to_sell_and_alerts_staff(client, stocked):
+    mail.outbox.clear()
+    _add_to_cart(client, stocked)
+    page = client.get(reverse("orders:checkout"))
+    assert page.status_code == 503
+    assert 'id="checkout-closed"' in page.content.decode()
+    response = _checkout(client)
+    assert response.status_code == 503
+    assert not Order.objects.exists()
+    assert client.session["cart"]  # the cart is kept for later
+    alerts = [m for m in mail.outbox if "no active policy preset" in m.subject]
+    assert len(alerts) == 1  # once an hour, not once per customer
+    assert alerts[0].to == ["staff@keystore.test"]
+
+
+def test_once_a_preset_is_active_checkout_sells_again(client, stocked):
+    from policies.services import preset_load
+
+    _add_to_cart(client, stocked)
+    assert client.get(reverse("orders:checkout")).status_code == 503
+    preset_load(slug="antimart", activate=True)
+    assert client.get(reverse("orders:checkout")).status_code == 200
+    assert _checkout(client).status_code == 302
+    assert Order.objects.get().policy_preset == "antimart"

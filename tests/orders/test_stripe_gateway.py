@@ -28,7 +28,7 @@ def _checkout(client, product, quantity):
 
 
 def test_checkout_creates_a_stripe_session_with_lines_email_metadata_and_idempotency_key(
-    client, stocked, stripe_on
+    client, stocked, antimart, stripe_on
 ):
     response = _checkout(client, stocked, 2)
     order = Order.objects.get()
@@ -48,7 +48,7 @@ def test_checkout_creates_a_stripe_session_with_lines_email_metadata_and_idempot
 
 
 def test_a_timed_out_session_call_is_retried_with_the_same_key_and_makes_one_session(
-    client, stocked, stripe_on
+    client, stocked, antimart, stripe_on
 ):
     stripe_on.timeout_next = 2.5  # the stand-in does the work, the answer comes too late
     _checkout(client, stocked, 1)

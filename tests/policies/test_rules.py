@@ -1,6 +1,7 @@
 """Preset data: the schema check, and what every shipped preset must hold (no database)."""
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +17,10 @@ from policies.rules import (
 
 SLUGS = ["allkeymasters", "antimart", "microprokey", "novakeys", "windowskeymart"]
 
+CONTACT = SimpleNamespace(
+    support_email="help@shop.example", support_phone="+33 1 23 45 67 89", support_hours="9-17"
+)
+
 
 def test_the_five_presets_ship():
     assert preset_slugs_shipped() == SLUGS
@@ -24,7 +29,7 @@ def test_the_five_presets_ship():
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_clause_is_published_in_three_languages(slug):
     rules = preset_rules_shipped(slug)
-    built = documents_build(rules)
+    built = documents_build(rules, contact=CONTACT)
     for clause in rules.clauses:
         for language in LANGUAGES:
             page = built[(clause.document, language)]
@@ -51,7 +56,7 @@ def test_documents_only_publish_clauses_the_rules_know(slug):
         "privacy_payments",
         "privacy_rights",
     }
-    for page in documents_build(rules).values():
+    for page in documents_build(rules, contact=CONTACT).values():
         for clause in page["clauses"]:
             assert clause["id"] in known or clause["id"].split(".", 1)[1] in common
 

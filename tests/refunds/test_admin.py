@@ -8,6 +8,7 @@ from django.utils import timezone
 from keys.services import key_reveal
 from refunds.models import Claim
 from tests.factories import claim_new, order_delivered_new
+from tests.staff import staff_login
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def queue(delivered, stocked, customer):
 
 def test_the_queue_filters_by_deadline_status_reason_product_and_batch(client, queue, agent):
     overdue, later = queue
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     page = client.get("/admin/refunds/claim/").content.decode()
     assert overdue.number in page and later.number in page
     assert "(Asia/Riyadh)" in page and "overdue" in page
@@ -52,7 +53,7 @@ def test_the_claim_page_shows_recommendation_key_views_and_the_customers_history
     client, queue, agent
 ):
     overdue, later = queue
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     page = client.get(f"/admin/refunds/claim/{overdue.pk}/change/").content.decode()
     assert 'id="rec-outcome">verify<' in page
     assert "#clause-novakeys.verification" in page

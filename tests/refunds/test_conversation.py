@@ -7,6 +7,7 @@ from django.core import mail
 from refunds.models import ClaimStatus
 from refunds.services import claim_info_request, claim_verification_record
 from tests.factories import claim_new, upload_new
+from tests.staff import staff_login
 
 
 @pytest.mark.parametrize("preset", ["microprokey"], indirect=True)
@@ -15,7 +16,7 @@ def test_staff_ask_for_a_screenshot_and_the_customer_answers_from_the_claim_page
 ):
     order, key = delivered
     claim = claim_new(order=order, key=key)
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -90,7 +91,7 @@ def test_staff_messages_are_emailed_to_the_customer(
 ):
     order, key = delivered
     claim = claim_new(order=order, key=key)
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/admin/refunds/claim/{claim.pk}/act/message/", {"body": "We're on it."})

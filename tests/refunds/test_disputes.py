@@ -15,6 +15,7 @@ from keys.models import Key
 from refunds.models import Dispute, DisputeEvent
 from refunds.services import dispute_event_handle, dispute_evidence_submit
 from tests.orders.helpers import WEBHOOK_SECRET, post_event
+from tests.staff import staff_login
 
 from .conftest import preset_activate
 
@@ -228,7 +229,7 @@ def test_evidence_goes_to_stripe_once_with_an_idempotency_key(
 
 def test_the_admin_shows_the_evidence_and_staff_submit_it(client, akm_order, manager):
     dispute = dispute_event_handle(event=dispute_event(akm_order))
-    client.force_login(manager)
+    staff_login(client=client, user=manager)
     from django.contrib.auth.models import Permission
 
     manager.user_permissions.add(*Permission.objects.filter(content_type__app_label="refunds",

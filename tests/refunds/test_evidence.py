@@ -14,6 +14,7 @@ from refunds.evidence import EvidenceRejected, image_clean
 from refunds.models import Evidence
 from refunds.services import evidence_create
 from tests.factories import claim_new, png_bytes, upload_new
+from tests.staff import staff_login
 
 
 def huge_png(width: int, height: int) -> bytes:
@@ -153,7 +154,7 @@ def test_evidence_is_a_404_for_another_customer_and_for_anonymous(
 
 def test_evidence_is_served_to_staff_who_may_view_claims(client, claim_with_evidence, agent):
     claim, evidence = claim_with_evidence
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     assert client.get(f"/claims/evidence/{evidence.pk}/").status_code == 200
 
 
@@ -161,7 +162,7 @@ def test_staff_without_claim_permission_get_a_404(client, claim_with_evidence):
     from tests.factories import UserFactory
 
     claim, evidence = claim_with_evidence
-    client.force_login(UserFactory(email="intern@example.com", is_staff=True))
+    staff_login(client=client, user=UserFactory(email="intern@example.com", is_staff=True))
     assert client.get(f"/claims/evidence/{evidence.pk}/").status_code == 404
 
 

@@ -11,6 +11,7 @@ from refunds import tasks
 from refunds.models import Claim, ClaimStatus
 from refunds.services import claim_info_request
 from tests.factories import claim_new, order_delivered_new
+from tests.staff import staff_login
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
@@ -100,7 +101,7 @@ def test_staff_block_the_customers_email_domain_and_ip_for_future_checkouts(
 
     order, key = delivered
     claim = claim_new(order=order, key=key)
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     for action in ("block_email", "block_domain", "block_ip"):
         assert client.post(f"/admin/refunds/claim/{claim.pk}/act/{action}/").status_code == 302
     assert set(BlocklistEntry.objects.values_list("kind", "value")) == {

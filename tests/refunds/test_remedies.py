@@ -17,6 +17,7 @@ from refunds.services import (
     claim_verification_record,
 )
 from tests.factories import ProductFactory, claim_new, keys_create
+from tests.staff import staff_login
 
 from .conftest import preset_activate
 
@@ -39,7 +40,7 @@ def test_replacement_through_the_admin_for_each_preset(
     order, key = delivered
     with django_capture_on_commit_callbacks(execute=True):
         claim = claim_new(order=order, key=key, reason="key_invalid")
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     page = client.get(f"/admin/refunds/claim/{claim.pk}/change/").content.decode()
     if slug == "windowskeymart":
         assert 'id="rec-outcome">replace<' in page  # replacement first, no verification
@@ -83,7 +84,7 @@ def test_exchange_for_the_product_meant_windows_key_mart(
         )
     assert claim.submitted_outcome == "exchange"
     assert claim.submitted_clause == "windowskeymart.incorrect_purchases"
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = act(client, claim, "exchange", product=home.pk, note="customer meant Home")
@@ -125,7 +126,7 @@ def test_refund_when_no_replacement_is_in_stock(
     with django_capture_on_commit_callbacks(execute=True):
         claim = claim_new(order=order, key=key)
         claim = claim_verification_record(claim=claim, actor=agent, result="confirmed_defective")
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     page = client.get(f"/admin/refunds/claim/{claim.pk}/change/").content.decode()
     assert 'id="rec-outcome">refund<' in page
     mail.outbox.clear()
@@ -167,7 +168,7 @@ def test_rejection_cites_the_clause_in_the_email(
 ):
     order, key = delivered
     claim = claim_new(order=order, key=key)
-    client.force_login(agent)
+    staff_login(client=client, user=agent)
     with django_capture_on_commit_callbacks(execute=True):
         act(client, claim, "verify", result="not_defective")
     page = client.get(f"/admin/refunds/claim/{claim.pk}/change/").content.decode()
