@@ -17,7 +17,7 @@ import pytest
 
 from tests.browser import CHROMIUM
 
-from .stack import NGINX, REDIS_SERVER, ROOT, Stack, certificate_make, smoke_database_url
+from .stack import NGINX, REDIS_SERVER, Stack, certificate_make, smoke_database_url
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 SKU = "WIN11-PRO"
@@ -84,18 +84,15 @@ def pytest_runtest_makereport(item, call):
 
 
 def _shop_setup(stack: Stack) -> None:
-    """What a merchant does once: schema, static files, policy preset, catalog, stock."""
+    """What a merchant does once: schema, static files, setup_shop, catalog, stock."""
     # migrate and collectstatic (production: hashed, compressed) are independent one-offs
     stack.manage_parallel(["migrate", "--noinput"], ["collectstatic", "--noinput"])
-    if (ROOT / "storefront" / "management" / "commands" / "setup_shop.py").exists():
-        # the documented first run: identity (from SHOP_* in the env), preset, owner account
-        stack.manage(
-            "setup_shop", "--no-input", "--preset", "allkeymasters",
-            "--owner-email", "owner@smoke-test-keys.example", "--country", "FR",
-            env={**stack.env, "SETUP_OWNER_PASSWORD": secrets.token_urlsafe(24)},
-        )  # fmt: skip
-    else:  # before `setup_shop` exists (issue 10's first-run work), the preset alone
-        stack.manage("load_policy_preset", "allkeymasters", "--activate")
+    # the documented first run: identity (from SHOP_* in the env), preset, owner account
+    stack.manage(
+        "setup_shop", "--no-input", "--preset", "allkeymasters",
+        "--owner-email", "owner@smoke-test-keys.example", "--country", "FR",
+        env={**stack.env, "SETUP_OWNER_PASSWORD": secrets.token_urlsafe(24)},
+    )  # fmt: skip
     stack.manage(
         "shell",
         "-c",

@@ -6,10 +6,12 @@
     Stripe stand-in --signed webhooks through nginx-->             |-- Celery worker + beat
                                                                   `-- SMTP sink (key emails)
 
-nginx terminates TLS with a certificate made here for 127.0.0.1 (not a forged
-``X-Forwarded-Proto`` over plain HTTP): production cookies are ``Secure``, CSRF compares
-the browser's ``https://`` Origin with the host, HSTS is only meaningful over TLS, and
-nginx's ``$scheme`` is what a real deployment forwards. A second, plain-HTTP listener
+nginx proxies with the settings the deployment ships (``deploy/nginx/keystore-proxy.conf``:
+forwarded headers, body size) and terminates TLS with a certificate made here for
+127.0.0.1, rather than forging ``X-Forwarded-Proto: https`` over plain HTTP: production
+cookies are ``Secure``, CSRF compares the browser's ``https://`` Origin with the host,
+HSTS is only meaningful over TLS, and nginx's ``$scheme`` is what a real deployment
+forwards. A second, plain-HTTP listener
 forwards ``X-Forwarded-Proto: http`` so the HTTPS redirect can be seen too.
 
 Secrets (Fernet keys, Django secret, fingerprint secret, webhook secret) are generated
@@ -166,33 +168,19 @@ http {{
     fastcgi_temp_path {run}/nginx-tmp/fastcgi;
     uwsgi_temp_path {run}/nginx-tmp/uwsgi;
     scgi_temp_path {run}/nginx-tmp/scgi;
-    client_max_body_size 12m;
-    server_tokens off;
 
-    upstream keystore {{ server 127.0.0.1:{app_port}; }}
+    upstream keystore_web {{ server 127.0.0.1:{app_port}; keepalive 4; }}
 
+    # the proxy settings the Docker deployment ships (deploy/nginx/keystore-proxy.conf)
     server {{
         listen 127.0.0.1:{https_port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        location / {{
-            proxy_pass http://keystore;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_redirect off;
-            proxy_read_timeout 60s;
-        }}
+        include {proxy_conf};
     }}
     server {{
         listen 127.0.0.1:{http_port};
-        location / {{
-            proxy_pass http://keystore;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_redirect off;
-        }}
+        include {proxy_conf};
     }}
 }}
 """
@@ -394,6 +382,7 @@ class Stack:
                 # as root nginx would hand its workers to "nobody", who cannot read our run dir
                 user="user root root;\n" if os.geteuid() == 0 else "",
                 run=self.run,
+                proxy_conf=ROOT / "deploy" / "nginx" / "keystore-proxy.conf",
                 app_port=self.app_port,
                 https_port=self.https_port,
                 http_port=self.http_port,
