@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from tests.browser import browser  # noqa: F401 - the one Chromium, shared by e2e and smoke
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 

@@ -1,29 +1,21 @@
 """Browser journeys: Playwright for Python driving Debian's headless Chromium.
 
-No browser is ever downloaded: we launch /usr/bin/chromium (override with CHROMIUM_PATH).
+No browser is ever downloaded: the session's ``browser`` (tests/browser.py) is Debian's
+/usr/bin/chromium (override with CHROMIUM_PATH).
 Without it the journeys are skipped with a reason, unless REQUIRE_E2E is set (CI).
 A screenshot of the page is saved under test-results/ when a journey fails.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -51,18 +43,6 @@ def pytest_runtest_makereport(item, call):
                 report.sections.append(("screenshot", str(path)))
             except Exception as exc:  # the page may be gone; the failure itself matters more
                 report.sections.append(("screenshot", f"not saved: {exc}"))
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

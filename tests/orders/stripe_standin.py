@@ -11,18 +11,30 @@ real ones. It implements:
 and honours idempotency keys like Stripe: the same key returns the first answer. It
 records every request (method, path, params, Idempotency-Key) and can answer the next
 request too late once (``timeout_next``), after doing the work, as a lost response would.
-Used by the tests and by ``bench/delivery.py``.
+
+It also plays Stripe's hosted Checkout page for a browser: ``GET /pay/<session>`` shows
+a Pay button; pressing it marks the session paid, delivers a signed
+``checkout.session.completed`` event to ``webhook_url`` (when set; Stripe's scheme:
+``Stripe-Signature: t=<ts>,v1=HMAC-SHA256(webhook_secret, "<ts>.<payload>")``) and sends
+the browser back to the session's ``success_url``.
+Used by the tests, the production smoke test and ``bench/delivery.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import html
 import json
+import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.error import HTTPError
 from urllib.parse import parse_qsl, urlsplit
+from urllib.request import Request, urlopen
 
 
 @dataclass
@@ -62,6 +74,15 @@ def _nest(pairs: list[tuple[str, str]]) -> dict:
 
 
 @dataclass
+class Delivery:
+    event_id: str
+    type: str
+    object_id: str
+    status: int
+    body: str
+
+
+@dataclass
 class StripeStandIn:
     host: str = "127.0.0.1"
     port: int = 0
@@ -69,6 +90,11 @@ class StripeStandIn:
     sessions: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
     timeout_next: float = 0.0  # seconds to stall the next answer (after doing the work)
+    # Where paid sessions are announced (the shop's webhook endpoint), signed with the secret.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_ssl_context: ssl.SSLContext | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
     _idempotent: dict[str, tuple[int, dict]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,11 +132,38 @@ class StripeStandIn:
                     time.sleep(stall)
                 self._answer(status, answer)
 
+            def _page(self, method: str) -> bool:
+                """Stripe's hosted payment page, for a browser (not part of the API)."""
+                path = urlsplit(self.path).path
+                if not path.startswith("/pay/"):
+                    return False
+                session_id = path.rsplit("/", 1)[-1]
+                if session_id not in standin.sessions:
+                    self._answer(404, _error("No such checkout.session", "resource_missing"))
+                    return True
+                if method == "GET":
+                    data = standin.page_html(session_id).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return True
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                location = standin.page_pay(session_id)
+                self.send_response(303)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def do_GET(self):
-                self._handle("GET")
+                if not self._page("GET"):
+                    self._handle("GET")
 
             def do_POST(self):
-                self._handle("POST")
+                if not self._page("POST"):
+                    self._handle("POST")
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
@@ -196,6 +249,66 @@ class StripeStandIn:
             return self._session_pay_locked(
                 session_id, risk_level=risk_level, fingerprint=fingerprint
             )
+
+    def page_html(self, session_id: str) -> str:
+        session = self.sessions[session_id]
+        amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
+        return (
+            "<!doctype html><html><head><title>Stripe stand-in checkout</title></head><body>"
+            f"<h1>Pay {html.escape(amount)}</h1><p>{html.escape(session['customer_email'] or '')}</p>"
+            f'<form method="post" action="/pay/{html.escape(session_id)}">'
+            '<button type="submit">Pay</button></form></body></html>'
+        )
+
+    def page_pay(self, session_id: str) -> str:
+        """The customer paid on the hosted page: announce it, then send them back."""
+        session = self.session_pay(session_id)
+        if self.webhook_url:
+            self.event_deliver(type="checkout.session.completed", obj=session)
+        return (session["success_url"] or "/").replace("{CHECKOUT_SESSION_ID}", session_id)
+
+    def event_deliver(self, *, type: str, obj: dict) -> Delivery:
+        """POST a signed event to ``webhook_url`` as Stripe does, and record the answer."""
+        event_id = f"evt_{uuid.uuid4().hex[:24]}"
+        payload = json.dumps(
+            {
+                "id": event_id,
+                "object": "event",
+                "type": type,
+                "created": int(time.time()),
+                "livemode": False,
+                "data": {"object": obj},
+            }
+        )
+        timestamp = int(time.time())
+        signed = hmac.new(
+            self.webhook_secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256
+        ).hexdigest()
+        request = Request(
+            self.webhook_url,
+            data=payload.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Stripe-Signature": f"t={timestamp},v1={signed}",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            },
+        )
+        try:
+            with urlopen(request, timeout=30, context=self.webhook_ssl_context) as answer:
+                status, body = answer.status, answer.read().decode(errors="replace")
+        except HTTPError as exc:
+            status, body = exc.code, exc.read().decode(errors="replace")
+        delivery = Delivery(
+            event_id=event_id,
+            type=type,
+            object_id=obj.get("id", ""),
+            status=status,
+            body=body[:500],
+        )
+        with self._lock:
+            self.deliveries.append(delivery)
+        return delivery
 
     def _session_pay_locked(self, session_id: str, *, risk_level: str, fingerprint: str) -> dict:
         session = self.sessions[session_id]
