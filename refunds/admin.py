@@ -290,6 +290,10 @@ class ClaimAdmin(admin.ModelAdmin):
             ),
             "is_open": claim.is_open,
         }
+        # The forms share one page and some field names (note, body): give each its own
+        # ids, so that every label belongs to the field of its own form.
+        for name in ("verify", "info", "message", "refund", "exchange", "reject"):
+            context[f"{name}_form"].auto_id = f"id_{name}_%s"
         return context
 
     def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:

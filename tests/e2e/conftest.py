@@ -52,3 +52,88 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- shared helpers for the journeys ----------------------------------------------------------
+
+
+@pytest.fixture
+def shop(settings, live_server):
+    """The shop as a customer meets it: the local test gateway, links to this server, staff
+    alerts to an inbox. Returns a function that activates a shipped policy preset."""
+    settings.PAYMENT_GATEWAY = "test"
+    settings.SITE_URL = live_server.url
+    settings.STAFF_ALERT_EMAILS = ["staff@keystore.test"]
+
+    def preset_activate(slug: str) -> None:
+        from policies.services import preset_load
+
+        preset_load(slug=slug, activate=True)
+
+    return preset_activate
+
+
+def signed_in(*, page, base_url: str, user) -> None:
+    """Sign ``user`` in by giving the browser a real session cookie (customers only: staff
+    go through ``tests.staff.staff_login_browser`` and its TOTP step)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": base_url}])
+
+
+def page_in(*, browser, base_url: str, locale: str = "en-US"):
+    """A fresh page in its own browser context (own cookies), in ``locale``."""
+    context = browser.new_context(base_url=base_url, locale=locale)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def admin_page(*, browser, base_url: str, user):
+    """A page in its own context, signed in to the admin as staff ``user`` (with TOTP)."""
+    from tests.staff import staff_login_browser
+
+    admin = page_in(browser=browser, base_url=base_url)
+    staff_login_browser(page=admin, user=user)
+    return admin
+
+
+def checkout_pay(
+    *,
+    page,
+    product_slug: str,
+    card: str = "4242 4242 4242 4242",
+    email: str | None = None,
+    language: str = "en",
+) -> str:
+    """Buy one unit of a product through the cart, checkout and the test gateway, reading
+    every label in ``language`` (the page must show it translated). Returns the order
+    number shown on the order page."""
+    import re
+
+    from django.utils import translation
+    from playwright.sync_api import expect
+
+    with translation.override(language):
+        t = translation.gettext
+        page.goto(f"/products/{product_slug}/")
+        page.get_by_role("button", name=t("Add to cart")).click()
+        page.goto("/cart/")
+        page.get_by_role("link", name=t("Checkout"), exact=True).click()
+        page.get_by_label(t("Billing name")).fill("Grace Hopper")
+        if email:
+            address = re.compile("^" + re.escape(t("Email address")))
+            page.get_by_role("textbox", name=address).fill(email)
+        required = page.locator('.consent input[type="checkbox"][aria-required="true"]')
+        for index in range(required.count()):
+            required.nth(index).check()
+        page.get_by_role("button", name=t("Continue to payment")).click()
+        expect(page.get_by_role("heading", name=t("Test payment"))).to_be_visible()
+        page.get_by_label(t("Card number")).fill(card)
+        pay = t("Pay %(total)s %(currency)s").split("%(")[0].strip()
+        page.get_by_role("button", name=re.compile("^" + re.escape(pay))).click()
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_contain_text(re.compile(r"KS-[0-9A-Z]{8}"))
+        return re.search(r"KS-[0-9A-Z]{8}", heading.inner_text())[0]

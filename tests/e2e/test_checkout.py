@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import signed_in
 from tests.factories import ProductFactory, UserFactory, keys_create
 from tests.staff import staff_login_browser
 
@@ -30,16 +31,6 @@ def win(db):
     )
     keys_create(product=product, count=3)
     return product
-
-
-def _login(page, live_server, user):
-    """Sign ``user`` in by giving the browser a real session cookie."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
 
 
 def _buy(page, *, card="4242 4242 4242 4242", email=None):
@@ -69,7 +60,7 @@ def test_guest_buys_and_sees_the_key_on_screen_and_by_email(page, win):
 
 def test_signed_in_customer_finds_the_key_in_my_account(page, live_server, win):
     user = UserFactory(email="linus@example.com")
-    _login(page, live_server, user)
+    signed_in(page=page, base_url=live_server.url, user=user)
     _buy(page)
     code = page.locator("[data-key]").inner_text().strip()
 

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import signed_in
 from tests.factories import (
     ProductFactory,
     UserFactory,
@@ -27,16 +28,6 @@ def _shop(settings, live_server):
     settings.STAFF_ALERT_EMAILS = ["staff@keystore.test"]
 
 
-def _login(page, live_server, user):
-    """Sign ``user`` in by giving the browser a real session cookie."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
-
-
 def test_claim_with_screenshot_then_staff_replacement_then_new_key_in_my_account(
     browser, page, live_server
 ):
@@ -52,7 +43,7 @@ def test_claim_with_screenshot_then_staff_replacement_then_new_key_in_my_account
     failed = Key.objects.get(order_line__order=order)
 
     # The customer reports the problem from their claims page.
-    _login(page, live_server, customer)
+    signed_in(page=page, base_url=live_server.url, user=customer)
     page.goto("/claims/")
     page.get_by_role("link", name=f"Report a problem with order {order.number}").click()
     page.get_by_label("Which key or product?").select_option(f"key-{failed.pk}")

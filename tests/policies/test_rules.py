@@ -1,6 +1,9 @@
 """Preset data: the schema check, and what every shipped preset must hold (no database)."""
 
 import copy
+import os
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +18,13 @@ from policies.rules import (
     rules_parse,
 )
 
+# The decision contract shared by the team; a copy travels with the tests for CI.
+SHARED_CONTRACT = Path(os.environ.get("POLICY_CONTRACT", "/work/shared/policy-decisions.md"))
+CONTRACT = (
+    SHARED_CONTRACT
+    if SHARED_CONTRACT.exists()
+    else Path(__file__).with_name("policy_decisions_contract.md")
+)
 SLUGS = ["allkeymasters", "antimart", "microprokey", "novakeys", "windowskeymart"]
 
 CONTACT = SimpleNamespace(
@@ -127,5 +137,20 @@ def test_schema_errors_name_the_field():
     )
 
 
+def _contract_reasons(text: str) -> list[str]:
+    """The names in the contract's ``Reasons:`` paragraph, in its order."""
+    paragraph = re.search(r"^Reasons: (.*?)\n\n", text, re.S | re.M).group(1)
+    return re.findall(r"`([a-z_]+)`", paragraph)
+
+
 def test_reasons_vocabulary_matches_the_contract():
-    assert len(REASONS) == 18 and "cancel_request" in REASONS
+    """The engine's reasons are exactly the contract's, in its order; every preset's table in
+    the policies README and every preset file speaks only that vocabulary."""
+    contract = _contract_reasons(CONTRACT.read_text())
+    assert len(contract) == len(set(contract)) == 18
+    assert list(REASONS) == contract
+    readme = (Path(__file__).resolve().parents[2] / "policies" / "README.md").read_text()
+    for slug in SLUGS:
+        table = readme.split(f"#### `{slug}`", 1)[1].split("####", 1)[0]
+        assert re.findall(r"^\| `([a-z_]+)` \|", table, re.M) == contract, slug
+        assert set(preset_data_read(slug)["reasons"]) <= set(contract), slug

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,6 +46,15 @@ def test_search_matches_every_word_of_the_query(client, product):
 def test_unknown_filter_values_show_a_form_error_not_a_crash(client, product):
     response = client.get(reverse("catalog:catalog"), {"category": "no-such", "platform": "amiga"})
     assert response.status_code == 200
+    body = response.content.decode()
+    invalid = "Select a valid choice"
+    for field in ("category", "platform"):
+        error = re.search(rf'<div id="id_{field}-error" role="alert">(.*?)</div>', body, re.S)
+        assert error is not None, field
+        assert invalid in error.group(1), field
+    assert "Windows 11 Pro" in body  # the rest of the page still works
+    fine = client.get(reverse("catalog:catalog"), {"category": "", "platform": "steam"})
+    assert 'role="alert"' not in fine.content.decode()
 
 
 def test_htmx_filter_returns_only_the_product_grid(client, product):

@@ -1,11 +1,15 @@
 import io
 import os
+import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from django.conf import settings as django_settings
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +28,61 @@ def test_french_pages_are_left_to_right(client):
     assert 'dir="ltr"' in body and 'lang="fr"' in body
 
 
+class _AssetCollector(HTMLParser):
+    """Every URL a browser would load on its own from a page: scripts, stylesheets, icons,
+    images, frames, media, objects, and ``url()`` in inline style blocks."""
+
+    ATTRS = {"src", "srcset", "data", "poster"}
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._in_style = tag == "style"
+        for name in self.ATTRS & set(attrs):
+            for candidate in (attrs[name] or "").split(","):
+                if candidate.strip():
+                    self.urls.append(candidate.strip().split()[0])
+        rels = set((attrs.get("rel") or "").lower().split()) - {"alternate", "canonical"}
+        if tag == "link" and attrs.get("href") and rels:
+            self.urls.append(attrs["href"])
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", data)
+            self.urls += re.findall(r"@import\s+['\"]([^'\"]+)", data)
+
+
+def _third_party(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.netloc or url.startswith("//") or parts.scheme not in ("", "data"))
+
+
 def test_pages_load_no_third_party_assets(client, product):
+    """Nothing on the shop's pages, head or body, nor in its own stylesheets, is loaded
+    from another host."""
+    from django.contrib.staticfiles import finders
+
+    stylesheets = set()
     for url in [reverse("catalog:catalog"), product.get_absolute_url(), reverse("account_login")]:
-        body = client.get(url).content.decode()
-        assert "https://" not in body.split("<body")[0], url
+        collector = _AssetCollector()
+        collector.feed(client.get(url).content.decode())
+        assert collector.urls, url  # the parser sees the page's own assets
+        assert [u for u in collector.urls if _third_party(u)] == [], url
+        stylesheets |= {u for u in collector.urls if urlsplit(u).path.endswith(".css")}
+    assert stylesheets
+    for url in stylesheets:
+        path = finders.find(urlsplit(url).path.removeprefix(django_settings.STATIC_URL))
+        assert path, url
+        css = Path(path).read_text()
+        imported = re.findall(r"(?:url\(|@import)\s*['\"]?([^'\")\s;]+)", css)
+        assert [u for u in imported if _third_party(u)] == [], url
 
 
 def test_contact_page_shows_support_email(client):

@@ -1,0 +1,115 @@
+"""Browser journeys through the remedies staff decide in the admin: a customer who bought
+the wrong product claims and gets an exchange; a refund staff approve against the policy's
+recommendation needs a written reason first. Each time the customer sees the result on
+the claim's page."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import admin_page, signed_in
+from tests.factories import (
+    ProductFactory,
+    UserFactory,
+    claim_new,
+    keys_create,
+    order_delivered_new,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def win(db):
+    product = ProductFactory(name="Windows 11 Pro", slug="windows-11-pro")
+    keys_create(product=product, count=2)
+    return product
+
+
+def _decide(*, browser, live_server, claim, button: str, fill: dict[str, str] | None = None):
+    """Open ``claim`` in the admin as staff and press ``button`` in its form, after filling
+    ``fill`` (label -> value, or an option label for a select). Returns the admin page."""
+    staff = UserFactory(email=f"agent-{claim.pk}@example.com", is_staff=True, is_superuser=True)
+    admin = admin_page(browser=browser, base_url=live_server.url, user=staff)
+    admin.goto(f"/admin/refunds/claim/{claim.pk}/change/")
+    form = admin.locator("#claim-actions form").filter(has=admin.get_by_role("button", name=button))
+    for label, value in (fill or {}).items():
+        field = form.get_by_label(label)
+        if field.evaluate("node => node.tagName") == "SELECT":
+            field.select_option(label=value)
+        else:
+            field.fill(value)
+    form.get_by_role("button", name=button).click()
+    return admin
+
+
+def test_a_customer_who_bought_the_wrong_product_gets_an_exchange(
+    browser, page, live_server, shop, win
+):
+    shop("windowskeymart")  # "incorrect purchases" are exchanged, not refunded
+    office = ProductFactory(name="Office 2021 Pro", slug="office-2021-pro", price=win.price)
+    keys_create(product=office, count=1)
+    customer = UserFactory(email="ada@example.com")
+    order = order_delivered_new(product=win, user=customer)
+
+    signed_in(page=page, base_url=live_server.url, user=customer)
+    page.goto(f"/claims/new/{order.number}/")
+    page.get_by_label("Which key or product?").select_option(index=1)
+    page.get_by_label("You bought the wrong product").check()
+    page.get_by_label("Describe the problem").fill("I meant to buy Office, not Windows.")
+    page.get_by_role("button", name="Check what the policy says").click()
+    page.get_by_role("button", name="Send the claim").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Claim CL-"))).to_be_visible()
+    claim_url = page.url
+    from refunds.models import Claim
+
+    claim = Claim.objects.get()
+
+    admin = _decide(
+        browser=browser,
+        live_server=live_server,
+        claim=claim,
+        button="Approve exchange",
+        fill={"Product the customer meant to buy:": str(office)},
+    )
+    expect(admin.get_by_text("Exchange done; the customer has the new key.")).to_be_visible()
+    admin.context.close()
+
+    page.goto(claim_url)
+    expect(page.locator("#claim-status")).to_contain_text("Exchange for another product")
+    expect(page.locator("#replacement-note")).to_contain_text("Your new key")
+    page.goto("/account/")
+    expect(page.get_by_text("Office 2021 Pro").first).to_be_visible()
+
+
+def test_a_refund_against_the_recommendation_needs_a_reason_then_the_customer_sees_it(
+    browser, page, live_server, shop, win
+):
+    shop("windowskeymart")  # "key guarantee": an invalid key is replaced
+    customer = UserFactory(email="bob@example.com")
+    order = order_delivered_new(product=win, user=customer)
+    claim = claim_new(order=order, key=order.lines.get().keys.get(), user=customer)
+
+    admin = _decide(
+        browser=browser, live_server=live_server, claim=claim, button="Approve refund",
+        fill={"Amount to refund:": str(order.total)},
+    )  # fmt: skip
+    expect(admin.locator(".errorlist, .messagelist")).to_contain_text(
+        "The policy recommends replace"
+    )
+    form = admin.locator("#claim-actions form").filter(
+        has=admin.get_by_role("button", name="Approve refund")
+    )
+    form.get_by_label("Amount to refund:").fill(str(order.total))
+    form.get_by_label("Note (internal):").fill("Issuer unreachable for a week; goodwill.")
+    form.get_by_role("button", name="Approve refund").click()
+    expect(admin.get_by_text("Refund requested; the key is revoked")).to_be_visible()
+    admin.context.close()
+
+    signed_in(page=page, base_url=live_server.url, user=customer)
+    page.goto(f"/claims/{claim.number}/")
+    expect(page.locator("#claim-status")).to_contain_text("Refund")
+    expect(page.locator("#refund-status")).to_contain_text(f"Refund of {order.total}")
+    claim.refresh_from_db()
+    assert claim.remedy == "refund"
