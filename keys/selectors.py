@@ -22,6 +22,12 @@ def _sellable_filter(*, today: date, prefix: str = "") -> Q:
     )
 
 
+def key_sellable_q(*, today: date, prefix: str = "") -> Q:
+    """The sellable-key condition, for other apps' stock annotations (``prefix`` reaches
+    keys through a relation, e.g. ``"keys__"``)."""
+    return _sellable_filter(today=today, prefix=prefix)
+
+
 def key_allocatable(*, product_id: int) -> QuerySet[Key]:
     """Keys that may be sold now, oldest batch first (FIFO), then oldest key."""
     return Key.objects.filter(
