@@ -87,5 +87,26 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
     )
 
 
+def supplier_defect_rate_by_month(*, supplier_id: int, tz) -> list[dict]:
+    """Per calendar month (in ``tz``) of delivery: keys of the supplier sold then, how many
+    of them are now confirmed defective, and the rate in percent. One query."""
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        Key.objects.filter(
+            batch__supplier_id=supplier_id, order_line__isnull=False, delivered_at__isnull=False
+        )
+        .exclude(status=KeyStatus.RESERVED)
+        .annotate(month=TruncMonth("delivered_at", tzinfo=tz))
+        .values("month")
+        .annotate(sold=Count("id"), defective=Count("id", filter=Q(status=KeyStatus.DEFECTIVE)))
+        .order_by("month")
+    )
+    return [
+        {**row, "rate": round(row["defective"] * 100 / row["sold"], 1) if row["sold"] else 0.0}
+        for row in rows
+    ]
+
+
 def batch_defect_rate(*, received: int, defective: int) -> float:
     return (defective / received) if received else 0.0
