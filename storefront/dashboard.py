@@ -386,10 +386,10 @@ class BarChart:
     marker_label: str = ""
 
 
-CHART_WIDTH = 640
-DAY_CHART_HEIGHT = 180
-BAR_LEFT = 260  # horizontal charts: label column 260, bars 360, value 120 (of 740)
-BAR_AREA = 360
+CHART_WIDTH = 1000  # sales per day: bars in 1000 x 170, day labels below
+DAY_CHART_HEIGHT = 170
+BAR_LEFT = 220  # horizontal charts: label column 220, bars 250, value 130 (of 600)
+BAR_AREA = 250
 ROW_HEIGHT = 26
 
 
