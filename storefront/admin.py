@@ -57,7 +57,9 @@ class ProductAdmin(admin.ModelAdmin):
     def reserved_count(self, obj):
         return getattr(obj, "reserved", None)
 
-    @admin.display(description=_("days of cover"), ordering="cover_days")
+    @admin.display(description=_("days of cover"))
     def cover_days_display(self, obj):
-        cover = getattr(obj, "cover_days", None)
+        from .dashboard import stock_cover_days
+
+        cover = stock_cover_days(stock=obj.stock, sold_recent=obj.sold_recent)
         return "–" if cover is None else f"{cover:.1f}"

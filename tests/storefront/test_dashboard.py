@@ -256,7 +256,7 @@ def test_dashboard_queries_do_not_grow_with_orders(manager, shop, django_assert_
     with_10 = count()
     more_orders(190)
     assert count() == with_10
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         dashboard_get(period_key="90", now=timezone.now(), tz=RIYADH)
 
 
