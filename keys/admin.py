@@ -9,7 +9,8 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -22,7 +23,7 @@ from .forms import KeyImportForm, ReasonForm
 from .http import no_store
 from .importfile import text_lines
 from .models import Key, KeyBatch, KeyBatchEvent, KeyEvent, KeyImport, KeyView, Supplier
-from .selectors import batch_defect_rate, batch_list_with_stats
+from .selectors import batch_defect_rate, batch_list_with_stats, supplier_defect_rate_by_month
 
 
 class KeyEventInline(ReadOnlyInline):
@@ -54,8 +55,47 @@ class KeyViewInline(ReadOnlyInline):
 
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
-    list_display = ("name", "contact_email", "created_at")
+    list_display = ("name", "contact_email", "defect_quarantine_percent", "defect_min_sample",
+                    "created_at")  # fmt: skip
     search_fields = ("name", "contact_email")
+    readonly_fields = ("defect_history",)
+
+    @admin.display(description=_("defect rate per month"))
+    def defect_history(self, obj):
+        """Keys sold per month of delivery and the share now confirmed defective, as a
+        table with a bar per month (SVG width attributes: no inline style under the CSP)."""
+        if obj is None or obj.pk is None:
+            return "–"
+        rows = supplier_defect_rate_by_month(supplier_id=obj.pk, tz=timezone.get_current_timezone())
+        if not rows:
+            return _("No keys of this supplier were sold yet.")
+        threshold = obj.defect_quarantine_percent
+        body = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td class="defect-rate">{}%</td>'
+            '<td><svg width="200" height="12" role="presentation" aria-hidden="true">'
+            '<rect width="{}" height="12" fill="{}"></rect></svg></td></tr>',
+            (
+                (
+                    f"{row['month']:%Y-%m}",
+                    row["sold"],
+                    row["defective"],
+                    f"{row['rate']:.1f}",
+                    str(round(min(row["rate"], 100) * 2, 1)),
+                    "#c0392b" if threshold is not None and row["rate"] >= threshold else "#417690",
+                )
+                for row in rows
+            ),
+        )
+        return format_html(
+            '<table id="defect-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+            "<th></th></tr></thead><tbody>{}</tbody></table>",
+            _("month delivered"),
+            _("sold"),
+            _("confirmed defective"),
+            _("rate"),
+            body,
+        )
 
 
 class KeyBatchEventInline(ReadOnlyInline):

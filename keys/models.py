@@ -8,6 +8,8 @@ replaced at most once, and a key is first viewed at most once.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -43,12 +45,41 @@ class Supplier(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Supplier quality: a batch whose confirmed-defect rate reaches this share of its sold
+    # keys is quarantined automatically (keys.services.batch_defect_check).
+    defect_quarantine_percent = models.DecimalField(
+        _("quarantine a batch at a defect rate of (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("10.00"),
+        help_text=_(
+            "Confirmed-defective keys as a share of the batch's sold keys. "
+            "Empty: never quarantine automatically."
+        ),
+    )
+    defect_min_sample = models.PositiveIntegerField(
+        _("minimum sold keys before the rate counts"),
+        default=20,
+        help_text=_("So that one bad key out of one sold is not a 100% defect rate."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("supplier")
         verbose_name_plural = _("suppliers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(defect_quarantine_percent__isnull=True)
+                | (Q(defect_quarantine_percent__gt=0) & Q(defect_quarantine_percent__lte=100)),
+                name="supplier_defect_percent_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(defect_min_sample__gte=1), name="supplier_defect_min_sample_positive"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -22,6 +22,12 @@ def _sellable_filter(*, today: date, prefix: str = "") -> Q:
     )
 
 
+def key_sellable_q(*, today: date, prefix: str = "") -> Q:
+    """The sellable-key condition, for other apps' stock annotations (``prefix`` reaches
+    keys through a relation, e.g. ``"keys__"``)."""
+    return _sellable_filter(today=today, prefix=prefix)
+
+
 def key_allocatable(*, product_id: int) -> QuerySet[Key]:
     """Keys that may be sold now, oldest batch first (FIFO), then oldest key."""
     return Key.objects.filter(
@@ -79,6 +85,27 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
         defective=Count("keys", filter=Q(keys__status=KeyStatus.DEFECTIVE)),
         unsold=Count("keys", filter=Q(keys__status=KeyStatus.AVAILABLE)),
     )
+
+
+def supplier_defect_rate_by_month(*, supplier_id: int, tz) -> list[dict]:
+    """Per calendar month (in ``tz``) of delivery: keys of the supplier sold then, how many
+    of them are now confirmed defective, and the rate in percent. One query."""
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        Key.objects.filter(
+            batch__supplier_id=supplier_id, order_line__isnull=False, delivered_at__isnull=False
+        )
+        .exclude(status=KeyStatus.RESERVED)
+        .annotate(month=TruncMonth("delivered_at", tzinfo=tz))
+        .values("month")
+        .annotate(sold=Count("id"), defective=Count("id", filter=Q(status=KeyStatus.DEFECTIVE)))
+        .order_by("month")
+    )
+    return [
+        {**row, "rate": round(row["defective"] * 100 / row["sold"], 1) if row["sold"] else 0.0}
+        for row in rows
+    ]
 
 
 def batch_defect_rate(*, received: int, defective: int) -> float:

@@ -26,12 +26,14 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -158,6 +160,9 @@ def _transition_locked(
         reference=reference[:64],
         created_at=now,
     )
+    if to_status == S.DEFECTIVE:
+        # Same transaction: the defect and the quarantine it triggers commit together.
+        batch_defect_check(batch_id=key.batch_id)
     return key
 
 
@@ -614,6 +619,51 @@ def batch_quarantine_lift(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
     batch.is_quarantined, batch.quarantined_at = False, None
     batch.quarantine_reason = ""
     return batch
+
+
+def batch_defect_check(*, batch_id: int) -> bool:
+    """Quarantine a batch whose confirmed-defect rate reaches its supplier's threshold.
+
+    The rate is defective keys / sold keys (keys that went to a customer: delivered,
+    revoked or defective), counted only once at least the supplier's minimum sample was
+    sold. Runs inside the transaction that marked a key defective (lock order: key, then
+    batch); staff are told why through the outbox in the same transaction. Returns whether
+    this call quarantined the batch; an already quarantined batch is left alone.
+    """
+    from core.outbox import staff_alert_enqueue
+
+    batch = KeyBatch.objects.select_related("supplier", "product").get(pk=batch_id)
+    supplier = batch.supplier
+    if batch.is_quarantined or supplier.defect_quarantine_percent is None:
+        return False
+    counts = Key.objects.filter(batch_id=batch_id).aggregate(
+        sold=Count("id", filter=Q(order_line__isnull=False) & ~Q(status=S.RESERVED)),
+        defective=Count("id", filter=Q(status=S.DEFECTIVE)),
+    )
+    sold, defective = counts["sold"], counts["defective"]
+    if sold < supplier.defect_min_sample:
+        return False
+    if defective * 100 < supplier.defect_quarantine_percent * sold:
+        return False
+    rate = Decimal(defective * 100) / sold
+    reason = (
+        f"automatic: {defective} of {sold} sold keys confirmed defective ({rate:.1f}%), "
+        f"at or above {supplier.name}'s threshold of {supplier.defect_quarantine_percent}% "
+        f"(minimum sample {supplier.defect_min_sample})"
+    )
+    batch_quarantine(batch=batch, reason=reason, actor=None)
+    staff_alert_enqueue(
+        kind="batch_quarantined",
+        dedupe_key=f"batch:{batch_id}:auto-quarantine:{batch.quarantined_at.isoformat()}",
+        subject=f"Batch #{batch_id} quarantined: {rate:.1f}% defective ({supplier.name})",
+        body=(
+            f"Batch #{batch_id} of {batch.product.name} from {supplier.name} "
+            f"(reference {batch.reference or '-'}) was quarantined {reason}.\n"
+            "Its unsold keys are no longer sold. Reserved and delivered keys are unchanged.\n"
+            f"Review it: {settings.SITE_URL.rstrip('/')}/admin/keys/keybatch/{batch_id}/change/\n"
+        ),
+    )
+    return True
 
 
 # --------------------------------------------------------------------------- stock alerts

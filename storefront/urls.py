@@ -3,10 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.health import ReadinessView
+from storefront.admin_dashboard import admin_index_with_dashboard
 
 # The admin login goes through allauth: same rate limits, email verification and MFA.
 admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)
+admin.site.index = admin_index_with_dashboard(admin.site.index)  # the dashboard on top
 admin.site.site_header = "Keystore staff"
 admin.site.site_title = "Keystore staff"
 
