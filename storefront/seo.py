@@ -13,6 +13,7 @@ alternates; the sitemap lists the same addresses. Every address is absolute, on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
@@ -43,6 +44,31 @@ def site_url_get() -> str:
 
 def site_absolute_url(*, path: str) -> str:
     return site_url_get() + path
+
+
+def site_url_rebase(*, url: str) -> str:
+    """An absolute address moved onto ``SITE_URL`` (scheme and host); others unchanged."""
+    from urllib.parse import urlunsplit
+
+    parts = urlsplit(url)
+    if not (parts.scheme and parts.netloc):
+        return url
+    site = urlsplit(site_url_get())
+    return urlunsplit(parts._replace(scheme=site.scheme, netloc=site.netloc))
+
+
+@dataclass(frozen=True)
+class SiteFromUrl:
+    """What allauth's templates read as ``current_site``, from ``SITE_URL``."""
+
+    domain: str
+    name: str
+
+
+def site_url_site() -> SiteFromUrl:
+    from core.identity import shop_identity_get
+
+    return SiteFromUrl(domain=urlsplit(site_url_get()).netloc, name=shop_identity_get().name)
 
 
 def language_codes() -> list[str]:

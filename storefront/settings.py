@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -180,7 +181,9 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# allauth's absolute links use the scheme the shop is served at (accounts.adapter moves
+# them onto SITE_URL), so account emails and order emails agree.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(SITE_URL).scheme or ("https" if PRODUCTION else "http")
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # allauth's rate limits are on by default; spelled out so they are visible and tunable.
 ACCOUNT_RATE_LIMITS = {
