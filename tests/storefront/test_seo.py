@@ -174,3 +174,17 @@ def test_cart_checkout_and_order_pages_are_noindex(client):
         html = _head(client.get(url).content.decode())
         assert '<meta name="robots" content="noindex, nofollow">' in html, url
         assert "application/ld+json" not in html and 'rel="canonical"' not in html, url
+
+
+def test_policy_page_describes_itself_and_old_versions_are_not_indexed(client):
+    from policies.services import preset_load
+
+    preset_load(slug="novakeys", activate=True)
+    index = client.get("/policies/")
+    kind = re.search(r'href="/policies/([a-z_-]+)/"', index.content.decode()).group(1)
+    html = _head(client.get(f"/policies/{kind}/").content.decode())
+    assert f'<link rel="canonical" href="{SITE}/policies/{kind}/">' in html
+    description = re.search(r'<meta name="description" content="([^"]+)">', html).group(1)
+    assert "license keys and gift cards" not in description  # its own, not the shop's default
+    old = _head(client.get(f"/policies/{kind}/", {"version": "1"}).content.decode())
+    assert '<meta name="robots" content="noindex, nofollow">' in old
