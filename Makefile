@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run ADDR=0.0.0.0:8080`: where the dev server listens (email links follow it).
+ADDR ?= 127.0.0.1:8000
 
 .PHONY: install run test test-e2e lint format worker beat messages bench clean
 
@@ -16,7 +18,7 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python scripts/run_dev.py --addr 127.0.0.1:8000
+	$(BIN)/python scripts/run_dev.py --addr $(ADDR)
 
 test: install
 	$(BIN)/python -m pytest

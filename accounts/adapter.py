@@ -27,10 +27,17 @@ class AccountAdapter(DefaultAccountAdapter):
         from django.contrib.sites.shortcuts import get_current_site
 
         from core.outbox import outbox_enqueue
+        from storefront.seo import site_url_rebase, site_url_site
 
         request = allauth_context.request
         ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
         ctx.update(context)
+        # Links and the site named in the email are the shop's SITE_URL, as in order
+        # emails, whatever Host header the request that triggered the email carried.
+        ctx["current_site"] = site_url_site()
+        for name, value in list(ctx.items()):
+            if name.endswith("_url") and isinstance(value, str):
+                ctx[name] = site_url_rebase(url=value)
         msg = self.render_mail(template_prefix, email, ctx)
         html = next((content for content, kind in getattr(msg, "alternatives", [])), "")
         text = msg.body if msg.content_subtype != "html" else ""

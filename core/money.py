@@ -46,3 +46,17 @@ def money_from_minor_units(*, minor: int | str | None, currency: str) -> Decimal
     return money_quantize(
         amount=value.scaleb(-currency_precision(currency=currency)), currency=currency
     )
+
+
+def money_format(*, amount: Decimal | int | str, currency: str, language: str) -> str:
+    """``amount`` as a customer of ``language`` reads it (CLDR through babel): 29.90 EUR is
+    ``€29.90`` in English, ``29,90 €`` in French, ``‏29.90 €`` in Arabic."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import format_currency
+
+    try:
+        locale = Locale.parse((language or "en").replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        locale = Locale.parse("en")
+    code = (currency or "").upper()
+    return format_currency(money_quantize(amount=amount, currency=code), code, locale=locale)

@@ -70,6 +70,10 @@ def document(request: HttpRequest, kind: str) -> HttpResponse:
             "companions": companions,
             "is_current": current is not None and current.pk == shown.pk,
             "kind_label": DocumentKind(kind).label,
+            "seo_title": shown.title,
+            "seo_description": (shown.body or {}).get("intro") or shown.title,
+            # an old version is a record, not the page to find
+            "seo_noindex": bool(version),
         },
     )
 

@@ -39,6 +39,26 @@ def _stop(processes: dict[str, subprocess.Popen], *, grace: float = 10.0) -> Non
             process.wait()
 
 
+def site_env_for(*, addr: str, env: dict[str, str]) -> dict[str, str]:
+    """``SITE_URL`` (and the host allowed) for the address runserver listens on, so the
+    links in emails open the shop being run; an explicit SITE_URL is kept.
+
+    ``8080`` and ``0.0.0.0:8080`` (every interface) are served at 127.0.0.1:8080."""
+    host, _, port = addr.rpartition(":") if ":" in addr else ("", "", addr)
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::", "0"):  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    extra: dict[str, str] = {}
+    if not env.get("SITE_URL"):
+        shown = f"[{host}]" if ":" in host else host
+        extra["SITE_URL"] = f"http://{shown}:{port or '8000'}"
+    if env.get("ALLOWED_HOSTS") and host not in env["ALLOWED_HOSTS"].split(","):
+        extra["ALLOWED_HOSTS"] = f"{env['ALLOWED_HOSTS']},{host}"
+    elif not env.get("ALLOWED_HOSTS") and host not in ("127.0.0.1", "localhost"):
+        extra["ALLOWED_HOSTS"] = f"127.0.0.1,localhost,{host}"
+    return extra
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -50,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if not env.get("REDIS_URL") and not env.get("CELERY_BROKER_URL"):
         env["CELERY_BROKER_URL"] = DEV_BROKER_URL
+    env.update(site_env_for(addr=args.addr, env=env))
+    print(f"run_dev: the shop is at {env.get('SITE_URL')}", flush=True)
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "storefront"]
     commands = {

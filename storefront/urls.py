@@ -1,9 +1,12 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from core.health import ReadinessView
+from storefront import views as storefront_views
 from storefront.admin_dashboard import admin_index_with_dashboard
+from storefront.sitemaps import SITEMAPS
 
 # The admin login goes through allauth: same rate limits, email verification and MFA.
 admin.autodiscover()
@@ -15,6 +18,12 @@ admin.site.site_title = "Keystore staff"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("readyz", ReadinessView.as_view(), name="readyz"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", storefront_views.robots_txt, name="robots_txt"),
+    *(
+        path(name, storefront_views.root_icon, {"name": name})
+        for name in storefront_views.ROOT_ICONS
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("accounts.urls")),

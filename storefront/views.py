@@ -4,9 +4,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +28,12 @@ from .selectors import (
     product_list,
     product_list_with_stock,
     stock_status_for,
+)
+from .seo import (
+    language_cookie_set,
+    product_seo_context,
+    robots_txt_render,
+    url_without_language,
 )
 from .services import CART_ID_SESSION_KEY, CartError, cart_add, cart_remove, cart_update
 
@@ -57,18 +64,9 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("catalog:catalog")
-    response = redirect(next_url)
+    response = redirect(url_without_language(url=next_url))
     if language in dict(settings.LANGUAGES):
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            path=settings.LANGUAGE_COOKIE_PATH,
-            domain=settings.LANGUAGE_COOKIE_DOMAIN,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
+        language_cookie_set(response=response, language=language)
     return response
 
 
@@ -81,6 +79,24 @@ def _catalog_url(params: list[tuple[str, str]]) -> str:
     """The catalog's address with only the known, non-empty parameters."""
     query = urlencode([(name, value) for name, value in params if value])
     return reverse("catalog:catalog") + (f"?{query}" if query else "")
+
+
+def _catalog_seo(*, form: CatalogFilterForm, params: list[tuple[str, str]]) -> dict:
+    """A category's page is the catalog filtered on it: its own title and description;
+    search results are not for search engines."""
+    context: dict = {
+        "seo_query": [
+            (name, value)
+            for name, value in params
+            if value and name != "q" and (name, value) != ("page", "1")
+        ],
+        "seo_noindex": bool(dict(params).get("q")),
+    }
+    category = form.cleaned_data.get("category") if form.is_valid() else None
+    if category is not None:
+        context["seo_title"] = category.name
+        context["seo_description"] = category.description or category.name
+    return context
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -126,6 +142,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     if htmx:
         return HttpResponse(grid)
     context = {
+        **_catalog_seo(form=form, params=params),
         "form": form,
         "grid": grid,
         "categories": category_list(),
@@ -147,6 +164,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)
     context = {
+        **product_seo_context(product=product, available=available),
         "product": product,
         "stock": stock_status_for(product=product, available=available),
         "form": CartAddForm(initial={"quantity": 1}),
@@ -214,3 +232,22 @@ def cart_remove_view(request: HttpRequest, product_id: int) -> HttpResponse:
 
 def contact(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/contact.html", {"contact": contact_info_get()})
+
+
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(robots_txt_render(), content_type="text/plain; charset=utf-8")
+
+
+# The icons browsers and phones ask for at the root of the site (storefront/static/icons,
+# drawn by scripts/make_icons.py).
+ROOT_ICONS = {"favicon.ico": "image/x-icon", "apple-touch-icon.png": "image/png"}
+
+
+@store_clock_exempt
+def root_icon(request: HttpRequest, name: str) -> HttpResponse:
+    found = finders.find(f"icons/{name}") if name in ROOT_ICONS else None
+    if not found:
+        raise Http404
+    response = FileResponse(open(found, "rb"), content_type=ROOT_ICONS[name])  # noqa: SIM115
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -81,4 +81,4 @@ def test_the_customer_page_follows_the_refund_status(
     claim_approve_refund(claim=claim, actor=agent)
     client.force_login(customer)
     page = client.get(f"/claims/{claim.number}/").content.decode()
-    assert "Refund of 29.90 EUR: Succeeded." in page
+    assert "Refund of <bdi>€29.90</bdi>: Succeeded." in page
