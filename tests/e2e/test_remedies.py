@@ -110,6 +110,6 @@ def test_a_refund_against_the_recommendation_needs_a_reason_then_the_customer_se
     signed_in(page=page, base_url=live_server.url, user=customer)
     page.goto(f"/claims/{claim.number}/")
     expect(page.locator("#claim-status")).to_contain_text("Refund")
-    expect(page.locator("#refund-status")).to_contain_text(f"Refund of {order.total}")
+    expect(page.locator("#refund-status")).to_contain_text(f"Refund of €{order.total}")
     claim.refresh_from_db()
     assert claim.remedy == "refund"
