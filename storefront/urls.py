@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("accounts.urls")),
     path("keys/", include("keys.urls")),
@@ -22,3 +23,7 @@ urlpatterns = [
     path("policies/", include("policies.urls")),
     path("", include("storefront.urls_catalog")),
 ]
+
+# Under /api/ errors are JSON in the API's shape; elsewhere Django's pages.
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"
