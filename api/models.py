@@ -3,7 +3,7 @@
 An API key acts through a dedicated service user (``ApiKey.user``): the shop's services
 and audit rows (KeyEvent, KeyBatchEvent, KeyImport, ClaimEvent, the admin's LogEntry) all
 take a User as actor, so every write through the API is attributed to that user, whose
-name says which key it is. The user has no usable password and no staff flag: it can
+name says which key it is (email ``api-key-<prefix>@api.invalid``). The user has no usable password and no staff flag: it can
 never sign in anywhere; only the key authenticates as it.
 """
 

@@ -33,7 +33,7 @@ from .models import ApiKey, ImportJob, ImportJobStatus, Scope
 logger = logging.getLogger(__name__)
 
 KEY_TAG = "ks"
-PREFIX_BYTES = 6  # 8 URL-safe characters
+PREFIX_BYTES = 5  # 10 hex characters
 SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -69,13 +69,13 @@ def api_key_create(*, name: str, scopes: list[str], created_by=None) -> tuple[Ap
             _("Unknown scope(s): %(unknown)s. Known: %(known)s.")
             % {"unknown": ", ".join(unknown), "known": ", ".join(Scope.values)}
         )
-    prefix = secrets.token_urlsafe(PREFIX_BYTES).replace("-", "x").replace("_", "y")
+    prefix = secrets.token_hex(PREFIX_BYTES)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     raw = f"{KEY_TAG}_{prefix}_{secret}"
     with transaction.atomic():
         user = get_user_model().objects.create(
-            username=f"api-key-{prefix}",
-            email="",
+            # The login field; .invalid is reserved (RFC 2606): no mail can ever reach it.
+            email=f"api-key-{prefix}@api.invalid",
             first_name=name[:150],
             last_name="(API key)",
             is_active=True,
