@@ -11,7 +11,7 @@ from rest_framework import serializers
 from keys.importfile import MAX_CODE_LENGTH
 from keys.models import KeyBatch
 from orders.models import Order, OrderLine, Refund
-from refunds.models import Claim, ClaimMessage
+from refunds.models import Claim, ClaimMessage, Remedy
 from storefront.models import Product
 
 from .models import ImportJob
@@ -273,6 +273,9 @@ class ClaimMessageSerializer(serializers.ModelSerializer):
 
 class ClaimSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number", read_only=True)
+    remedy = serializers.ChoiceField(
+        choices=Remedy.choices, allow_blank=True, read_only=True, help_text="Empty until decided."
+    )
     key = serializers.SerializerMethodField()
 
     class Meta:

@@ -41,7 +41,10 @@ ERRORS = {
     429: OpenApiResponse(Error, description="Rate limited; see Retry-After"),
 }
 READ_ERRORS = {code: ERRORS[code] for code in (401, 403, 404, 429)}
-LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 429)}
+LIST_ERRORS = {
+    **{code: ERRORS[code] for code in (400, 401, 403, 429)},
+    404: OpenApiResponse(Error, description="No such page"),
+}
 
 
 def _param(name: str, description: str, type_=str, enum=None):
