@@ -91,7 +91,7 @@ def api_key_create(*, name: str, scopes: list[str], created_by=None) -> tuple[Ap
             user=user,
             created_by=created_by if created_by is not None and created_by.pk else None,
         )
-    logger.info("API key %s created (%s)", prefix, ", ".join(api_key.scopes))
+    # No log line: logs go to stdout, where create_api_key prints the key alone.
     return api_key, raw
 
 
