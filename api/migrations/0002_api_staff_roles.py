@@ -16,9 +16,13 @@ def api_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Not after accounts.0003 on purpose: roles_sync creates a missing group and only
+    # adds permissions, so either order ends the same; and rolling accounts back (its
+    # roles test does) must not unapply this.
     dependencies = [
         ("api", "0001_api_keys_and_import_jobs"),
-        ("accounts", "0003_staff_roles"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [migrations.RunPython(api_roles, migrations.RunPython.noop)]

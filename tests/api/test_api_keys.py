@@ -142,3 +142,18 @@ def test_admin_creates_a_key_shows_it_once_and_revokes_it(client, staff_user):
     api_key.refresh_from_db()
     assert api_key.revoked_at is not None
     assert services.api_key_authenticate(raw=raws[0]) is None
+
+
+def test_staff_roles_managers_revoke_keys_owners_also_create_them_agents_neither():
+    from django.contrib.auth.models import Group
+
+    def perms(name):
+        return {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in Group.objects.get(name=name).permissions.select_related("content_type")
+        }
+
+    assert {"api.view_apikey", "api.revoke_apikey"} <= perms("Manager")
+    assert "api.add_apikey" not in perms("Manager")
+    assert {"api.add_apikey", "api.revoke_apikey"} <= perms("Owner")
+    assert not {p for p in perms("Support agent") if p.startswith("api.")}
