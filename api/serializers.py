@@ -94,12 +94,6 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="Recorded in the audit trail.")
 
 
-def _codes_ok(value):
-    if not value:
-        raise serializers.ValidationError(_("Send at least one code."))
-    return value
-
-
 class ImportRequestSerializer(serializers.Serializer):
     """Codes as a JSON list (one code each) or a CSV/text file body in ``csv``."""
 
@@ -119,8 +113,9 @@ class ImportRequestSerializer(serializers.Serializer):
     currency = serializers.CharField(min_length=3, max_length=3, required=False)
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True)
     codes = serializers.ListField(
+        # Longer codes are reported by line by the import itself (like the admin's file).
         child=serializers.CharField(
-            max_length=MAX_CODE_LENGTH + 1, allow_blank=True, trim_whitespace=False
+            max_length=MAX_CODE_LENGTH * 5, allow_blank=True, trim_whitespace=False
         ),
         required=False,
         help_text="One code per item (validated like the admin's one-code-a-line file).",
@@ -137,6 +132,21 @@ class ImportRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"codes": [_("Send either codes (a list) or csv (text), not both or neither.")]}
             )
+        if attrs.get("codes"):
+            broken = [
+                str(number)
+                for number, code in enumerate(attrs["codes"], start=1)
+                if "\n" in code or "\r" in code
+            ]
+            if broken:
+                raise serializers.ValidationError(
+                    {
+                        "codes": [
+                            _("One code per item, without line breaks (items %(items)s).")
+                            % {"items": ", ".join(broken[:20])}
+                        ]
+                    }
+                )
         lines = attrs["codes"] if attrs.get("codes") else attrs["csv"].splitlines()
         if len(lines) > settings.API_IMPORT_MAX_LINES:
             raise serializers.ValidationError(

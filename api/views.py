@@ -239,6 +239,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
             201: s.ImportJobSerializer,
             202: s.ImportJobSerializer,
             **ERRORS,
+            413: OpenApiResponse(Error, description="Body over API_MAX_BODY_BYTES"),
         },
     ),
 )

@@ -418,12 +418,13 @@ API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)  # requests per key per window
 API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
 API_IMPORT_INLINE_MAX = env_int("API_IMPORT_INLINE_MAX", 500)  # more lines run as a job
 API_IMPORT_MAX_LINES = env_int("API_IMPORT_MAX_LINES", 50_000)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 8 * 1024 * 1024)  # larger: 413
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScopes"],
     "DEFAULT_THROTTLE_CLASSES": ["api.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

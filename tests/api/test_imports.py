@@ -186,3 +186,36 @@ def test_import_jobs_of_other_keys_are_not_visible(client, win):
         client, raw_a, {"product": "WIN11PRO", "supplier": "A", "cost_per_key": "1", "codes": ["A"]}
     ).json()
     assert client.get(f"/api/v1/key-imports/{job['id']}/", **auth(raw_b)).status_code == 404
+
+
+def test_an_over_long_code_is_reported_by_line_like_the_admin(client, win):
+    _key, raw = api_key_new(Scope.KEYS_IMPORT)
+    codes = [key_code_new(win), "A" * 300]
+    job = _post(
+        client, raw, {"product": "WIN11PRO", "supplier": "A", "cost_per_key": "1", "codes": codes}
+    ).json()
+    assert job["status"] == "rejected"
+    assert job["errors"] == [{"line": 2, "reason": "longer than 200 characters"}]
+
+
+def test_a_code_item_with_a_line_break_is_refused_before_anything_is_recorded(client, win):
+    _key, raw = api_key_new(Scope.KEYS_IMPORT)
+    codes = [key_code_new(win), f"{key_code_new(win)}\n{key_code_new(win)}"]
+    response = _post(
+        client, raw, {"product": "WIN11PRO", "supplier": "A", "cost_per_key": "1", "codes": codes}
+    )
+    assert response.status_code == 400
+    assert "items 2" in response.json()["error"]["fields"]["codes"][0]
+    assert not ImportJob.objects.exists()
+
+
+def test_a_body_over_the_limit_is_413_in_the_error_shape(client, win, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    _key, raw = api_key_new(Scope.KEYS_IMPORT)
+    codes = [key_code_new(win) for _ in range(60)]
+    response = _post(
+        client, raw, {"product": "WIN11PRO", "supplier": "A", "cost_per_key": "1", "codes": codes}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert not ImportJob.objects.exists()
