@@ -27,4 +27,4 @@ RUN mkdir -p /app/var/private /app/var/media && chown -R keystore:keystore /app/
 USER keystore
 EXPOSE 8000
 # The web service's command in docker-compose.yml runs `check --deploy` first.
-CMD ["gunicorn", "storefront.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "storefront.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

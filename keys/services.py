@@ -572,10 +572,26 @@ def batch_quarantine(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
             locked.quarantined_at = timezone.now()
             locked.quarantine_reason = reason.strip()[:500]
             locked.save(update_fields=["is_quarantined", "quarantined_at", "quarantine_reason"])
-            KeyBatchEvent.objects.create(
+            quarantined = KeyBatchEvent.objects.create(
                 batch=locked, actor=actor, action=KeyBatchEvent.Action.QUARANTINED, reason=reason
             )
             _stock_check_on_commit(product_ids=[locked.product_id])
+            from webhooks.services import webhook_event_emit
+
+            webhook_event_emit(
+                event="batch.quarantined",
+                payload={
+                    "batch": {
+                        "id": locked.pk,
+                        "reference": locked.reference,
+                        "product_id": locked.product_id,
+                        "supplier_id": locked.supplier_id,
+                        "quarantined_at": locked.quarantined_at.isoformat(),
+                        "reason": locked.quarantine_reason,
+                    }
+                },
+                dedupe_key=f"batch.quarantined:{locked.pk}:{quarantined.pk}",
+            )
     batch.is_quarantined, batch.quarantined_at = locked.is_quarantined, locked.quarantined_at
     batch.quarantine_reason = locked.quarantine_reason
     return batch
@@ -672,6 +688,21 @@ def stock_alert_check(*, product_id: int) -> bool:
         )
         row.notified_at = timezone.now()
         row.save(update_fields=["notified_at"])
+        from webhooks.services import webhook_event_emit
+
+        webhook_event_emit(
+            event="stock.low",
+            payload={
+                "product": {
+                    "id": product.pk,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "available": available,
+                    "low_stock_threshold": product.low_stock_threshold,
+                }
+            },
+            dedupe_key=f"stock.low:{product.pk}:{(row.alerted_at or row.notified_at).isoformat()}",
+        )
     return True
 
 

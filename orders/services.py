@@ -224,8 +224,63 @@ def order_transition(*, order: Order, to_status: str, actor: Any = None, reason:
             to_status=to_status,
             reason=reason[:500],
         )
+        if to_status in ORDER_WEBHOOK_EVENTS:
+            order_webhook_emit(
+                order=locked,
+                event=ORDER_WEBHOOK_EVENTS[to_status],
+                dedupe_key=f"{ORDER_WEBHOOK_EVENTS[to_status]}:{locked.pk}",
+            )
         _copy_state(locked, order)
         return True
+
+
+# The order events merchants' endpoints can subscribe to, by the status that raises them
+# (once per order: a paid order redelivered, or a dispute won, does not raise them again).
+ORDER_WEBHOOK_EVENTS = {S.PAID: "order.paid", S.DELIVERED: "order.delivered",
+                        S.ON_HOLD: "order.on_hold"}  # fmt: skip
+
+
+def order_webhook_payload(*, order: Order) -> dict[str, Any]:
+    """What an outgoing webhook says about an order: ids, numbers, status and amounts
+    (as strings); never the customer's email, address, IP or a key code."""
+    lines = [
+        {
+            "id": line.pk,
+            "product_id": line.product_id,
+            "sku": line.product.sku,
+            "product_name": line.product_name,
+            "quantity": line.quantity,
+            "unit_price": str(line.unit_price),
+            "line_total": str(line.line_total),
+        }
+        for line in order.lines.select_related("product").order_by("id")
+    ]
+    return {
+        "order": {
+            "id": str(order.pk),
+            "number": order.number,
+            "status": order.status,
+            "currency": order.currency,
+            "total": str(order.total),
+            "refunded_total": str(order.refunded_total),
+            "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+            "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
+            "lines": lines,
+        }
+    }
+
+
+def order_webhook_emit(
+    *, order: Order, event: str, dedupe_key: str, extra: dict[str, Any] | None = None
+) -> None:
+    """Raise an outgoing webhook event about ``order`` (inside the caller's transaction)."""
+    from webhooks.services import webhook_event_emit
+
+    webhook_event_emit(
+        event=event,
+        payload=lambda: {**order_webhook_payload(order=order), **(extra or {})},
+        dedupe_key=dedupe_key,
+    )
 
 
 def _copy_state(source: Order, target: Order) -> None:
@@ -1160,6 +1215,20 @@ def _refund_apply(*, order: Order, refund: Refund) -> None:
     elif order.status in (S.PAID, S.ON_HOLD, S.BACKORDERED) and full:
         order_transition(order=order, to_status=S.CANCELLED, reason="refunded before delivery")
         cancelled = True
+    order_webhook_emit(
+        order=order,
+        event="order.refunded",
+        dedupe_key=f"order.refunded:refund:{refund.pk}",
+        extra={
+            "refund": {
+                "id": refund.pk,
+                "amount": str(refund.amount),
+                "currency": refund.currency,
+                "reason": refund.reason,
+                "full": full,
+            }
+        },
+    )
     external = refund.reason == EXTERNAL_REFUND_REASON
     # Keys go with the money: when the refund asks for it, when every cent went back
     # (whoever refunded it), and when the order was cancelled before delivery (reserved

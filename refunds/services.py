@@ -144,7 +144,43 @@ def claim_transition(
         reason=reason[:500],
         data=data or {},
     )
+    if to_status in (ClaimStatus.APPROVED, ClaimStatus.REJECTED):
+        claim_webhook_emit(
+            claim=locked, event="claim.decided", dedupe_key=f"claim.decided:{locked.pk}"
+        )
     return locked
+
+
+def claim_webhook_payload(*, claim: Claim) -> dict[str, Any]:
+    """What an outgoing webhook says about a claim: ids, status, remedy, amounts as
+    strings; never the key code, the customer's description or their email."""
+    return {
+        "claim": {
+            "id": claim.pk,
+            "number": claim.number,
+            "order_id": str(claim.order_id),
+            "order_number": claim.order.number,
+            "order_line_id": claim.order_line_id,
+            "key_id": claim.key_id,
+            "reason": claim.reason,
+            "status": claim.status,
+            "recommendation": claim.recommendation_outcome,
+            "remedy": claim.remedy,
+            "decision_clause": claim.decision_clause,
+            "refund_amount": str(claim.refund_amount) if claim.refund_amount is not None else None,
+            "created_at": claim.created_at.isoformat(),
+            "decided_at": claim.decided_at.isoformat() if claim.decided_at else None,
+        }
+    }
+
+
+def claim_webhook_emit(*, claim: Claim, event: str, dedupe_key: str) -> None:
+    """Raise an outgoing webhook event about ``claim`` (inside the caller's transaction)."""
+    from webhooks.services import webhook_event_emit
+
+    webhook_event_emit(
+        event=event, payload=lambda: claim_webhook_payload(claim=claim), dedupe_key=dedupe_key
+    )
 
 
 def claim_event_record(
@@ -505,6 +541,9 @@ def claim_submit(
                 data={**_decision_data(preview.decision), "evidence": [e.pk for e in evidence]},
             )
             _notify(claim=claim, name="claim_received")
+            claim_webhook_emit(
+                claim=claim, event="claim.opened", dedupe_key=f"claim.opened:{claim.pk}"
+            )
             _staff_alert(
                 subject=_("New claim %(number)s") % {"number": claim.number},
                 body=_("Order %(order)s, reason %(reason)s. Policy: %(outcome)s (%(clause)s).")
@@ -1448,6 +1487,28 @@ def _dispute_opened(*, dispute) -> None:
             "currency": dispute.currency,
             "reason": dispute.reason or "-",
         },
+    )
+    from webhooks.services import webhook_event_emit
+
+    webhook_event_emit(
+        event="dispute.created",
+        payload={
+            "dispute": {
+                "id": dispute.pk,
+                "stripe_dispute_id": dispute.stripe_dispute_id,
+                "order_id": str(order.pk),
+                "order_number": order.number,
+                "status": dispute.status,
+                "reason": dispute.reason,
+                "amount": str(dispute.amount),
+                "currency": dispute.currency,
+                "evidence_due_by": (
+                    dispute.evidence_due_by.isoformat() if dispute.evidence_due_by else None
+                ),
+                "keys_revoked": revoke,
+            }
+        },
+        dedupe_key=f"dispute.created:{dispute.pk}",
     )
 
 

@@ -43,6 +43,11 @@ app.conf.beat_schedule = {
         "task": "core.tasks.outbox_sweep",
         "schedule": 30.0,
     },
+    "webhooks-sweep": {
+        # outgoing webhooks: due retries and deliveries of a worker that died
+        "task": "webhooks.tasks.webhooks_sweep",
+        "schedule": 30.0,
+    },
     "orders-sweep-undelivered": {
         "task": "orders.tasks.orders_sweep_undelivered",
         "schedule": 60.0,

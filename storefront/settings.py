@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "orders",
     "refunds",
     "policies",
+    "webhooks",
     "api",
     "rest_framework",
     "drf_spectacular",

@@ -105,7 +105,7 @@ def test_many_buyers_racing_for_the_last_keys_get_keys_or_a_backorder(win, strip
     assert len(codes) == len(set(codes)) == 3
 
 
-def test_five_concurrent_checkouts_of_one_cart_make_one_open_order(stocked):
+def test_five_concurrent_checkouts_of_one_cart_make_one_open_order(stocked, antimart):
     """Five "continue to payment" posts from one browser at once: one payable order."""
     from django.conf import settings as django_settings
 
