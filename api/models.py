@@ -22,6 +22,7 @@ class Scope(models.TextChoices):
     ORDERS_READ = "orders:read", _("Read orders and refunds")
     KEYS_REVEAL = "keys:reveal", _("Reveal delivered key codes (audited)")
     CLAIMS = "claims", _("Read claims and write messages on them")
+    WEBHOOKS = "webhooks", _("Manage webhook endpoints")
 
 
 class ApiKey(models.Model):

@@ -319,3 +319,46 @@ class ClaimDetailSerializer(ClaimSerializer):
 
 class ClaimMessageCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=5000, help_text="Sent to the customer by email.")
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    """An endpoint as listed: never its signing secret (shown once, at creation)."""
+
+    class Meta:
+        from webhooks.models import WebhookEndpoint
+
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "name",
+            "url",
+            "format",
+            "events",
+            "is_active",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointWriteSerializer(serializers.Serializer):
+    """Validated by the admin's own form (URL guard, known events and formats)."""
+
+    from webhooks.models import WebhookEventType, WebhookFormat
+
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(
+        max_length=500, help_text="An https:// address on the public internet."
+    )
+    format = serializers.ChoiceField(choices=WebhookFormat.choices, default=WebhookFormat.JSON)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1
+    )

@@ -278,3 +278,36 @@ def import_job_run(*, job_id: int) -> ImportJob:
     job.finished_at = timezone.now()
     job.save()
     return job
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+def webhook_endpoint_save(*, actor, data: dict, endpoint=None):
+    """Create or change an endpoint through the admin's form (its URL guard and choices)
+    and write the admin's LogEntry. Raises ValidationError with the form's errors."""
+    from django.contrib.admin.models import ADDITION
+
+    from webhooks.admin import WebhookEndpointForm
+
+    initial = {}
+    if endpoint is not None:
+        initial = {f: getattr(endpoint, f) for f in ("name", "url", "format", "events")}
+        initial["owner"] = endpoint.owner_id
+    form = WebhookEndpointForm(data={**initial, **data}, instance=endpoint)
+    if not form.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+    saved = form.save()
+    if endpoint is None:
+        LogEntry.objects.log_actions(
+            user_id=actor.pk,
+            queryset=[saved],
+            action_flag=ADDITION,
+            change_message=[{"added": {}}],
+            single_object=True,
+        )
+    else:
+        admin_log(
+            actor=actor, obj=saved, message=[{"changed": {"fields": sorted(form.changed_data)}}]
+        )
+    return saved

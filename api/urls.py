@@ -11,6 +11,7 @@ router.register("key-imports", views.ImportJobViewSet, basename="key-import")
 router.register("orders", views.OrderViewSet, basename="order")
 router.register("refunds", views.RefundViewSet, basename="refund")
 router.register("claims", views.ClaimViewSet, basename="claim")
+router.register("webhook-endpoints", views.WebhookEndpointViewSet, basename="webhook-endpoint")
 
 app_name = "api"
 urlpatterns = [

@@ -442,3 +442,82 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         except refund_services.ClaimError as exc:
             raise DRFValidationError({"body": [str(exc)]})
         return Response(s.ClaimMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Webhook endpoints (never their secrets)",
+        responses={200: s.WebhookEndpointSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One webhook endpoint", responses={200: s.WebhookEndpointSerializer, **READ_ERRORS}
+    ),
+    create=extend_schema(
+        summary="Register an endpoint; the answer carries its signing secret, this once",
+        request=s.WebhookEndpointWriteSerializer,
+        responses={201: s.WebhookEndpointCreatedSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change name, URL, format or events",
+        request=s.WebhookEndpointWriteSerializer(partial=True),
+        responses={200: s.WebhookEndpointSerializer, **ERRORS},
+    ),
+)
+class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.WebhookEndpointSerializer
+    ordering_fields = ["id", "name", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_scopes = {"*": [Scope.WEBHOOKS]}
+
+    def get_queryset(self):
+        from webhooks.models import WebhookEndpoint
+
+        return WebhookEndpoint.objects.order_by("id")
+
+    def create(self, request, *args, **kwargs):
+        form = s.WebhookEndpointWriteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        endpoint = services.webhook_endpoint_save(actor=request.user, data=form.validated_data)
+        return no_store(
+            Response(
+                s.WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED
+            )
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        endpoint = self.get_object()
+        form = s.WebhookEndpointWriteSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        endpoint = services.webhook_endpoint_save(
+            actor=request.user, data=form.validated_data, endpoint=endpoint
+        )
+        return Response(s.WebhookEndpointSerializer(endpoint).data)
+
+    @extend_schema(
+        summary="Enable (and reset the failure count)",
+        request=None,
+        responses={200: s.WebhookEndpointSerializer, **READ_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        from webhooks.services import webhook_endpoint_enable
+
+        endpoint = webhook_endpoint_enable(endpoint=self.get_object())
+        services.admin_log(actor=request.user, obj=endpoint, message="Enabled")
+        return Response(s.WebhookEndpointSerializer(endpoint).data)
+
+    @extend_schema(
+        summary="Disable", request=None, responses={200: s.WebhookEndpointSerializer, **READ_ERRORS}
+    )
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        from webhooks.services import webhook_endpoint_disable
+
+        endpoint = webhook_endpoint_disable(
+            endpoint=self.get_object(), reason="disabled through the API"
+        )
+        services.admin_log(actor=request.user, obj=endpoint, message="Disabled through the API")
+        return Response(s.WebhookEndpointSerializer(endpoint).data)

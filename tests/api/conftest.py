@@ -56,7 +56,13 @@ def shop(db):
         idempotency_key=f"test-refund-{order.pk}",
         gateway="test",
     )
+    from webhooks.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        name="accounting", url="http://127.0.0.1:9/hook", events=["order.paid"]
+    )
     return {
+        "endpoint": endpoint,
         "product": product,
         "batch": key.batch,
         "order": order,

@@ -95,6 +95,25 @@ ENDPOINTS = [
         201,
     ),
 ]
+ENDPOINTS += [
+    ("webhooks list", "get", lambda w: "/api/v1/webhook-endpoints/", None, [Scope.WEBHOOKS], 200),
+    (
+        "webhook create",
+        "post",
+        lambda w: "/api/v1/webhook-endpoints/",
+        {"name": "erp", "url": "http://127.0.0.1:9/hook", "events": ["order.paid"]},
+        [Scope.WEBHOOKS],
+        201,
+    ),
+    (
+        "webhook disable",
+        "post",
+        lambda w: f"/api/v1/webhook-endpoints/{w['endpoint'].pk}/disable/",
+        None,
+        [Scope.WEBHOOKS],
+        200,
+    ),
+]
 IDS = [e[0] for e in ENDPOINTS]
 
 
