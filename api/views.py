@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.conf import settings
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -319,7 +322,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
 
                 try:
                     moment = parse_datetime(value)
-                except ValueError:
+                    if moment is not None:  # to UTC: PostgreSQL refuses odd offsets
+                        if timezone.is_naive(moment):
+                            moment = timezone.make_aware(moment)
+                        moment = moment.astimezone(UTC)
+                except (ValueError, OverflowError):
                     moment = None
                 if moment is None:
                     raise DRFValidationError({name: ["Use an ISO 8601 date and time."]})

@@ -197,3 +197,13 @@ def test_a_message_on_a_closed_claim_is_400_with_the_services_reason(client, sho
     )
     assert response.status_code == 400
     assert "no longer open" in response.json()["error"]["fields"]["body"][0]
+
+
+def test_an_order_time_filter_with_an_odd_offset_is_read_in_utc(client, shop):
+    """Found by Schemathesis on PostgreSQL, which refuses an offset beyond +/-15:59."""
+    _key, raw = api_key_new(Scope.ORDERS_READ)
+    response = client.get(
+        "/api/v1/orders/", {"created_after": "2000-06-10T01:34:38-16:01"}, **auth(raw)
+    )
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
