@@ -33,6 +33,7 @@ class ViewChannel(models.TextChoices):
     ACCOUNT = "account", _("My Account")
     TRACKING = "tracking", _("Order tracking page")
     STAFF = "staff", _("Staff (admin)")
+    API = "api", _("Merchant API")
 
 
 # Channels through which the customer sees a code on our pages: the first of these sets

@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "refunds",
     "policies",
     "webhooks",
+    "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 # --- prodcfg: Content-Security-Policy (django-csp) ---
 INSTALLED_APPS += ["csp"]
@@ -413,4 +417,47 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
+}
+
+# --- api: the merchant REST API (api/, Django REST Framework + drf-spectacular) ---
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)  # requests per key per window
+API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
+API_IMPORT_INLINE_MAX = env_int("API_IMPORT_INLINE_MAX", 500)  # more lines run as a job
+API_IMPORT_MAX_LINES = env_int("API_IMPORT_MAX_LINES", 50_000)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 8 * 1024 * 1024)  # larger: 413
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Keystore merchant API",
+    "DESCRIPTION": (
+        "Stock, key imports, orders and claims for the merchant's own systems. Send "
+        "`Authorization: Bearer <key>` (`manage.py create_api_key`). Lists are paginated "
+        "(`page`, 50 a page), filtered by the documented query parameters and ordered by "
+        "`ordering` (prefix `-` for descending). Every error is "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "RefundStatusEnum": "orders.models.RefundStatus",
+        "ClaimStatusEnum": "refunds.models.ClaimStatus",
+        "ImportJobStatusEnum": "api.models.ImportJobStatus",
+    },
 }

@@ -25,6 +25,7 @@ urlpatterns = [
         for name in storefront_views.ROOT_ICONS
     ),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("accounts.urls")),
     path("keys/", include("keys.urls")),
@@ -33,3 +34,7 @@ urlpatterns = [
     path("policies/", include("policies.urls")),
     path("", include("storefront.urls_catalog")),
 ]
+
+# Under /api/ errors are JSON in the API's shape; elsewhere Django's pages.
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

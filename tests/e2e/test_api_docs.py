@@ -1,0 +1,23 @@
+"""The merchant API's Swagger UI works in a real Chromium under the shop's strict CSP:
+it renders the OpenAPI document and the console reports no CSP violation."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_api_docs_render_under_the_csp_without_violations(page, live_server):
+    violations: list[str] = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: violations.append(str(error)))
+    page.goto("/api/v1/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Keystore merchant API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.locator(".btn.authorize")).to_be_visible()
+    assert violations == []
