@@ -146,6 +146,18 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BatchFilter(admin.RelatedOnlyFieldListFilter):
+    """The batches of the listed claims' keys, named with their product and supplier read
+    in the same query (a batch's name needs both)."""
+
+    def field_choices(self, field, request, model_admin):
+        from keys.models import KeyBatch
+
+        used = model_admin.get_queryset(request).values_list(f"{self.field_path}__pk", flat=True)
+        batches = KeyBatch.objects.filter(pk__in=used).select_related("product", "supplier")
+        return [(batch.pk, str(batch)) for batch in batches.order_by("-pk")]
+
+
 class ClaimChangeList(ChangeList):
     """The claim list, with each row's live recommendation and business time zone computed
     for the whole page at once (a fixed number of queries whatever the page holds)."""
@@ -198,7 +210,7 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
         "reason",
         "verification",
         ("order_line__product", admin.RelatedOnlyFieldListFilter),
-        ("key__batch", admin.RelatedOnlyFieldListFilter),
+        ("key__batch", BatchFilter),
         ("key__batch__supplier", admin.RelatedOnlyFieldListFilter),
         "preset_slug",
     )
