@@ -477,7 +477,6 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
             "activated": claim.key_activated,
             "support_exhausted": claim.support_exhausted,
             "amount": claim.refund_amount or claim_refund_amount_default(claim=claim),
-            "clause": recommendation.clause if recommendation else "",
         }  # fmt: skip
         form = DecisionForm(
             data,
@@ -485,6 +484,9 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
             products=_exchange_products(claim),
             canned_replies=_canned_replies(claim),
         )
+        # Empty clause: the engine's own at the moment of the decision (which the issuer
+        # check posted with it may change), with its explanation.
+        form.fields["clause"].widget.attrs["placeholder"] = _("the policy's clause")
         if not request.user.has_perm("refunds.decide_claim"):  # talk to the customer only
             field = form.fields["decision"]
             field.choices = [c for c in field.choices if c[0] in CLAIM_CONVERSATION_ACTIONS]
@@ -693,7 +695,7 @@ def _key_line(*, context_key, views) -> str:
         [
             f"#{context_key.pk} {context_key.masked}",
             str(context_key.get_status_display()),
-            f"{_('batch')} {context_key.batch}",
+            f"{_('batch')} #{context_key.batch_id}",
             f"{_('delivered')} {stamp(context_key.delivered_at)}",
             f"{_('first viewed')} {stamp(min(when) if when else None)}",
             f"{len(customer)} {_('views')}",

@@ -324,12 +324,14 @@ def claims_recommendations_get(
 
 
 def claim_queue_next(*, user, after: Claim | None = None) -> Claim | None:
-    """The next open claim for ``user`` in queue order: oldest due first (no deadline
-    last, then oldest submitted), unassigned or assigned to them; ``after`` is skipped."""
+    """The next claim waiting on staff for ``user``, in queue order: oldest due first (no
+    deadline last, then oldest submitted), unassigned or assigned to them; claims waiting on
+    the customer (needs_info) are not in it; ``after`` is skipped."""
     from django.db.models import F
 
     qs = Claim.objects.filter(
-        Q(assignee__isnull=True) | Q(assignee=user), status__in=OPEN_CLAIM_STATUSES
+        Q(assignee__isnull=True) | Q(assignee=user),
+        status__in=[ClaimStatus.SUBMITTED, ClaimStatus.VERIFYING],
     )
     if after is not None:
         qs = qs.exclude(pk=after.pk)
