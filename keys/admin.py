@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from core.exports import ExportAdminMixin
 from core.http import client_ip_get, user_agent_get
 from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
@@ -104,7 +105,7 @@ class KeyBatchEventInline(ReadOnlyInline):
 
 
 @admin.register(KeyBatch)
-class KeyBatchAdmin(admin.ModelAdmin):
+class KeyBatchAdmin(ExportAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "product",
@@ -137,6 +138,25 @@ class KeyBatchAdmin(admin.ModelAdmin):
     actions = ["quarantine_batches", "lift_quarantine"]
 
     has_quarantine_batch_permission = has_perm_method("keys.quarantine_batch")
+
+    # Keys sold per batch; counts only, never a code.
+    export_permission = "refunds.export_data"
+    export_columns = (
+        ("batch", lambda b: b.pk),
+        ("reference", lambda b: b.reference),
+        ("supplier", lambda b: b.supplier.name),
+        ("product_sku", lambda b: b.product.sku),
+        ("product", lambda b: b.product.name),
+        ("received_at", lambda b: b.received_at),
+        ("cost_per_key", lambda b: b.cost_per_key),
+        ("currency", lambda b: b.currency),
+        ("received", lambda b: b.received),
+        ("sold", lambda b: b.sold),
+        ("reserved", lambda b: b.reserved),
+        ("defective", lambda b: b.defective),
+        ("unsold", lambda b: b.unsold),
+        ("quarantined", lambda b: b.is_quarantined),
+    )
 
     def get_queryset(self, request):
         return batch_list_with_stats(queryset=super().get_queryset(request))

@@ -6,9 +6,14 @@ Admin actions are thin: each calls one service and reports what happened.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.exports import ExportAdminMixin
 from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import services
@@ -24,6 +29,9 @@ from .models import (
     Refund,
     WebhookEvent,
 )
+
+# One permission for every export (orders, refunds, claims, keys sold per batch).
+EXPORT_PERMISSION = "refunds.export_data"
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -84,7 +92,7 @@ def _each(modeladmin, request, queryset, action, done_message, log_message):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
     list_display = ("number", "created_at", "email", "status", "total", "currency", "gateway")
     list_filter = ("status", "gateway", "language")
     search_fields = ("number", "email", "billing_name", "gateway_session_id",
@@ -94,16 +102,102 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline, OrderRiskInline, OrderConsentInline, OrderEmailInline,
                RefundInline, OrderEventInline]  # fmt: skip
     actions = ["release_hold", "cancel_and_refund", "resend_keys"]
+    export_permission = EXPORT_PERMISSION
+    export_columns = (
+        ("number", lambda o: o.number),
+        ("created_at", lambda o: o.created_at),
+        ("paid_at", lambda o: o.paid_at),
+        ("delivered_at", lambda o: o.delivered_at),
+        ("status", lambda o: o.status),
+        ("email", lambda o: o.email),
+        ("billing_name", lambda o: o.billing_name),
+        ("language", lambda o: o.language),
+        ("currency", lambda o: o.currency),
+        ("total", lambda o: o.total),
+        ("refunded_total", lambda o: o.refunded_total),
+        ("gateway", lambda o: o.gateway),
+        ("policy_preset", lambda o: o.policy_preset),
+    )
 
     has_release_hold_permission = has_perm_method("orders.release_hold")
     has_refund_order_permission = has_perm_method("orders.refund_order")
     has_resend_key_email_permission = has_perm_method("orders.resend_key_email")
+
+    change_form_template = "admin/orders/order/change_form.html"
+
+    # The order page's own buttons: action -> (permission, service call, done, log line).
+    PAGE_ACTIONS = {
+        "release": (
+            "orders.release_hold",
+            lambda order, user: services.order_hold_release(order=order, actor=user),
+            _("Hold released: delivery follows."),
+            "Released the security hold",
+        ),
+        "cancel": (
+            "orders.refund_order",
+            lambda order, user: services.order_cancel(
+                order=order, actor=user, reason="cancelled by staff"
+            ),
+            _("Order cancelled and refunded in full."),
+            "Cancelled and refunded in full",
+        ),
+        "resend": (
+            "orders.resend_key_email",
+            lambda order, user: services.order_email_resend(order=order, actor=user, staff=True),
+            _("Key email queued again."),
+            "Queued the key email again",
+        ),
+    }
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<uuid:pk>/act/<str:action>/", wrap(self.action_view), name="orders_order_act"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from .selectors import order_timeline_get
+
+        order = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if order is not None:
+            user = request.user
+            extra_context.update(
+                {
+                    "order": order,
+                    "risk": OrderRisk.objects.filter(order=order).first(),
+                    "timeline": order_timeline_get(order=order),
+                    "can_release": user.has_perm("orders.release_hold"),
+                    "can_cancel": user.has_perm("orders.refund_order"),
+                    "can_resend": user.has_perm("orders.resend_key_email"),
+                    "resendable": order.status in ("delivered", "partially_refunded", "disputed"),
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_view(self, request, pk, action: str):
+        """One button on the order page = one service call, checked and logged."""
+        if request.method != "POST" or action not in self.PAGE_ACTIONS:
+            raise Http404
+        perm, call, done, log_line = self.PAGE_ACTIONS[action]
+        if not request.user.has_perm(perm):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=pk)
+        try:
+            call(order, request.user)
+        except services.OrderError as exc:
+            messages.error(request, str(exc))
+        else:
+            self.log_change(request, order, log_line)
+            messages.success(request, done)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
     @admin.action(
         description=_("Release the security hold (deliver now)"), permissions=["release_hold"]
@@ -172,11 +266,24 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ExportAdminMixin, admin.ModelAdmin):
     list_display = ("order", "amount", "currency", "reason", "status", "gateway_refund_id",
                     "created_at")  # fmt: skip
     list_filter = ("status", "reason", "gateway")
     search_fields = ("order__number", "gateway_refund_id")
+    list_select_related = ("order",)
+    export_permission = EXPORT_PERMISSION
+    export_select_related = ("order",)
+    export_columns = (
+        ("order", lambda r: r.order.number),
+        ("created_at", lambda r: r.created_at),
+        ("amount", lambda r: r.amount),
+        ("currency", lambda r: r.currency),
+        ("reason", lambda r: r.reason),
+        ("status", lambda r: r.status),
+        ("gateway", lambda r: r.gateway),
+        ("gateway_refund_id", lambda r: r.gateway_refund_id),
+    )
     readonly_fields = [f.name for f in Refund._meta.fields]
 
     def has_add_permission(self, request):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -379,3 +379,38 @@ def order_refundable_amount(*, order: Order, order_line: OrderLine | None = None
     if order_line is not None:
         left = min(left, order_line.line_total)
     return left
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str  # event | email | view | refund | claim
+    text: str
+    who: str = ""
+
+
+def order_timeline_get(*, order: Order) -> list[TimelineItem]:
+    """Everything that happened to an order, oldest first, in one list for staff: its
+    events, emails, views of its keys (channel, IP; never a code), refunds and claims.
+    A fixed number of queries (one per source)."""
+    from keys.models import KeyView
+    from refunds.models import Claim
+
+    items: list[TimelineItem] = []
+    for e in order.events.select_related("actor"):
+        move = f"{e.from_status} → {e.to_status}" if e.to_status else ""
+        text = " · ".join(part for part in (e.kind, move, e.reason) if part)
+        items.append(TimelineItem(e.created_at, "event", text, str(e.actor or "")))
+    for m in order.emails.all():
+        items.append(TimelineItem(m.created_at, "email", f"{m.kind} · {m.status} · {m.attempts}×"))
+    views = KeyView.objects.filter(key__order_line__order=order).select_related("user", "key")
+    for v in views:
+        text = f"key #{v.key_id} {v.key.masked} · {v.channel} · {v.ip or '—'}"
+        items.append(TimelineItem(v.created_at, "view", text, str(v.user or v.guest_email)))
+    for r in order.refunds.all():
+        text = f"{r.amount} {r.currency} · {r.reason} · {r.status}"
+        items.append(TimelineItem(r.created_at, "refund", text))
+    for c in Claim.objects.filter(order=order):
+        text = f"{c.number} · {c.reason} · {c.status}" + (f" · {c.remedy}" if c.remedy else "")
+        items.append(TimelineItem(c.created_at, "claim", text))
+    return sorted(items, key=lambda item: item.at)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,12 +22,14 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.exports import ExportAdminMixin
 from keys.services import KeyTransitionError
 from orders.services import OrderError
-from storefront.admin_inlines import ReadOnlyInline
+from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import conf
 from .forms import (
+    DecisionForm,
     DisputeEvidenceForm,
     ExchangeForm,
     InfoRequestForm,
@@ -37,6 +40,7 @@ from .forms import (
 )
 from .models import (
     OPEN_CLAIM_STATUSES,
+    CannedReply,
     Claim,
     ClaimEvent,
     ClaimMessage,
@@ -48,7 +52,7 @@ from .models import (
 
 # Claim buttons that only talk to the customer (change_claim); every other one is a decision
 # (verify, replace, exchange, refund, reject, close, block) and needs refunds.decide_claim.
-CLAIM_CONVERSATION_ACTIONS = frozenset({"request_info", "message"})
+CLAIM_CONVERSATION_ACTIONS = frozenset({"request_info", "message", "assign", "unassign"})
 DISPUTE_EVIDENCE_PERM = "refunds.submit_dispute_evidence"
 
 
@@ -58,17 +62,22 @@ def _log_text(action: str, done) -> str:
         return f"{action}: {done}"
 
 
-def _deadline_text(claim: Claim) -> str:
+def _preset_tz(slug: str):
+    """The business time zone of a preset (the shop's clock for an unknown one)."""
+    try:
+        from .selectors import preset_rules_get
+
+        return preset_rules_get(slug=slug).calendar.tz
+    except LookupError:  # a preset no longer shipped or stored: show the shop's clock
+        return timezone.get_current_timezone()
+
+
+def _deadline_text(claim: Claim, tz=None) -> str:
     """The verification deadline in the preset's business time zone."""
     due = claim.verification_due_at
     if due is None:
         return "—"
-    try:
-        from .selectors import preset_rules_get
-
-        tz = preset_rules_get(slug=claim.preset_slug).calendar.tz
-    except LookupError:  # a preset no longer shipped or stored: show the shop's clock
-        tz = timezone.get_current_timezone()
+    tz = tz or _preset_tz(claim.preset_slug)
     local = due.astimezone(tz)
     return f"{local:%a %Y-%m-%d %H:%M} ({tz.key})"
 
@@ -103,6 +112,69 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assigned to")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        from django.contrib.auth import get_user_model
+
+        others = (
+            get_user_model()
+            .objects.filter(
+                pk__in=Claim.objects.filter(assignee__isnull=False).values("assignee_id")
+            )
+            .exclude(pk=request.user.pk)
+        )
+        return [
+            ("me", _("Me")),
+            ("none", _("Nobody")),
+            ("queue", _("Me or nobody (my queue)")),
+            *((str(u.pk), str(u)) for u in others.order_by("email")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee=request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "queue":
+            return queryset.filter(Q(assignee__isnull=True) | Q(assignee=request.user))
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
+class BatchFilter(admin.RelatedOnlyFieldListFilter):
+    """The batches of the listed claims' keys, named with their product and supplier read
+    in the same query (a batch's name needs both)."""
+
+    def field_choices(self, field, request, model_admin):
+        from keys.models import KeyBatch
+
+        used = model_admin.get_queryset(request).values_list(f"{self.field_path}__pk", flat=True)
+        batches = KeyBatch.objects.filter(pk__in=used).select_related("product", "supplier")
+        return [(batch.pk, str(batch)) for batch in batches.order_by("-pk")]
+
+
+class ClaimChangeList(ChangeList):
+    """The claim list, with each row's live recommendation and business time zone computed
+    for the whole page at once (a fixed number of queries whatever the page holds)."""
+
+    def get_results(self, request):
+        from .selectors import claims_recommendations_get
+
+        super().get_results(request)
+        rows = list(self.result_list)
+        answers = claims_recommendations_get(claims=rows)
+        zones = {slug: _preset_tz(slug) for slug in {c.preset_slug for c in rows}}
+        for claim in rows:
+            claim.desk_recommendation = answers.get(claim.pk)
+            claim.desk_tz = zones[claim.preset_slug]
+        self.result_list = rows
+
+
 class ClaimEventInline(ReadOnlyInline):
     model = ClaimEvent
     fields = ("created_at", "actor", "kind", "from_status", "to_status", "reason", "data")
@@ -116,7 +188,7 @@ class ClaimMessageInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/refunds/claim/change_form.html"
     list_display = (
         "number",
@@ -125,29 +197,67 @@ class ClaimAdmin(admin.ModelAdmin):
         "reason",
         "status",
         "verification",
+        "recommendation_now",
         "deadline",
+        "assignee",
         "remedy",
         "created_at",
     )
     list_filter = (
         "status",
         DeadlineFilter,
+        AssigneeFilter,
         "reason",
         "verification",
         ("order_line__product", admin.RelatedOnlyFieldListFilter),
-        ("key__batch", admin.RelatedOnlyFieldListFilter),
+        ("key__batch", BatchFilter),
         ("key__batch__supplier", admin.RelatedOnlyFieldListFilter),
         "preset_slug",
     )
     search_fields = ("number", "order__number", "order__email", "guest_email", "user__email")
     ordering = ("verification_due_at", "-created_at")
-    list_select_related = ("order", "order_line")
+    list_select_related = ("order", "order_line", "key", "assignee")
     inlines = [ClaimMessageInline, ClaimEventInline]
+    actions = ["assign_to_me", "request_info_bulk", "close_stale"]
+
+    has_decide_claim_permission = has_perm_method("refunds.decide_claim")
+    export_permission = "refunds.export_data"
+    export_select_related = ("order", "order_line", "decided_by", "assignee")
+    export_columns = (
+        ("number", lambda c: c.number),
+        ("order", lambda c: c.order.number),
+        ("product", lambda c: c.order_line.product_name),
+        ("reason", lambda c: c.reason),
+        ("status", lambda c: c.status),
+        ("created_at", lambda c: c.created_at),
+        ("verification", lambda c: c.verification),
+        ("verification_due_at", lambda c: c.verification_due_at),
+        ("assignee", lambda c: c.assignee.email if c.assignee_id else ""),
+        ("remedy", lambda c: c.remedy),
+        ("recommended", lambda c: c.recommendation_outcome),
+        ("decision_clause", lambda c: c.decision_clause),
+        ("decided_at", lambda c: c.decided_at),
+        ("decided_by", lambda c: c.decided_by.email if c.decided_by_id else ""),
+        ("refund_amount", lambda c: c.refund_amount),
+        ("customer_email", lambda c: c.guest_email or c.order.email),
+        ("preset", lambda c: c.preset_slug),
+    )
     readonly_fields = [f.name for f in Claim._meta.fields]
     fieldsets = (
         (
             None,
-            {"fields": ("number", "status", "order", "order_line", "key", "user", "guest_email")},
+            {
+                "fields": (
+                    "number",
+                    "status",
+                    "assignee",
+                    "order",
+                    "order_line",
+                    "key",
+                    "user",
+                    "guest_email",
+                )
+            },  # fmt: skip
         ),
         (
             _("The customer's report"),
@@ -199,10 +309,66 @@ class ClaimAdmin(admin.ModelAdmin):
         description=_("verification due (business time)"), ordering="verification_due_at"
     )
     def deadline(self, obj: Claim) -> str:
-        text = _deadline_text(obj)
+        text = _deadline_text(obj, getattr(obj, "desk_tz", None))
         if obj.is_open and obj.verification_due_at and obj.verification_due_at < timezone.now():
-            return format_html('<strong style="color:#b91c1c">{} · {}</strong>', text, _("overdue"))
+            return format_html('<strong class="desk-overdue">{} · {}</strong>', text, _("overdue"))
         return text
+
+    @admin.display(description=_("recommendation now"))
+    def recommendation_now(self, obj: Claim) -> str:
+        if not obj.is_open:
+            return "—"
+        answer = getattr(obj, "desk_recommendation", None)
+        if answer is None:
+            return "—"
+        return format_html('<span title="{}">{}</span>', answer.clause, answer.outcome)
+
+    def get_changelist(self, request, **kwargs):
+        return ClaimChangeList
+
+    # --- bulk actions (the queue) ----------------------------------------------------
+
+    @admin.action(description=_("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        from .services import claim_assign
+
+        for claim in queryset:
+            claim_assign(claim=claim, actor=request.user, assignee=request.user)
+            self.log_change(request, claim, "Assigned to me")
+        self.message_user(request, _("Assigned to you."), messages.SUCCESS)
+
+    @admin.action(
+        description=_("Ask for information (the standard request)"), permissions=["change"]
+    )
+    def request_info_bulk(self, request, queryset):
+        from .services import claim_info_request
+
+        asked = 0
+        for claim in queryset.filter(status__in=["submitted", "verifying"]):
+            with translation.override(claim.language):
+                body = str(InfoRequestForm.base_fields["body"].initial)
+            claim_info_request(claim=claim, actor=request.user, body=body)
+            self.log_change(request, claim, "Asked for more information (bulk)")
+            asked += 1
+        self.message_user(
+            request, _("Asked %(count)d customer(s) for information.") % {"count": asked}
+        )
+
+    @admin.action(
+        description=_("Close the stale ones (no answer in time)"), permissions=["decide_claim"]
+    )
+    def close_stale(self, request, queryset):
+        from .services import claims_stale_close
+
+        closed_before = set(queryset.filter(status="closed").values_list("pk", flat=True))
+        count = claims_stale_close(claims=list(queryset), actor=request.user)
+        for claim in queryset.filter(status="closed").exclude(pk__in=closed_before):
+            self.log_change(request, claim, "Closed: no answer from the customer (bulk)")
+        self.message_user(
+            request,
+            _("Closed %(count)d stale claim(s); the others are not stale and stay open.")
+            % {"count": count},
+        )
 
     def has_add_permission(self, request):
         return False
@@ -217,6 +383,8 @@ class ClaimAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         custom = [
             path("<int:pk>/act/<str:action>/", wrap(self.action_view), name="refunds_claim_act"),
+            path("<int:pk>/decide/", wrap(self.decide_view), name="refunds_claim_decide"),
+            path("next/", wrap(self.next_view), name="refunds_claim_next"),
         ]
         return custom + urls
 
@@ -289,12 +457,107 @@ class ClaimAdmin(admin.ModelAdmin):
                 }
             ),
             "is_open": claim.is_open,
+            "decision_form": forms.get("decision")
+            or self._decision_form(request, claim, recommendation),
+            "canned_replies": {str(c.pk): c.body for c in _canned_replies(claim)},
         }
         # The forms share one page and some field names (note, body): give each its own
         # ids, so that every label belongs to the field of its own form.
         for name in ("verify", "info", "message", "refund", "exchange", "reject"):
             context[f"{name}_form"].auto_id = f"id_{name}_%s"
+        context["key_line"] = _key_line(
+            context_key=claim.key, views=context["key_history"]["views"]
+        )
         return context
+
+    def _decision_form(self, request, claim: Claim, recommendation, data=None) -> DecisionForm:
+        from .services import claim_refund_amount_default
+
+        outcome = recommendation.outcome if recommendation else ""
+        initial = {
+            "decision": outcome if outcome in ("replace", "exchange", "refund", "reject") else
+            ("verify" if outcome == "verify" else "request_info"),
+            "verification": claim.verification,
+            "activated": claim.key_activated,
+            "support_exhausted": claim.support_exhausted,
+            "amount": claim.refund_amount or claim_refund_amount_default(claim=claim),
+        }  # fmt: skip
+        form = DecisionForm(
+            data,
+            initial=initial,
+            products=_exchange_products(claim),
+            canned_replies=_canned_replies(claim),
+        )
+        # Empty clause: the engine's own at the moment of the decision (which the issuer
+        # check posted with it may change), with its explanation.
+        form.fields["clause"].widget.attrs["placeholder"] = _("the policy's clause")
+        if not request.user.has_perm("refunds.decide_claim"):  # talk to the customer only
+            field = form.fields["decision"]
+            field.choices = [c for c in field.choices if c[0] in CLAIM_CONVERSATION_ACTIONS]
+            form.initial["decision"] = "request_info"
+        return form
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The decision panel's one post: verification facts + one decision (+ reply);
+        "save and next" then opens the next claim of the queue."""
+        from . import services
+        from .selectors import claim_queue_next, claim_recommendation_get
+
+        if request.method != "POST":
+            raise Http404
+        claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
+        if not self.has_change_permission(request, claim):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
+        try:
+            recommendation = claim_recommendation_get(claim=claim)
+        except LookupError:
+            recommendation = None
+        form = self._decision_form(request, claim, recommendation, request.POST)
+        if not form.is_valid():
+            return self._invalid(request, claim, "decision", form)
+        data = form.cleaned_data
+        try:
+            done = services.claim_desk_decide(
+                claim=claim,
+                actor=request.user,
+                decision=data["decision"],
+                verification=data["verification"],
+                activated=data["activated"],
+                support_exhausted=data["support_exhausted"],
+                amount=data["amount"],
+                product=data["product"],
+                clause=data["clause"],
+                reply=data["reply"],
+                note=data["note"],
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You do not have permission to do this."))
+            return back
+        except (services.ClaimError, OrderError, KeyTransitionError) as exc:
+            messages.error(request, str(exc))
+            return self._invalid(request, claim, "decision", form, error=str(exc))
+        self.log_change(request, claim, _log_text(f"decide {data['decision']}", done))
+        messages.success(request, f"{claim.number}: {done}")
+        if "_next" in request.POST:
+            following = claim_queue_next(user=request.user, after=claim)
+            if following is None:
+                messages.info(request, _("Your queue is empty."))
+                return HttpResponseRedirect(reverse("admin:refunds_claim_changelist"))
+            return HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[following.pk]))
+        return back
+
+    def next_view(self, request: HttpRequest) -> HttpResponse:
+        """Open the first claim of the queue (oldest due first, unassigned or mine)."""
+        from .selectors import claim_queue_next
+
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        following = claim_queue_next(user=request.user)
+        if following is None:
+            messages.info(request, _("Your queue is empty."))
+            return HttpResponseRedirect(reverse("admin:refunds_claim_changelist"))
+        return HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[following.pk]))
 
     def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         """One button = one service call; errors come back as admin messages."""
@@ -312,7 +575,12 @@ class ClaimAdmin(admin.ModelAdmin):
         back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
         user = request.user
         try:
-            if action == "verify":
+            if action in ("assign", "unassign"):
+                services.claim_assign(
+                    claim=claim, actor=user, assignee=user if action == "assign" else None
+                )
+                done = _("Assigned to you.") if action == "assign" else _("Unassigned.")
+            elif action == "verify":
                 form = VerificationForm(request.POST)
                 if not form.is_valid():
                     return self._invalid(request, claim, "verify", form)
@@ -400,11 +668,44 @@ class ClaimAdmin(admin.ModelAdmin):
         messages.success(request, done)
         return back
 
-    def _invalid(self, request, claim, name, form) -> HttpResponse:
-        messages.error(request, _("Please correct the form below."))
+    def _invalid(self, request, claim, name, form, error: str = "") -> HttpResponse:
+        if not error:
+            messages.error(request, _("Please correct the form below."))
         return self.change_view(
             request, str(claim.pk), extra_context=self._claim_context(request, claim, {name: form})
         )
+
+
+def _canned_replies(claim: Claim):
+    """The canned replies offered on this claim: its reason (or any reason), its language."""
+    return CannedReply.objects.filter(
+        Q(reason=claim.reason) | Q(reason=""), language=claim.language
+    ).order_by("-reason", "title")
+
+
+def _key_line(*, context_key, views) -> str:
+    """The key's history in one line: status, batch, delivered, first view, views, IPs."""
+    if context_key is None:
+        return str(_("No key on this claim (order-level reason)."))
+    views = views or []
+    customer = [v for v in views if v.channel != "staff"]
+    ips = sorted({v.ip for v in customer if v.ip})
+    when = [v.created_at for v in customer]
+
+    def stamp(moment):
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+    return " · ".join(
+        [
+            f"#{context_key.pk} {context_key.masked}",
+            str(context_key.get_status_display()),
+            f"{_('batch')} #{context_key.batch_id}",
+            f"{_('delivered')} {stamp(context_key.delivered_at)}",
+            f"{_('first viewed')} {stamp(min(when) if when else None)}",
+            f"{len(customer)} {_('views')}",
+            f"IP {', '.join(ips[:3]) or '—'}" + (" …" if len(ips) > 3 else ""),
+        ]
+    )
 
 
 def _exchange_products(claim: Claim):
@@ -537,3 +838,12 @@ class DisputeAdmin(admin.ModelAdmin):
 
 def admin_claim_url(claim: Claim) -> str:
     return reverse("admin:refunds_claim_change", args=[claim.pk])
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Prepared replies for the claim desk; managers edit them (refunds.change_cannedreply)."""
+
+    list_display = ("title", "reason", "language", "updated_at")
+    list_filter = ("language", "reason")
+    search_fields = ("title", "body")

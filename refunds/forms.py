@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core import signing
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .models import REASONS_WITHOUT_KEY, Verification
@@ -192,3 +195,75 @@ class DisputeEvidenceForm(forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
+
+
+class DeskDecision(models.TextChoices):
+    """What one post of the claim desk's decision panel does."""
+
+    VERIFY = "verify", _("Record the verification only")
+    REPLACE = "replace", _("Replace the key")
+    EXCHANGE = "exchange", _("Exchange for another product")
+    REFUND = "refund", _("Refund")
+    REJECT = "reject", _("Reject")
+    REQUEST_INFO = "request_info", _("Ask the customer for information")
+    MESSAGE = "message", _("Send the reply only")
+
+
+class DecisionForm(forms.Form):
+    """The claim desk: the verification facts, one decision, its note, amount or product,
+    and the reply to the customer, posted once."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=DeskDecision.choices, widget=forms.RadioSelect
+    )
+    verification = forms.ChoiceField(
+        label=_("Issuer check"), choices=Verification.choices, required=False
+    )
+    activated = forms.BooleanField(label=_("Activated successfully"), required=False)
+    support_exhausted = forms.BooleanField(label=_("Troubleshooting failed"), required=False)
+    amount = forms.DecimalField(
+        label=_("Refund amount"), min_value=Decimal("0.01"), decimal_places=2, required=False
+    )
+    product = forms.ModelChoiceField(label=_("Exchange for"), queryset=None, required=False)
+    clause = forms.CharField(label=_("Clause cited"), max_length=80, required=False)
+    canned = forms.ModelChoiceField(
+        label=_("Canned reply"), queryset=None, required=False, empty_label=_("— none —")
+    )
+    reply = forms.CharField(
+        label=_("Reply to the customer"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    note = forms.CharField(
+        label=_("Internal note (required when you differ from the recommendation)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, products, canned_replies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products
+        self.fields["canned"].queryset = canned_replies
+        # Picking one fills the reply from the page's JSON (static/js/admin-desk.js); a post
+        # without the script still sends the choice, and an empty reply takes its text.
+        self.fields["canned"].widget.attrs["data-fill"] = "id_reply"
+
+    def clean(self):
+        data = super().clean()
+        decision = data.get("decision")
+        if data.get("canned") and not data.get("reply"):
+            data["reply"] = data["canned"].body
+        needs = {
+            DeskDecision.VERIFY: ("verification", _("Choose the result of the issuer check.")),
+            DeskDecision.REFUND: ("amount", _("Enter the amount to refund.")),
+            DeskDecision.EXCHANGE: ("product", _("Choose the product to exchange for.")),
+            DeskDecision.REQUEST_INFO: ("reply", _("Write what you need from the customer.")),
+            DeskDecision.MESSAGE: ("reply", _("Write the reply.")),
+        }
+        if decision in needs:
+            field, message = needs[decision]
+            if not data.get(field):
+                self.add_error(field, message)
+        return data

@@ -185,6 +185,15 @@ class Claim(models.Model):
     refund_requested_at = models.DateTimeField(null=True, blank=True)
     needs_info_since = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # The staff member working on the claim (the desk's "assign to me"); empty: anyone.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
     created_at = models.DateTimeField(_("submitted at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -195,6 +204,7 @@ class Claim(models.Model):
         permissions = [
             ("decide_claim", _("Can verify and decide claims")),
             ("refund_above_limit", _("Can refund above the limit without a manager")),
+            ("export_data", _("Can export orders, refunds, claims and key sales")),
         ]
         indexes = [models.Index(fields=["status", "verification_due_at"])]
         constraints = [
@@ -360,6 +370,32 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class CannedReply(models.Model):
+    """A prepared answer staff pick in a claim's reply form, per claim reason and language."""
+
+    reason = models.CharField(
+        _("reason"), max_length=32, choices=ClaimReason.choices, blank=True,
+        help_text=_("Empty: offered for every reason."),
+    )  # fmt: skip
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"), max_length=5000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["reason", "language", "title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reason", "language", "title"], name="cannedreply_unique_title"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class DisputeStatus(models.TextChoices):

@@ -238,6 +238,106 @@ def claim_recommendation_get(*, claim: Claim, now: datetime | None = None):
     return claim_decide(case=case, preset=preset)
 
 
+def claims_recommendations_get(
+    *, claims: list[Claim], now: datetime | None = None
+) -> dict[int, Any]:
+    """The engine's answer for each claim of a list page, from a fixed number of queries.
+
+    The same facts as ``claim_case_build`` (first customer view, replacements already given,
+    stock, the key's earlier remedy), each read for every claim at once; a claim maps to
+    None when the shop has no active preset. ``claims`` should come with ``order``,
+    ``order_line`` and ``key`` selected.
+    """
+    from django.db.models import Min
+
+    from keys.models import Key, KeyView
+    from keys.selectors import key_available_counts
+    from policies.engine import ClaimCase, claim_decide
+
+    if not claims:
+        return {}
+    try:
+        preset = preset_rules_get()
+    except LookupError:
+        return {claim.pk: None for claim in claims}
+    now = now or timezone.now()
+    key_ids = {c.key_id for c in claims if c.key_id}
+    first_views = dict(
+        KeyView.objects.filter(key_id__in=key_ids)
+        .exclude(channel="staff")
+        .values("key_id")
+        .annotate(first=Min("created_at"))
+        .order_by()
+        .values_list("key_id", "first")
+    )
+    replaced_rows = list(
+        Claim.objects.filter(
+            order_line_id__in={c.order_line_id for c in claims},
+            remedy=Remedy.REPLACE,
+            status__in=[ClaimStatus.APPROVED, ClaimStatus.CLOSED],
+        ).values_list("order_line_id", "pk")
+    )
+    stock = key_available_counts(product_ids=sorted({c.order_line.product_id for c in claims}))
+    successors = list(Key.objects.filter(replaces_id__in=key_ids).values_list("replaces_id", "pk"))
+    remedied = list(
+        Claim.objects.filter(key_id__in=key_ids)
+        .exclude(remedy="")
+        .order_by("pk")
+        .values_list("key_id", "pk", "remedy")
+    )
+
+    def key_remedy(claim: Claim) -> str:
+        if not claim.key_id:
+            return ""
+        own = claim.replacement_key_id
+        if any(k == claim.key_id and pk != own for k, pk in successors):
+            return "replaced"
+        for key_id, pk, remedy in remedied:
+            if key_id == claim.key_id and pk != claim.pk:
+                return KEY_REMEDY_BY_CLAIM[remedy]
+        if claim.key.status == "revoked" and not claim.remedy:
+            return "revoked"
+        return ""
+
+    answers = {}
+    for claim in claims:
+        order, key = claim.order, claim.key
+        delivered_at = key.delivered_at if key is not None else order.delivered_at
+        case = ClaimCase(
+            now=now,
+            purchased_at=order.paid_at or order.created_at,
+            delivered_at=delivered_at,
+            first_viewed_at=first_views.get(claim.key_id) if key is not None else None,
+            activated=claim.key_activated,
+            reason=claim.reason,
+            failed_at=claim.failed_at,
+            verification=claim.verification,
+            replacements_given=sum(
+                1 for line, pk in replaced_rows if line == claim.order_line_id and pk != claim.pk
+            ),
+            replacement_in_stock=stock.get(claim.order_line.product_id, 0) > 0,
+            support_exhausted=claim.support_exhausted,
+            key_remedy=key_remedy(claim),
+        )
+        answers[claim.pk] = claim_decide(case=case, preset=preset)
+    return answers
+
+
+def claim_queue_next(*, user, after: Claim | None = None) -> Claim | None:
+    """The next claim waiting on staff for ``user``, in queue order: oldest due first (no
+    deadline last, then oldest submitted), unassigned or assigned to them; claims waiting on
+    the customer (needs_info) are not in it; ``after`` is skipped."""
+    from django.db.models import F
+
+    qs = Claim.objects.filter(
+        Q(assignee__isnull=True) | Q(assignee=user),
+        status__in=[ClaimStatus.SUBMITTED, ClaimStatus.VERIFYING],
+    )
+    if after is not None:
+        qs = qs.exclude(pk=after.pk)
+    return qs.order_by(F("verification_due_at").asc(nulls_last=True), "created_at", "pk").first()
+
+
 def clause_url_get(*, clause_id: str) -> str:
     from policies.selectors import clause_url
 

@@ -1166,6 +1166,104 @@ def claim_close(*, claim: Claim, actor=None, reason: str, notify: bool = True) -
     return locked
 
 
+# --- the claims desk ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def claim_assign(*, claim: Claim, actor, assignee) -> Claim:
+    """Put ``assignee`` (None: nobody) on the claim; an event row says who moved it."""
+    _require_perm(actor, "refunds.change_claim")
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if locked.assignee_id == (assignee.pk if assignee else None):
+        return locked
+    before = locked.assignee_id
+    locked.assignee = assignee
+    locked.save(update_fields=["assignee", "updated_at"])
+    claim_event_record(
+        claim=locked,
+        kind="assigned",
+        actor=actor,
+        data={"from": before, "to": assignee.pk if assignee else None},
+    )
+    claim.assignee = assignee
+    return locked
+
+
+def claim_desk_decide(
+    *,
+    claim: Claim,
+    actor,
+    decision: str,
+    verification: str = "",
+    activated: bool = False,
+    support_exhausted: bool = False,
+    amount: Decimal | None = None,
+    product=None,
+    clause: str = "",
+    reply: str = "",
+    note: str = "",
+) -> str:
+    """One post of the claim desk: record the issuer check when it changed, then carry out
+    the one decision through its own service. Returns what was done, for staff."""
+    if decision not in ("request_info", "message"):
+        _require_perm(actor, "refunds.decide_claim")
+    changed = verification and (
+        verification != claim.verification
+        or activated != claim.key_activated
+        or support_exhausted != claim.support_exhausted
+    )
+    if decision == "verify" or (changed and claim.is_open):
+        claim = claim_verification_record(
+            claim=claim,
+            actor=actor,
+            result=verification,
+            activated=activated,
+            support_exhausted=support_exhausted,
+            note=note if decision == "verify" else "",
+        )
+    if decision == "verify":
+        return _("Verification recorded; the customer was notified.")
+    if decision == "request_info":
+        claim_info_request(claim=claim, actor=actor, body=reply)
+        return _("The customer was asked for more information.")
+    if decision == "message":
+        claim_message_post(claim=claim, author_role=MessageAuthor.STAFF, author=actor, body=reply)
+        return _("Message sent to the customer.")
+    if decision == "reject":
+        claim_reject(claim=claim, actor=actor, clause=clause, explanation=reply)
+        return _("Claim rejected; the customer was notified with the clause.")
+    if decision == "replace":
+        claim_approve_replacement(claim=claim, actor=actor, note=note)
+        done = _("Replacement key sent to the customer.")
+    elif decision == "exchange":
+        claim_approve_exchange(claim=claim, actor=actor, product=product, note=note)
+        done = _("Exchange done; the customer has the new key.")
+    elif decision == "refund":
+        claim_approve_refund(claim=claim, actor=actor, amount=amount, note=note)
+        done = _("Refund requested; the key is revoked and the customer notified.")
+    else:
+        raise ClaimError(_("Unknown decision."))
+    if reply.strip():
+        claim_message_post(claim=claim, author_role=MessageAuthor.STAFF, author=actor, body=reply)
+    return done
+
+
+def claims_stale_close(*, claims, actor, now: datetime | None = None) -> int:
+    """Close those of ``claims`` that waited on the customer longer than the shop allows
+    (the staff version of ``claims_close_stale``); others are left alone."""
+    from .selectors import claims_stale_needs_info
+
+    now = now or timezone.now()
+    stale = claims_stale_needs_info(now=now, after=conf.claim_needs_info_close_after()).filter(
+        pk__in=[c.pk for c in claims]
+    )
+    closed = 0
+    for claim in list(stale):
+        claim_close(claim=claim, actor=actor, reason="no answer from the customer")
+        closed += 1
+    return closed
+
+
 # --- periodic work -----------------------------------------------------------------------
 
 

@@ -60,7 +60,7 @@ def test_the_claim_page_shows_recommendation_key_views_and_the_customers_history
     assert "203.0.113.99" in page and "Safari/17" in page  # the customer's view
     assert "Delivery email" in page  # the delivery email disclosure
     assert later.number in page and later.order.number in page  # other claims and orders
-    assert "Approve replacement" in page
+    assert "Save and next claim" in page and 'value="replace"' in page
     assert overdue.key.masked in page
     from keys.crypto import code_decrypt
 
