@@ -8,6 +8,7 @@ a custom admin view that calls exactly one service.
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,10 +16,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone, translation
+from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -392,7 +394,8 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
         claim = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if claim is not None:
-            extra_context.update(self._claim_context(request, claim))
+            # a form bound to what staff typed (``_invalid``) wins over the fresh ones
+            extra_context = {**self._claim_context(request, claim), **extra_context}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _claim_context(self, request, claim: Claim, forms: dict | None = None) -> dict:
@@ -669,10 +672,19 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
         return back
 
     def _invalid(self, request, claim, name, form, error: str = "") -> HttpResponse:
+        """Show the claim page again with ``form`` bound to what staff typed. The page is
+        rendered as for a GET: the decision post must never reach the claim's own change
+        form (and its inlines), which would try to save the claim from it."""
         if not error:
             messages.error(request, _("Please correct the form below."))
+        page_request = copy.copy(request)
+        page_request.method = "GET"
+        page_request.POST = QueryDict()
+        page_request._files = MultiValueDict()
         return self.change_view(
-            request, str(claim.pk), extra_context=self._claim_context(request, claim, {name: form})
+            page_request,
+            str(claim.pk),
+            extra_context=self._claim_context(request, claim, {name: form}),
         )
 
 

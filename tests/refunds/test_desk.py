@@ -255,3 +255,36 @@ def test_close_stale_is_not_offered_without_the_decide_permission(client, stocke
     staff_login(client=client, user=reader)
     assert not action_offered(client, changelist_url=CLAIMS, action="close_stale")
     assert action_offered(client, changelist_url=CLAIMS, action="request_info_bulk")
+
+
+def test_a_refused_decision_shows_the_page_again_with_what_was_typed_and_saves_nothing(client, db):
+    """A refund against a "replace" recommendation without a reason is refused: the claim
+    page comes back (no 500, no inline formset errors), the amount typed is kept, and the
+    claim itself is not saved from the decision post."""
+    from policies.services import preset_load
+    from refunds.models import Claim
+    from tests.factories import (
+        ProductFactory,
+        UserFactory,
+        claim_new,
+        keys_create,
+        order_delivered_new,
+    )
+    from tests.staff import staff_login
+
+    preset_load(slug="windowskeymart", activate=True)
+    product = ProductFactory()
+    keys_create(product=product, count=2)
+    order = order_delivered_new(product=product)
+    claim = claim_new(order=order, key=order.lines.get().keys.get())
+    before = Claim.objects.filter(pk=claim.pk).values().get()
+    staff_login(client=client, user=UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        f"/admin/refunds/claim/{claim.pk}/decide/", {"decision": "refund", "amount": "12.34"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The policy recommends replace" in page
+    assert 'value="12.34"' in page
+    assert "ManagementForm data is missing" not in page
+    assert Claim.objects.filter(pk=claim.pk).values().get() == before
