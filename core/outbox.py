@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from django.utils import timezone
 
 from .models import OutboundEmail, StaffAlert
 from .models import OutboundEmailStatus as Status
+from .retry import retry_backoff, transaction_require_none
 
 logger = logging.getLogger(__name__)
 
@@ -176,20 +176,6 @@ def outbox_enqueue(
 # --- send ---------------------------------------------------------------------------------
 
 
-def _require_no_transaction() -> None:
-    """SMTP is never talked to inside a transaction (a test case's own wrapper aside)."""
-    blocks = transaction.get_connection().atomic_blocks
-    if any(not getattr(block, "_from_testcase", False) for block in blocks):
-        raise RuntimeError("outbox_send talks to SMTP: not inside a transaction")
-
-
-def _backoff(attempts: int) -> timedelta:
-    base = outbox_setting("OUTBOX_RETRY_BASE_SECONDS")
-    capped = min(base * 2 ** max(attempts - 1, 0), outbox_setting("OUTBOX_RETRY_MAX_SECONDS"))
-    # "equal jitter": half fixed, half random, so retries of a burst spread out
-    return timedelta(seconds=max(capped / 2 + random.uniform(0, capped / 2), 1))  # noqa: S311
-
-
 def _claim(*, message_id: int, now) -> OutboundEmail | str:
     """Lease the message to this worker (a short transaction), or say why not."""
     with transaction.atomic():
@@ -238,7 +224,7 @@ def outbox_send(*, message_id: int) -> str:
     sent | retry | failed (gave up now) | done (already sent) | busy (another worker holds
     it) | not_due | gave_up | missing.
     """
-    _require_no_transaction()
+    transaction_require_none(what="outbox_send talks to SMTP")
     claimed = _claim(message_id=message_id, now=timezone.now())
     if isinstance(claimed, str):
         return claimed
@@ -279,7 +265,11 @@ def _attempt_failed(*, message_id: int, error: Exception) -> str:
         row.lease_until = None
         gave_up = row.attempts >= outbox_setting("OUTBOX_MAX_ATTEMPTS")
         row.status = Status.FAILED if gave_up else Status.PENDING
-        row.next_attempt_at = timezone.now() + _backoff(row.attempts)
+        row.next_attempt_at = timezone.now() + retry_backoff(
+            attempts=row.attempts,
+            base_seconds=outbox_setting("OUTBOX_RETRY_BASE_SECONDS"),
+            max_seconds=outbox_setting("OUTBOX_RETRY_MAX_SECONDS"),
+        )
         row.save(update_fields=["status", "last_error", "lease_until", "next_attempt_at"])
         if not gave_up and not _eager():
             # a send task due at next_attempt_at; in-process (no broker) the sweeper

@@ -1127,6 +1127,22 @@ class RotationResult:
 
 
 @sensitive_variables()  # error reports never show a code
+def _ciphertext_batches(*, batch_size: int):
+    """Every key's (id, ciphertext), ``batch_size`` rows at a time in id order (bounded
+    memory whatever the inventory size; rows added meanwhile are reached too)."""
+    last_pk = 0
+    while True:
+        rows = list(
+            Key.objects.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", "ciphertext")[:batch_size]
+        )
+        if not rows:
+            return
+        last_pk = rows[-1][0]
+        yield rows
+
+
 def key_encryption_rotate(*, batch_size: int = 1000, progress=None) -> RotationResult:
     """Re-encrypt every code under the newest key, ``batch_size`` rows per transaction.
 
@@ -1136,16 +1152,7 @@ def key_encryption_rotate(*, batch_size: int = 1000, progress=None) -> RotationR
     listed by id, never shown.
     """
     result = RotationResult()
-    last_pk = 0
-    while True:
-        rows = list(
-            Key.objects.filter(pk__gt=last_pk)
-            .order_by("pk")
-            .values_list("pk", "ciphertext")[:batch_size]
-        )
-        if not rows:
-            break
-        last_pk = rows[-1][0]
+    for rows in _ciphertext_batches(batch_size=batch_size):
         with transaction.atomic():
             for pk, token in rows:
                 result.examined += 1
@@ -1191,16 +1198,7 @@ def key_encryption_verify(
     whatever the inventory size.
     """
     result = VerificationResult()
-    last_pk = 0
-    while True:
-        rows = list(
-            Key.objects.filter(pk__gt=last_pk)
-            .order_by("pk")
-            .values_list("pk", "ciphertext")[:batch_size]
-        )
-        if not rows:
-            break
-        last_pk = rows[-1][0]
+    for rows in _ciphertext_batches(batch_size=batch_size):
         for pk, token in rows:
             result.examined += 1
             if token_is_current(token):

@@ -26,7 +26,6 @@ import ipaddress
 import json
 import logging
 import os
-import random
 import socket
 import time
 from collections.abc import Callable
@@ -39,6 +38,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.retry import retry_backoff, transaction_require_none
 
 from .models import (
     WebhookAttempt,
@@ -261,20 +262,6 @@ def webhook_event_emit(
 # --- send --------------------------------------------------------------------------------------
 
 
-def _require_no_transaction() -> None:
-    """The receiver is never called inside a transaction (a test case's own wrapper aside)."""
-    blocks = transaction.get_connection().atomic_blocks
-    if any(not getattr(block, "_from_testcase", False) for block in blocks):
-        raise RuntimeError("webhook_delivery_send makes an HTTP request: not inside a transaction")
-
-
-def _backoff(attempts: int) -> timedelta:
-    base = webhooks_setting("WEBHOOKS_RETRY_BASE_SECONDS")
-    capped = min(base * 2 ** max(attempts - 1, 0), webhooks_setting("WEBHOOKS_RETRY_MAX_SECONDS"))
-    # "equal jitter": half fixed, half random, so the retries of a burst spread out
-    return timedelta(seconds=max(capped / 2 + random.uniform(0, capped / 2), 1))  # noqa: S311
-
-
 def _claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | str:
     """Lease the delivery to this worker (a short transaction), or say why not."""
     with transaction.atomic():
@@ -345,7 +332,7 @@ def webhook_delivery_send(*, delivery_id: int) -> str:
     sent | retry | failed (gave up now) | done (already delivered) | busy | not_due |
     gave_up | endpoint_disabled | missing.
     """
-    _require_no_transaction()
+    transaction_require_none(what="webhook_delivery_send makes an HTTP request")
     started_at = timezone.now()
     claimed = _claim(delivery_id=delivery_id, now=started_at)
     if isinstance(claimed, str):
@@ -409,7 +396,11 @@ def _attempt_record(
                 endpoint.failing_since = None
                 endpoint.save(update_fields=["consecutive_failures", "failing_since", "updated_at"])
         else:
-            next_at = now + _backoff(row.attempts)
+            next_at = now + retry_backoff(
+                attempts=row.attempts,
+                base_seconds=webhooks_setting("WEBHOOKS_RETRY_BASE_SECONDS"),
+                max_seconds=webhooks_setting("WEBHOOKS_RETRY_MAX_SECONDS"),
+            )
             gave_up = next_at > row.retry_until
             row.status = Status.FAILED if gave_up else Status.PENDING
             row.next_attempt_at = next_at
