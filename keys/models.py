@@ -63,7 +63,10 @@ class Supplier(models.Model):
     defect_min_sample = models.PositiveIntegerField(
         _("minimum sold keys before the rate counts"),
         default=20,
-        help_text=_("So that one bad key out of one sold is not a 100% defect rate."),
+        help_text=_(
+            # xgettext:no-python-format
+            "So that one bad key out of one sold is not a 100% defect rate."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
