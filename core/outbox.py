@@ -24,7 +24,6 @@ with :func:`outbox_renderer_register` and :func:`outbox_hook_register`.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .conf import int_setting_get
 from .models import OutboundEmail, StaffAlert
 from .models import OutboundEmailStatus as Status
 from .retry import retry_backoff, transaction_require_none
@@ -60,10 +60,7 @@ DEFAULTS: dict[str, int] = {
 
 def outbox_setting(name: str) -> int:
     """``settings.<NAME>``, else the environment variable of that name, else the default."""
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    return int(value) if value is not None else DEFAULTS[name]
+    return int_setting_get(name=name, defaults=DEFAULTS)
 
 
 # --- the registry (filled by the apps in AppConfig.ready) --------------------------------

@@ -6,9 +6,7 @@ same name) overrides the default below.
 
 from __future__ import annotations
 
-import os
-
-from django.conf import settings
+from core.conf import int_setting_get
 
 DEFAULTS: dict[str, int] = {
     # A paid order or an unsent email younger than this is left to the normal path.
@@ -34,7 +32,5 @@ DEFAULTS: dict[str, int] = {
 
 
 def orders_setting(name: str) -> int:
-    value = getattr(settings, f"ORDERS_{name}", None)
-    if value is None:
-        value = os.environ.get(f"ORDERS_{name}")
-    return int(value) if value is not None else DEFAULTS[name]
+    """``settings.ORDERS_<NAME>``, else that environment variable, else the default."""
+    return int_setting_get(name=name, defaults=DEFAULTS, prefix="ORDERS_")

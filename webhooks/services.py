@@ -25,7 +25,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.conf import int_setting_get
 from core.retry import retry_backoff, transaction_require_none
 
 from .models import (
@@ -75,10 +75,7 @@ DEFAULTS: dict[str, int] = {
 
 def webhooks_setting(name: str) -> int:
     """``settings.<NAME>``, else the environment variable of that name, else the default."""
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    return int(value) if value is not None else DEFAULTS[name]
+    return int_setting_get(name=name, defaults=DEFAULTS)
 
 
 def webhooks_private_targets_allowed() -> bool:
