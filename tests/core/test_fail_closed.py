@@ -43,7 +43,9 @@ def set_up_shop_database(tmp_path_factory):
 def production_env(tmp_path, _copy_db: bool = True, **overrides) -> dict:
     """A complete production configuration (fresh random secrets, Stripe keys) over a
     copy of the set-up shop's database."""
-    if _copy_db and not (tmp_path / "db.sqlite3").exists():
+    # (only once this module's fixture has set the shop up; other modules reusing this
+    # configuration need no shop database)
+    if _copy_db and "path" in _SHOP_DB and not (tmp_path / "db.sqlite3").exists():
         shutil.copy(_SHOP_DB["path"], tmp_path / "db.sqlite3")
     env = {
         "PATH": os.environ["PATH"],
