@@ -104,7 +104,6 @@ class StripeGateway:
     def session_create(self, *, order: Any, success_url: str, cancel_url: str) -> CheckoutSession:
         import stripe
 
-        currency = order.currency.lower()
         params = {
             "mode": "payment",
             "line_items": gateway_line_items(order=order),

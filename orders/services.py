@@ -1066,7 +1066,13 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
         "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),
         "lines": [],
         "key_ids": [],
+        "tax_rate": max((line.tax_rate for line in order.lines.all()), default=Decimal("0")),
     }
+    amounts = {
+        line.pk: {"quantity": line.quantity, "discount": line.discount_amount,
+                  "total": line.line_total}
+        for line in order.lines.all()
+    }  # fmt: skip
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
         from keys.services import key_code_for_email
 
@@ -1079,11 +1085,12 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
                     "name": line.product_name,
                     "codes": codes,
                     "activation": line.product.activation_instructions,
+                    **amounts[line.pk],
                 }
             )
     else:
         context["lines"] = [
-            {"name": line.product_name, "codes": [], "activation": ""}
+            {"name": line.product_name, "codes": [], "activation": "", **amounts[line.pk]}
             for line in order.lines.order_by("id")
         ]
     return context

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.http import client_ip_get, user_agent_get
+from core.money import money_from_minor_units
 from pricing.services import COUPON_SESSION_KEY, cart_quote, shop_tax_settings_get
 
 from . import selectors, services
@@ -227,10 +228,24 @@ def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
             if result.outcome == "declined"
             else _("This is not one of the test cards."),
         )
+    from .gateways import gateway_line_items
+
+    line_items = [
+        {
+            "name": item["price_data"]["product_data"]["name"],
+            "description": item["price_data"]["product_data"].get("description", ""),
+            "quantity": item["quantity"],
+            "amount": money_from_minor_units(
+                minor=item["price_data"]["unit_amount"] * item["quantity"],
+                currency=order.currency,
+            ),
+        }
+        for item in gateway_line_items(order=order)
+    ]
     return render(
         request,
         "orders/test_pay.html",
-        {"form": form, "order": order},
+        {"form": form, "order": order, "line_items": line_items},
         status=402 if form.errors else 200,
     )
 

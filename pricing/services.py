@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exports import csv_cell_safe
 from core.money import currency_precision, money_format, money_quantize
 
 from .choices import TaxRegime, TaxTreatment
@@ -433,7 +434,8 @@ def coupon_batch_csv(*, batches: Iterable[CouponBatch]) -> str:
         for coupon in coupons:
             used = any(r.status == RedemptionStatus.REDEEMED for r in coupon.redemptions.all())
             writer.writerow(
-                [
+                csv_cell_safe(cell)
+                for cell in [
                     batch.name,
                     coupon.code,
                     coupon.kind,
@@ -444,21 +446,6 @@ def coupon_batch_csv(*, batches: Iterable[CouponBatch]) -> str:
                 ]
             )
     return out.getvalue()
-
-
-def coupon_redemption_counts(*, coupon_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Redemptions per coupon and status (the admin's columns)."""
-    from django.db.models import Count
-
-    rows = (
-        CouponRedemption.objects.filter(coupon_id__in=list(coupon_ids))
-        .values("coupon_id", "status")
-        .annotate(n=Count("id"))
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for row in rows:
-        counts.setdefault(row["coupon_id"], {})[row["status"]] = row["n"]
-    return counts
 
 
 def cart_price_lines(*, cart: Any) -> list[PriceLineIn]:
