@@ -99,7 +99,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
         and request.POST["quoted_total"] != str(quote.total)
     )
     if request.method == "POST" and "update_prices" in request.POST:
-        form.is_valid()
+        # only the prices were asked for: show the form again as typed, without errors
+        typed = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        form = CheckoutForm(
+            initial={**initial, **typed},
+            consents=consents,
+            country_required=tax_settings.charges_vat,
+        )
         quote_changed = True
     elif quote_changed and form.is_valid():
         messages.info(

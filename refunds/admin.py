@@ -725,7 +725,7 @@ def _exchange_products(claim: Claim):
 
     return (
         Product.objects.filter(
-            is_active=True, currency=claim.order.currency, price__lte=claim.order_line.unit_price
+            is_active=True, currency=claim.order.currency, price__lte=claim.order_line.unit_paid
         )
         .exclude(pk=claim.order_line.product_id)
         .order_by("name")

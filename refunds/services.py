@@ -866,7 +866,7 @@ def _exchange_difference(*, claim: Claim, product) -> Decimal:
     cheaper; a cheaper product refunds the difference to the original payment method. A
     dearer product is not an exchange (it would need a payment): the customer buys it.
     """
-    paid = claim.order_line.unit_price
+    paid = claim.order_line.unit_paid  # after any discount
     if product.pk == claim.order_line.product_id:
         raise ClaimError(_("An exchange goes to a different product; use a replacement instead."))
     if product.currency != claim.order.currency:
@@ -980,7 +980,7 @@ def claim_refund_amount_default(*, claim: Claim) -> Decimal:
     selector's reading, the same one the refund service enforces)."""
     left = _refund_left(claim.order)
     if claim.key_id is not None:
-        return min(claim.order_line.unit_price, left)
+        return min(claim.order_line.unit_paid, left)  # what the key cost after discount
     return left
 
 
