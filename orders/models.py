@@ -225,6 +225,12 @@ class OrderLine(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_name}"
 
+    def save(self, *args, **kwargs) -> None:
+        # A line written without a tax breakdown is untaxed: net = line_total.
+        if self._state.adding and not self.net_amount and not self.tax_amount:
+            self.net_amount = self.line_total or 0
+        super().save(*args, **kwargs)
+
     @property
     def unit_paid(self):
         """What the customer paid for one unit of this line, after discount, rounded down in
@@ -236,12 +242,6 @@ class OrderLine(models.Model):
 
         exponent = Decimal(1).scaleb(-currency_precision(currency=self.order.currency))
         return (self.line_total / self.quantity).quantize(exponent, rounding=ROUND_DOWN)
-
-    def save(self, *args, **kwargs) -> None:
-        # A line written without a tax breakdown is untaxed: net = line_total.
-        if self._state.adding and not self.net_amount and not self.tax_amount:
-            self.net_amount = self.line_total or 0
-        super().save(*args, **kwargs)
 
 
 class OrderEvent(models.Model):

@@ -11,7 +11,8 @@ Pricing rules (the same on cart, checkout, the gateway, the order and the invoic
   is computed at the customer's country's rate, so the shop's net varies by country.
 * Reverse charge (EU business, valid VAT number, another member state) and outside scope
   (customer outside the EU): no VAT is charged, and the customer pays the catalogue price
-  without the home VAT (``gross × 100 / (100 + home rate)``), i.e. the shop's net.
+  without the home VAT (unit price ``gross × 100 / (100 + home rate)``, rounded), i.e. the
+  shop's net; a discount is converted the same way.
 * Regime "none": the catalogue price, no tax.
 
 Rounding: per line, in the currency's precision (``core.money``); a line's total is
@@ -136,13 +137,14 @@ def _line_compute(*, line: TaxLineIn, decision: TaxDecision, currency: str) -> T
         factor = HUNDRED / (HUNDRED + decision.home_rate)
         unit_price = q(unit_gross * factor)
         subtotal = unit_price * line.quantity
-        total = min(q((gross - discount) * factor), subtotal)
+        net_discount = subtotal if discount == gross else min(q(discount * factor), subtotal)
+        total = subtotal - net_discount
         return TaxLine(
             key=line.key,
             unit_price=unit_price,
             quantity=line.quantity,
             subtotal=subtotal,
-            discount=subtotal - total,
+            discount=net_discount,
             net=total,
             tax=ZERO,
             rate=ZERO,

@@ -83,7 +83,8 @@ def test_a_german_business_with_a_valid_vat_number_is_reverse_charged(
     form = {"billing_country": "DE", "vat_number": "DE 136 695 976", "billing_company": "ACME"}
     page = client.post(CHECKOUT, {**form, "update_prices": "1"}).content.decode()
     assert "VAT reverse charged" in page and "€49.84" in page
-    _checkout(client, **form, quoted_total="49.84")
+    response = _checkout(client, **form, quoted_total="49.84")
+    assert response.status_code == 302, re.findall(r"<li>(.*?)</li>", response.content.decode())
     order = Order.objects.get()
     assert (order.tax_treatment, order.billing_vat_number, order.billing_company) == (
         "reverse_charge", "DE136695976", "ACME",
