@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "keys",
     "orders",
     "refunds",
+    "invoices",
     "policies",
     "webhooks",
     "api",
