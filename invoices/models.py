@@ -64,7 +64,6 @@ class IssuedDocument(models.Model):
         raise ImmutableDocumentError(f"{self.display_number} is issued: it cannot be deleted")
 
 
-
 class InvoiceKind(models.TextChoices):
     INVOICE = "invoice", _("Invoice")
     SIMPLIFIED = "simplified", _("Simplified tax invoice")
