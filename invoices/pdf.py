@@ -11,6 +11,7 @@ the same text.
 from __future__ import annotations
 
 import io
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -23,6 +24,8 @@ from babel.numbers import format_decimal
 from django.utils import translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table subset
 
 from core.money import currency_precision
 
