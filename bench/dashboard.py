@@ -71,7 +71,10 @@ def orders_seed(*, count: int, products) -> int:
         with cursor.copy(
             "COPY orders_order (id, number, email, billing_name, language, status, currency, "
             "total, user_agent, policy_preset, gateway, gateway_session_id, gateway_payment_id, "
-            "cart_ref, created_at, paid_at, delivered_at, refunded_total) FROM STDIN"
+            "cart_ref, created_at, paid_at, delivered_at, refunded_total, billing_country, "
+            "billing_company, billing_vat_number, tax_regime, tax_treatment, card_country, "
+            "location_conflict, subtotal, discount_total, net_total, tax_total, coupon_code) "
+            "FROM STDIN"
         ) as copy:
             for i in range(have, have + missing):
                 product = products[i % len(products)]
@@ -83,14 +86,19 @@ def orders_seed(*, count: int, products) -> int:
                 copy.write_row(
                     (oid, order_number_new(), f"{EMAIL_PREFIX}{i}@bench.invalid", "Bench",
                      "en", status, "EUR", product.price, "", "", "test", "", "", "",
-                     paid, paid, delivered, 0)
+                     paid, paid, delivered, 0, "", "", "", "none", "none", "", False,
+                     product.price, 0, product.price, 0, "")
                 )  # fmt: skip
         with cursor.copy(
             "COPY orders_orderline (order_id, product_id, product_name, quantity, unit_price, "
-            "line_total, exchange_reference) FROM STDIN"
+            "line_total, net_amount, discount_amount, tax_amount, tax_rate, exchange_reference) "
+            "FROM STDIN"
         ) as copy:
             for oid, product in order_ids:
-                copy.write_row((oid, product.pk, product.name, 1, product.price, product.price, ""))
+                copy.write_row(
+                    (oid, product.pk, product.name, 1, product.price, product.price,
+                     product.price, 0, 0, 0, "")
+                )  # fmt: skip
     return missing
 
 

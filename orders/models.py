@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from pricing.choices import TaxRegime, TaxTreatment
+
 
 def order_number_new() -> str:
     """A short, unguessable, human-readable order number, e.g. KS-7F3K9Q2M."""
@@ -74,6 +76,41 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     refunded_total = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+    # --- billing and tax (pricing): what the customer declared and how the sale was taxed.
+    billing_country = models.CharField(
+        _("billing country"), max_length=2, blank=True, help_text=_("ISO 3166 alpha-2 code.")
+    )
+    billing_company = models.CharField(_("company name"), max_length=200, blank=True)
+    billing_vat_number = models.CharField(
+        _("VAT number"),
+        max_length=32,
+        blank=True,
+        help_text=_("Compact, with its country prefix (e.g. FR40303265045)."),
+    )
+    tax_regime = models.CharField(
+        _("tax regime"), max_length=16, choices=TaxRegime.choices, default=TaxRegime.NONE
+    )
+    tax_treatment = models.CharField(
+        _("tax treatment"), max_length=16, choices=TaxTreatment.choices, default=TaxTreatment.NONE
+    )
+    card_country = models.CharField(
+        _("card country"),
+        max_length=2,
+        blank=True,
+        help_text=_("As the payment gateway reported it."),
+    )
+    location_conflict = models.BooleanField(
+        _("location conflict"),
+        default=False,
+        help_text=_("The card's country differs from the billing country."),
+    )
+    # Amounts: subtotal is the gross (VAT incl.) before discount; total (above) is what the
+    # customer is charged = subtotal - discount_total = net_total + tax_total.
+    subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2, default=0)
+    discount_total = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
+    net_total = models.DecimalField(_("net total"), max_digits=12, decimal_places=2, default=0)
+    tax_total = models.DecimalField(_("tax total"), max_digits=12, decimal_places=2, default=0)
+    coupon_code = models.CharField(_("coupon code"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -93,6 +130,12 @@ class Order(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total=models.F("net_total") + models.F("tax_total"))
+                & Q(subtotal=models.F("total") + models.F("discount_total"))
+                & Q(discount_total__gte=0, net_total__gte=0, tax_total__gte=0),
+                name="order_totals_add_up",
+            ),
             models.CheckConstraint(
                 condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=models.F("total")),
                 name="order_refunded_within_total",
@@ -122,6 +165,21 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def save(self, *args, **kwargs) -> None:
+        # An order written without a tax breakdown (an import, a hand-made row) is untaxed
+        # and undiscounted: net = total, subtotal = total. Checkout always sets them.
+        if self._state.adding:
+            _untaxed_defaults_fill(self)
+        super().save(*args, **kwargs)
+
+
+def _untaxed_defaults_fill(order: "Order") -> None:
+    total = order.total or 0
+    if not order.net_total and not order.tax_total and total:
+        order.net_total = total
+    if not order.subtotal and total:
+        order.subtotal = total + (order.discount_total or 0)
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
@@ -131,7 +189,15 @@ class OrderLine(models.Model):
     product_name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    # unit_price is the list price incl. VAT; line_total is what was paid for the line
+    # (gross, after discount) = net_amount + tax_amount.
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    net_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0, help_text="Percent, e.g. 20.00."
+    )
     exchange_reference = models.CharField(
         max_length=40,
         blank=True,
@@ -143,6 +209,11 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gte=1), name="orderline_quantity_positive"
             ),
+            models.CheckConstraint(
+                condition=Q(line_total=models.F("net_amount") + models.F("tax_amount"))
+                & Q(discount_amount__gte=0, net_amount__gte=0, tax_amount__gte=0, tax_rate__gte=0),
+                name="orderline_amounts_add_up",
+            ),
             models.UniqueConstraint(
                 fields=["order", "exchange_reference"],
                 condition=~Q(exchange_reference=""),
@@ -152,6 +223,12 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        # A line written without a tax breakdown is untaxed: net = line_total.
+        if self._state.adding and not self.net_amount and not self.tax_amount:
+            self.net_amount = self.line_total or 0
+        super().save(*args, **kwargs)
 
 
 class OrderEvent(models.Model):

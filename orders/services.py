@@ -357,6 +357,7 @@ def order_create_from_cart(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.line_total,
+                net_amount=line.line_total,
             )
             for line in cart.lines
         ]

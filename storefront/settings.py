@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "storefront",
     "accounts",
     "keys",
+    "pricing",
     "orders",
     "refunds",
     "invoices",

@@ -69,12 +69,13 @@ def _shop_month() -> int:
         for n in range((day * 7) % 5 + 2):
             product = products[(day + n) % len(products)]
             order = Order(email=f"buyer{day}-{n}@example.com", billing_name="Buyer",
-                          currency="EUR", total=product.price, status="delivered",
+                          currency="EUR", total=product.price, net_total=product.price,
+                          subtotal=product.price, status="delivered",
                           paid_at=_local(day, 9 + n), delivered_at=_local(day, 9 + n))  # fmt: skip
             orders.append(order)
             lines.append(OrderLine(order=order, product=product, product_name=product.name,
                                    quantity=1, unit_price=product.price,
-                                   line_total=product.price))  # fmt: skip
+                                   line_total=product.price, net_amount=product.price))  # fmt: skip
     Order.objects.bulk_create(orders)
     OrderLine.objects.bulk_create(lines)
     for i, order in enumerate(orders[:4]):

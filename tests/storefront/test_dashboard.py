@@ -246,6 +246,8 @@ def test_dashboard_queries_do_not_grow_with_orders(manager, shop, django_assert_
                 billing_name="B",
                 currency="EUR",
                 total=Decimal("9.00"),
+                net_total=Decimal("9.00"),
+                subtotal=Decimal("9.00"),
                 status="paid",
                 paid_at=local(-(i % 30), 10),
             )  # fmt: skip
