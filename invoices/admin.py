@@ -108,7 +108,7 @@ class InvoiceAdmin(ReadOnlyDocumentAdmin):
         form = VatReportForm(request.GET or None)
         report = None
         if form.is_bound and form.is_valid():
-            start, end = form.period()
+            start, end = form.period_dates()
             report = vat_report_build(start=start, end=end)
             if request.GET.get("format") == "csv":
                 return self._vat_report_csv(request, report)
@@ -180,7 +180,7 @@ class VatReportForm(forms.Form):
                 raise forms.ValidationError(_("Choose the quarter."))
         return data
 
-    def period(self) -> tuple[date, date]:
+    def period_dates(self) -> tuple[date, date]:
         data = self.cleaned_data
         if data["period"] == "custom":
             return data["start"], data["end"]

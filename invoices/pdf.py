@@ -25,11 +25,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
-logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table subset
-
 from core.money import currency_precision
 
 from .zatca import zatca_qr_png, zatca_tlv_encode
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table subset
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "dejavu"
