@@ -170,6 +170,6 @@ def test_the_key_email_carries_the_invoice_pdf(antimart, shop_fr, win):
     invoice = Invoice.objects.get(order=order)
     sent = [m for m in mail.outbox if m.to == [order.email]]
     assert len(sent) == 1
-    (name, content, mimetype), = sent[0].attachments
+    ((name, content, mimetype),) = sent[0].attachments
     assert name == f"{invoice.display_number}.pdf"
     assert mimetype == "application/pdf" and content.startswith(b"%PDF-")
