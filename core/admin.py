@@ -21,6 +21,7 @@ class ShopIdentityAdmin(admin.ModelAdmin):
         ),
         (_("Customer support"), {"fields": ("support_email", "support_phone", "support_hours")}),
         (_("Invoices"), {"fields": ("vat_number", "company_number", "invoice_prefix")}),
+        (_("Taxes"), {"fields": ("tax_regime",)}),
     )
     readonly_fields = ("updated_at",)
 

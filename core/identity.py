@@ -45,6 +45,7 @@ class Identity:
     vat_number: str
     company_number: str
     invoice_prefix: str
+    tax_regime: str
     missing: tuple[str, ...]
 
     @property
@@ -68,6 +69,7 @@ def _identity_build(record: ShopIdentity | None) -> Identity:
     values["support_email"] = values["support_email"] or settings.SHOP_SUPPORT_EMAIL
     values["support_phone"] = values["support_phone"] or settings.SHOP_SUPPORT_PHONE
     values["invoice_prefix"] = values["invoice_prefix"] or "INV-"
+    values["tax_regime"] = values["tax_regime"] or "none"
     return Identity(**values, missing=shop_identity_missing_fields(record=record))
 
 
@@ -114,6 +116,7 @@ def shop_identity_update(**changes: Any) -> ShopIdentity:
         setattr(record, name, (value or "").strip())
     if record.country:
         record.country = record.country.upper()
+    record.tax_regime = record.tax_regime or "none"  # a blank answer keeps taxes off
     record.full_clean()
     record.save()
     transaction.on_commit(lambda: cache.delete(SHOP_IDENTITY_CACHE_KEY))

@@ -63,6 +63,21 @@ class ShopIdentity(models.Model):
         default="INV-",
         validators=[invoice_prefix_validator],
     )
+    # How the shop charges VAT (the pricing app reads it; the rates come from its data file).
+    tax_regime = models.CharField(
+        _("tax regime"),
+        max_length=16,
+        choices=[
+            ("none", _("None (not registered for VAT)")),
+            ("eu_oss", _("EU VAT with One-Stop-Shop (customer's country rate)")),
+            ("national", _("Single national rate of the shop's country (e.g. Saudi Arabia)")),
+        ],
+        default="none",
+        help_text=_(
+            "Prices are entered VAT-inclusive. EU OSS needs an EU country above; "
+            "the national rate is the one of the shop's country."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

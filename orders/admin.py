@@ -36,7 +36,8 @@ EXPORT_PERMISSION = "refunds.export_data"
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ("product_name", "quantity", "unit_price", "line_total")
+    fields = ("product_name", "quantity", "unit_price", "discount_amount", "net_amount",
+              "tax_rate", "tax_amount", "line_total")  # fmt: skip
     readonly_fields = fields
 
 
@@ -93,8 +94,9 @@ def _each(modeladmin, request, queryset, action, done_message, log_message):
 
 @admin.register(Order)
 class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "created_at", "email", "status", "total", "currency", "gateway")
-    list_filter = ("status", "gateway", "language")
+    list_display = ("number", "created_at", "email", "status", "total", "currency", "gateway",
+                    "billing_country", "location_conflict")  # fmt: skip
+    list_filter = ("status", "gateway", "language", "location_conflict", "tax_treatment")
     search_fields = ("number", "email", "billing_name", "gateway_session_id",
                      "gateway_payment_id")  # fmt: skip
     date_hierarchy = "created_at"
@@ -113,6 +115,13 @@ class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
         ("billing_name", lambda o: o.billing_name),
         ("language", lambda o: o.language),
         ("currency", lambda o: o.currency),
+        ("billing_country", lambda o: o.billing_country),
+        ("billing_vat_number", lambda o: o.billing_vat_number),
+        ("tax_treatment", lambda o: o.tax_treatment),
+        ("coupon_code", lambda o: o.coupon_code),
+        ("discount_total", lambda o: o.discount_total),
+        ("net_total", lambda o: o.net_total),
+        ("tax_total", lambda o: o.tax_total),
         ("total", lambda o: o.total),
         ("refunded_total", lambda o: o.refunded_total),
         ("gateway", lambda o: o.gateway),

@@ -9,10 +9,31 @@ class CheckoutForm(forms.Form):
     billing_name = forms.CharField(label=_("Billing name"), max_length=200)
     email = forms.EmailField(label=_("Email address"), max_length=254)
     language = forms.ChoiceField(label=_("Language for your emails"), choices=())
+    billing_country = forms.ChoiceField(
+        label=_("Billing country"),
+        choices=(),
+        help_text=_("VAT is charged for the country you live in or your company is based."),
+    )
+    billing_company = forms.CharField(
+        label=_("Company name (optional)"), max_length=200, required=False
+    )
+    vat_number = forms.CharField(
+        label=_("EU VAT number (optional, businesses)"),
+        max_length=40,
+        required=False,
+        help_text=_("With your country prefix, e.g. DE123456789."),
+    )
 
-    def __init__(self, *args, consents=(), **kwargs):
+    def __init__(self, *args, consents=(), country_required=True, **kwargs):
+        from django.utils import translation
+
+        from pricing.countries import country_choices
+
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [(code, _(name)) for code, name in settings.LANGUAGES]
+        countries = list(country_choices(language=translation.get_language() or "en"))
+        self.fields["billing_country"].choices = [("", _("Choose your country")), *countries]
+        self.fields["billing_country"].required = country_required
         self.consents = list(consents)
         for consent in self.consents:
             # Never ticked in advance: the customer must tick each one themselves.
@@ -22,6 +43,22 @@ class CheckoutForm(forms.Form):
                 initial=False,
                 error_messages={"required": _("Please tick this box to continue.")},
             )
+
+    def clean(self):
+        from pricing.vat_numbers import vat_number_check
+
+        data = super().clean()
+        number = (data.get("vat_number") or "").strip()
+        if number:
+            check = vat_number_check(number=number, country=data.get("billing_country") or "")
+            if not check.valid:
+                self.add_error("vat_number", check.error)
+            else:
+                data["vat_number"] = check.number
+        return data
+
+    def billing_fields(self):
+        return [f for f in self if not f.name.startswith("consent_")]
 
     def consent_fields(self):
         return [(c, self[f"consent_{c.kind}"]) for c in self.consents]

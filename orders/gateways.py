@@ -41,12 +41,14 @@ class PaymentState:
     order_id: str = ""
     risk_level: str = ""
     card_fingerprint: str = ""
+    card_country: str = ""  # ISO alpha-2 of the card's issuing country, "" when unknown
 
 
 @dataclass(frozen=True)
 class RiskFacts:
     risk_level: str
     card_fingerprint: str
+    card_country: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,22 +104,9 @@ class StripeGateway:
     def session_create(self, *, order: Any, success_url: str, cancel_url: str) -> CheckoutSession:
         import stripe
 
-        currency = order.currency.lower()
         params = {
             "mode": "payment",
-            "line_items": [
-                {
-                    "quantity": line.quantity,
-                    "price_data": {
-                        "currency": currency,
-                        "unit_amount": money_to_minor_units(
-                            amount=line.unit_price, currency=currency
-                        ),
-                        "product_data": {"name": line.product_name},
-                    },
-                }
-                for line in order.lines.all().order_by("id")
-            ],
+            "line_items": gateway_line_items(order=order),
             "customer_email": order.email,
             "client_reference_id": str(order.id),
             "metadata": {"order_id": str(order.id), "order_number": order.number},
@@ -156,6 +145,7 @@ class StripeGateway:
         return RiskFacts(
             risk_level=outcome.get("risk_level") or "",
             card_fingerprint=card.get("fingerprint") or "",
+            card_country=(card.get("country") or "").upper()[:2],
         )
 
     def session_retrieve(self, *, session_id: str) -> PaymentState:
@@ -172,6 +162,7 @@ class StripeGateway:
             order_id=(session.get("metadata") or {}).get("order_id", ""),
             risk_level=risk.risk_level,
             card_fingerprint=risk.card_fingerprint,
+            card_country=risk.card_country,
         )
 
     def risk_get(self, *, order: Any) -> RiskFacts | None:
@@ -211,7 +202,60 @@ TEST_CARDS = {
     "4242424242424242": "success",
     "4000000000000002": "decline",
     "4100000000000019": "fraud",
+    # Stripe's country test cards: they pay, and report the card's issuing country.
+    "4000002500000003": "success",
+    "4000002760000016": "success",
+    "4000000760000002": "success",
 }
+# The issuing country the local gateway reports (4242... reports none, like an unknown BIN).
+TEST_CARD_COUNTRIES = {
+    "4000002500000003": "FR",
+    "4000002760000016": "DE",
+    "4000000760000002": "BR",
+}
+
+
+def test_card_country(*, number: str) -> str:
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return TEST_CARD_COUNTRIES.get(digits, "")
+
+
+def gateway_line_items(*, order: Any) -> list[dict[str, Any]]:
+    """Stripe Checkout line items that add up to the order's total exactly.
+
+    A line charged at its list price is ``quantity × unit price``; a discounted line (whose
+    total need not divide by its quantity) is one item of ``quantity × name`` at the line's
+    total, with the discount in its description."""
+    from core.money import money_format
+
+    currency = order.currency.lower()
+    items = []
+    for line in order.lines.all().order_by("id"):
+        if line.unit_price * line.quantity == line.line_total:
+            quantity, amount, name, description = (
+                line.quantity, line.unit_price, line.product_name, ""
+            )  # fmt: skip
+        else:
+            quantity, amount = 1, line.line_total
+            name = f"{line.quantity} × {line.product_name}"
+            discount = money_format(
+                amount=line.discount_amount, currency=order.currency, language=order.language
+            )
+            description = f"{order.coupon_code}: -{discount}" if line.discount_amount else ""
+        product_data: dict[str, Any] = {"name": name}
+        if description:
+            product_data["description"] = description
+        items.append(
+            {
+                "quantity": quantity,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": money_to_minor_units(amount=amount, currency=currency),
+                    "product_data": product_data,
+                },
+            }
+        )
+    return items
 
 
 def test_card_outcome(*, number: str) -> str:

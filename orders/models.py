@@ -264,6 +264,7 @@ class OrderEventKind(models.TextChoices):
     EMAIL = "email", _("Email")
     REFUND = "refund", _("Refund")
     CONSENT = "consent", _("Consent")
+    LOCATION = "location_conflict", _("Location conflict")
 
 
 class OrderRisk(models.Model):

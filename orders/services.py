@@ -225,6 +225,7 @@ def order_transition(*, order: Order, to_status: str, actor: Any = None, reason:
             to_status=to_status,
             reason=reason[:500],
         )
+        _coupon_follow(order=locked, to_status=to_status)
         if to_status in ORDER_WEBHOOK_EVENTS:
             order_webhook_emit(
                 order=locked,
@@ -233,6 +234,28 @@ def order_transition(*, order: Order, to_status: str, actor: Any = None, reason:
             )
         _copy_state(locked, order)
         return True
+
+
+def _coupon_follow(*, order: Order, to_status: str) -> None:
+    """A coupon's use follows its order: redeemed when paid, released when the order ends
+    unpaid (payment failed, checkout expired, cancelled before payment)."""
+    if not order.coupon_code:
+        return
+    from pricing.services import coupon_redemption_redeem, coupon_redemption_release
+
+    if to_status == S.PAID:
+        over = coupon_redemption_redeem(order_id=order.pk)
+        if over:
+            reason = f"coupon {', '.join(over)} was used up while this order was unpaid"
+            order_event_add(order=order, kind=OrderEventKind.NOTE, reason=reason)
+            _staff_alert(
+                kind="coupon_overused",
+                subject=f"Order {order.number}: coupon over its limit",
+                body=f"{reason}; the order was paid with the discount.",
+                dedupe_key=f"coupon_overused:{order.pk}",
+            )
+    elif to_status in (S.FAILED, S.EXPIRED, S.CANCELLED) and order.paid_at is None:
+        coupon_redemption_release(order_id=order.pk)
 
 
 # The order events merchants' endpoints can subscribe to, by the status that raises them
@@ -313,8 +336,17 @@ def order_create_from_cart(
     ip: str | None = None,
     user_agent: str = "",
     consents: Iterable[ConsentGiven] = (),
+    billing_country: str = "",
+    billing_company: str = "",
+    vat_number: str = "",
+    coupon_code: str = "",
 ) -> Order:
     """Create a pending order from the server-side cart (prices from the database only).
+
+    Prices, discount and tax come from ``pricing.services.cart_quote`` computed here, in
+    this transaction: the coupon row is locked and its use reserved with the order, so
+    concurrent checkouts never use a coupon more often than allowed. A coupon that can no
+    longer be used, or a VAT number that fails its check, raises ``CheckoutError``.
 
     A cart makes at most one open (payable) order: when ``cart.ref`` already has one,
     that order is returned and nothing new is written. Concurrent checkouts of one cart
@@ -330,6 +362,13 @@ def order_create_from_cart(
     if existing is not None:
         return existing
     preset = _preset_active()
+    quote = _checkout_quote(
+        cart=cart,
+        billing_country=billing_country,
+        vat_number=vat_number,
+        coupon_code=coupon_code,
+        email=email,
+    )
     try:
         with transaction.atomic():
             order = _order_insert(
@@ -342,6 +381,8 @@ def order_create_from_cart(
                 ip=ip,
                 user_agent=user_agent,
                 preset_slug=preset.slug if preset else "",
+                quote=quote,
+                billing_company=billing_company,
             )
     except IntegrityError:
         existing = _cart_open_order_get(cart_ref=cart.ref)
@@ -355,13 +396,26 @@ def order_create_from_cart(
                 product=line.product,
                 product_name=line.product.name,
                 quantity=line.quantity,
-                unit_price=line.unit_price,
-                line_total=line.line_total,
-                net_amount=line.line_total,
+                unit_price=priced.unit_price,
+                discount_amount=priced.discount,
+                net_amount=priced.net,
+                tax_amount=priced.tax,
+                tax_rate=priced.rate,
+                line_total=priced.total,
             )
-            for line in cart.lines
+            for line, priced in zip(cart.lines, quote.tax.lines, strict=True)
         ]
     )
+    if quote.coupon is not None:
+        from pricing.services import coupon_reserve
+
+        coupon_reserve(
+            coupon=quote.coupon,
+            order_id=order.pk,
+            order_number=order.number,
+            email=order.email,
+            discount_total=quote.tax.discount_total,
+        )
     now = timezone.now()
     given = list(consents)
     OrderConsent.objects.bulk_create(
@@ -393,6 +447,32 @@ def order_create_from_cart(
     return order
 
 
+def _checkout_quote(
+    *, cart: Any, billing_country: str, vat_number: str, coupon_code: str, email: str
+) -> Any:
+    from pricing.services import CouponError, cart_quote
+    from pricing.taxes import TaxConfigurationError
+
+    try:
+        quote = cart_quote(
+            cart=cart,
+            billing_country=billing_country,
+            vat_number=vat_number,
+            coupon_code=coupon_code,
+            email=email,
+            lock_coupon=True,
+            coupon_required=bool(coupon_code),
+        )
+    except CouponError as exc:
+        raise CheckoutError(str(exc)) from exc
+    except TaxConfigurationError as exc:
+        logger.error("checkout refused: %s", exc)
+        raise CheckoutError(_("Checkout is not available for this country right now.")) from exc
+    if vat_number and not quote.vat.valid:
+        raise CheckoutError(quote.vat.error or _("This VAT number is not valid."))
+    return quote
+
+
 def _cart_open_order_get(*, cart_ref: str) -> Order | None:
     if not cart_ref:
         return None
@@ -410,14 +490,27 @@ def _order_insert(
     ip: str | None,
     user_agent: str,
     preset_slug: str,
+    quote: Any,
+    billing_company: str,
 ) -> Order:
+    tax = quote.tax
     return Order.objects.create(
         user=user if getattr(user, "is_authenticated", False) else None,
         email=email.strip(),
         billing_name=billing_name.strip(),
         language=language,
         currency=currency,
-        total=cart.total,
+        total=tax.total,
+        subtotal=tax.subtotal,
+        discount_total=tax.discount_total,
+        net_total=tax.net_total,
+        tax_total=tax.tax_total,
+        tax_regime=tax.regime,
+        tax_treatment=tax.treatment,
+        billing_country=quote.billing_country,
+        billing_company=billing_company.strip(),
+        billing_vat_number=quote.vat.number if quote.vat.valid else "",
+        coupon_code=quote.coupon_code,
         purchase_ip=ip or None,
         user_agent=(user_agent or "")[:400],
         policy_preset=preset_slug,
@@ -483,6 +576,7 @@ def order_payment_confirm(
     source: str,
     risk_level: str = "",
     card_fingerprint: str = "",
+    card_country: str = "",
 ) -> PaymentConfirmation:
     """Record that the gateway took the money for ``order_id``: idempotent, row-locked.
 
@@ -526,6 +620,7 @@ def order_payment_confirm(
         if payment_id and order.gateway_payment_id != payment_id:
             order.gateway_payment_id = payment_id
             order.save(update_fields=["gateway_payment_id"])
+        order_card_country_record(order=order, card_country=card_country)
         order_transition(order=order, to_status=S.PAID, reason=f"payment confirmed ({source})")
         hooks_run_on_commit(registry=order_paid_hooks, order_id=str(order.pk))
         _on_commit_task("orders_deliver", str(order.pk))
@@ -551,7 +646,35 @@ def order_payment_sync(*, order: Order) -> Order:
         source="success page",
         risk_level=state.risk_level,
         card_fingerprint=state.card_fingerprint,
+        card_country=state.card_country,
     ).order
+
+
+def order_card_country_record(*, order: Order, card_country: str) -> None:
+    """Keep the card's issuing country (the second piece of location evidence next to the
+    billing country); when they differ, flag the order, write an event and alert staff.
+    Call with the order row locked."""
+    country = (card_country or "").strip().upper()[:2]
+    if not country or order.card_country == country:
+        return
+    order.card_country = country
+    fields = ["card_country"]
+    conflict = bool(order.billing_country) and country != order.billing_country
+    if conflict and not order.location_conflict:
+        order.location_conflict = True
+        fields.append("location_conflict")
+    order.save(update_fields=fields)
+    if conflict:
+        reason = (
+            f"location conflict: billing country {order.billing_country}, card issued in {country}"
+        )
+        order_event_add(order=order, kind=OrderEventKind.LOCATION, reason=reason)
+        _staff_alert(
+            kind="location_conflict",
+            subject=f"Order {order.number}: billing country and card country differ",
+            body=reason + ". Check the tax country (VAT is charged for the billing country).",
+            dedupe_key=f"location_conflict:{order.pk}",
+        )
 
 
 @dataclass(frozen=True)
@@ -563,7 +686,7 @@ class TestPaymentResult:
 
 def payment_test_card_submit(*, session_id: str, card_number: str) -> TestPaymentResult:
     """The local test gateway's hosted page: charge a test card for the session's order."""
-    from .gateways import test_card_fingerprint, test_card_outcome
+    from .gateways import test_card_country, test_card_fingerprint, test_card_outcome
 
     order = Order.objects.get(gateway="test", gateway_session_id=session_id)
     outcome = test_card_outcome(number=card_number)
@@ -587,6 +710,7 @@ def payment_test_card_submit(*, session_id: str, card_number: str) -> TestPaymen
         source="test gateway",
         risk_level="highest" if outcome == "fraud" else "normal",
         card_fingerprint=test_card_fingerprint(number=card_number),
+        card_country=test_card_country(number=card_number),
     )
     return TestPaymentResult(outcome="paid", order=result.order)
 
@@ -699,6 +823,8 @@ def order_deliver(*, order_id: Any) -> DeliveryOutcome:
             risk.risk_level = facts.risk_level or risk.risk_level
             risk.card_fingerprint = facts.card_fingerprint or risk.card_fingerprint
             risk.save(update_fields=["risk_level", "card_fingerprint"])
+        if facts is not None:
+            order_card_country_record(order=order, card_country=facts.card_country)
         if order.status == S.PAID and risk.checked_at is None:
             verdict = fraud_check(order=order, risk=risk)
             risk.checked_at = timezone.now()
@@ -942,7 +1068,13 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
         "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),
         "lines": [],
         "key_ids": [],
+        "tax_rate": max((line.tax_rate for line in order.lines.all()), default=Decimal("0")),
     }
+    amounts = {
+        line.pk: {"quantity": line.quantity, "discount": line.discount_amount,
+                  "total": line.line_total}
+        for line in order.lines.all()
+    }  # fmt: skip
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
         from keys.services import key_code_for_email
 
@@ -955,11 +1087,12 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
                     "name": line.product_name,
                     "codes": codes,
                     "activation": line.product.activation_instructions,
+                    **amounts[line.pk],
                 }
             )
     else:
         context["lines"] = [
-            {"name": line.product_name, "codes": [], "activation": ""}
+            {"name": line.product_name, "codes": [], "activation": "", **amounts[line.pk]}
             for line in order.lines.order_by("id")
         ]
     return context

@@ -20,6 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.http import client_ip_get, user_agent_get
+from core.money import money_from_minor_units
+from pricing.services import COUPON_SESSION_KEY, cart_quote, shop_tax_settings_get
 
 from . import selectors, services
 from .forms import CheckoutForm, TestCardForm, TrackForm
@@ -79,11 +81,32 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return render(request, "orders/checkout_closed.html", context, status=503)
     language = translation.get_language() or "en"
     consents = selectors.checkout_consents_list(language=language)
-    initial = {"language": language[:2]}
+    tax_settings = shop_tax_settings_get()
+    initial = {"language": language[:2], "billing_country": _default_country(request)}
     if request.user.is_authenticated:
         initial["email"] = request.user.email
-    form = CheckoutForm(request.POST or None, consents=consents, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    form = CheckoutForm(
+        request.POST or None,
+        consents=consents,
+        initial=initial,
+        country_required=tax_settings.charges_vat,
+    )
+    coupon_code = request.session.get(COUPON_SESSION_KEY, "") or ""
+    quote = _checkout_quote_for(form=form, cart=cart, coupon_code=coupon_code)
+    quote_changed = (
+        request.method == "POST"
+        and "quoted_total" in request.POST
+        and request.POST["quoted_total"] != str(quote.total)
+    )
+    if request.method == "POST" and "update_prices" in request.POST:
+        form.is_valid()
+        quote_changed = True
+    elif quote_changed and form.is_valid():
+        messages.info(
+            request,
+            _("The price depends on your country and VAT number: check the total, then continue."),
+        )
+    if request.method == "POST" and not quote_changed and form.is_valid():
         data = form.cleaned_data
         given = [
             services.ConsentGiven(
@@ -106,6 +129,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 ip=client_ip_get(request=request),
                 user_agent=user_agent_get(request=request),
                 consents=given,
+                billing_country=data.get("billing_country") or "",
+                billing_company=data.get("billing_company") or "",
+                vat_number=data.get("vat_number") or "",
+                coupon_code=coupon_code,
             )
         except services.CheckoutError as exc:
             form.add_error(None, str(exc))
@@ -123,13 +150,46 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 return redirect("orders:detail", number=order.number)
             request.session["cart"] = {}
             request.session.pop(CART_ID_SESSION_KEY, None)
+            request.session.pop(COUPON_SESSION_KEY, None)
             return redirect(url)
     context = {
         "form": form,
         "cart": cart,
+        "quote": quote,
+        "quote_lines": list(zip(cart.lines, quote.tax.lines, strict=True)),
         "documents": selectors.checkout_documents_list(language=language),
     }
     return render(request, "orders/checkout.html", context, status=400 if form.errors else 200)
+
+
+def _default_country(request: HttpRequest) -> str:
+    """The region of the browser's language (``fr-FR`` -> FR), else the shop's country."""
+    from pricing.countries import country_choices, country_from_accept_language
+
+    known = {code for code, _name in country_choices(language="en")}
+    guess = country_from_accept_language(header=request.headers.get("Accept-Language", ""))
+    return guess if guess in known else shop_tax_settings_get().country
+
+
+def _checkout_quote_for(*, form: CheckoutForm, cart, coupon_code: str):
+    """The prices for what the form says (the submitted country and VAT number when they
+    are valid, the defaults otherwise); a coupon that no longer applies is left out and
+    its reason shown."""
+    from pricing.vat_numbers import vat_number_check
+
+    country = form.initial.get("billing_country", "")
+    vat_number = ""
+    if form.is_bound:
+        posted = (form.data.get("billing_country") or "").upper()
+        if posted in dict(form.fields["billing_country"].choices):
+            country = posted
+        typed = form.data.get("vat_number", "")
+        if typed and vat_number_check(number=typed, country=country).valid:
+            vat_number = typed
+    return cart_quote(
+        cart=cart, billing_country=country, vat_number=vat_number, coupon_code=coupon_code,
+        email=(form.data.get("email", "") if form.is_bound else "") or "",
+    )  # fmt: skip
 
 
 @never_cache
@@ -168,10 +228,24 @@ def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
             if result.outcome == "declined"
             else _("This is not one of the test cards."),
         )
+    from .gateways import gateway_line_items
+
+    line_items = [
+        {
+            "name": item["price_data"]["product_data"]["name"],
+            "description": item["price_data"]["product_data"].get("description", ""),
+            "quantity": item["quantity"],
+            "amount": money_from_minor_units(
+                minor=item["price_data"]["unit_amount"] * item["quantity"],
+                currency=order.currency,
+            ),
+        }
+        for item in gateway_line_items(order=order)
+    ]
     return render(
         request,
         "orders/test_pay.html",
-        {"form": form, "order": order},
+        {"form": form, "order": order, "line_items": line_items},
         status=402 if form.errors else 200,
     )
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("orders/", include("invoices.urls")),
     path("claims/", include("refunds.urls")),
     path("policies/", include("policies.urls")),
+    path("cart/coupon/", include("pricing.urls")),
     path("", include("storefront.urls_catalog")),
 ]
 

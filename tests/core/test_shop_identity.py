@@ -120,6 +120,7 @@ def test_the_owner_edits_the_identity_in_the_admin(client, staff_user):
         "country": "FR",
         "support_email": "help@cle.example",
         "invoice_prefix": "CLE-",
+        "tax_regime": "eu_oss",
     }
     with CaptureQueriesContext(connection):
         response = client.post(url, data)

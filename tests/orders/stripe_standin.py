@@ -212,6 +212,7 @@ class StripeStandIn:
                 session_id,
                 risk_level=params.get("risk_level", "normal"),
                 fingerprint=params.get("fingerprint", "fp_test_card"),
+                card_country=params.get("card_country", ""),
             )
         return 404, _error(f"Unrecognized request URL ({method}: {path})", "url_invalid")
 
@@ -242,13 +243,19 @@ class StripeStandIn:
         return session
 
     def session_pay(
-        self, session_id: str, *, risk_level: str = "normal", fingerprint: str = "fp_test_card"
+        self,
+        session_id: str,
+        *,
+        risk_level: str = "normal",
+        fingerprint: str = "fp_test_card",
+        card_country: str = "",
     ) -> dict:
         """What Stripe does when the customer pays on the hosted page."""
         with self._lock:
             return self._session_pay_locked(
-                session_id, risk_level=risk_level, fingerprint=fingerprint
-            )
+                session_id, risk_level=risk_level, fingerprint=fingerprint,
+                card_country=card_country,
+            )  # fmt: skip
 
     def page_html(self, session_id: str) -> str:
         session = self.sessions[session_id]
@@ -310,15 +317,20 @@ class StripeStandIn:
             self.deliveries.append(delivery)
         return delivery
 
-    def _session_pay_locked(self, session_id: str, *, risk_level: str, fingerprint: str) -> dict:
+    def _session_pay_locked(
+        self, session_id: str, *, risk_level: str, fingerprint: str, card_country: str = ""
+    ) -> dict:
         session = self.sessions[session_id]
         intent_id = f"pi_{uuid.uuid4().hex[:24]}"
         session.update(status="complete", payment_status="paid", payment_intent=intent_id)
+        card = {"fingerprint": fingerprint}
+        if card_country:  # Stripe: payment_method_details.card.country, the issuing country
+            card["country"] = card_country
         session["_charge"] = {
             "id": f"ch_{uuid.uuid4().hex[:24]}",
             "object": "charge",
             "outcome": {"risk_level": risk_level, "type": "authorized"},
-            "payment_method_details": {"card": {"fingerprint": fingerprint}},
+            "payment_method_details": {"card": card},
         }
         return self._session_view(session, expand=[])
 

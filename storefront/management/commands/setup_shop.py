@@ -47,6 +47,7 @@ IDENTITY_INPUTS = {
     "vat_number": ("--vat-number", "SHOP_VAT_NUMBER", "VAT / tax number"),
     "company_number": ("--company-number", "SHOP_COMPANY_NUMBER", "Company registration no."),
     "invoice_prefix": ("--invoice-prefix", "SHOP_INVOICE_PREFIX", "Invoice series prefix"),
+    "tax_regime": ("--tax-regime", "SHOP_TAX_REGIME", "Tax regime (none, eu_oss, national)"),
 }
 assert set(IDENTITY_INPUTS) == set(EDITABLE_FIELDS)  # noqa: S101  (every field is asked)
 

@@ -1,0 +1,34 @@
+"""Demo data: the demo shop's tax regime and a welcome coupon (``make run`` / ``seed_demo``).
+
+The demo's active preset names the seller: AllKeyMasters sells from France under EU OSS,
+NovaKeys from Saudi Arabia at the national 15%. An owner's own settings are never changed:
+the regime is set only while the shop identity still has none.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEMO_TAX = {"allkeymasters": ("FR", "eu_oss"), "novakeys": ("SA", "national")}
+WELCOME_CODE = "WELCOME10"
+
+
+def demo_seed(stdout, keys_per_product: int = 0) -> None:
+    from core.identity import shop_identity_get, shop_identity_update
+
+    from .models import Coupon, CouponKind
+
+    preset = os.environ.get("KEYSTORE_POLICY_PRESET", "allkeymasters")
+    identity = shop_identity_get(use_cache=False)
+    if preset in DEMO_TAX and identity.tax_regime == "none":
+        country, regime = DEMO_TAX[preset]
+        shop_identity_update(country=identity.country or country, tax_regime=regime)
+    Coupon.objects.get_or_create(
+        code=WELCOME_CODE,
+        defaults={"kind": CouponKind.PERCENT, "value": 10, "max_redemptions_per_customer": 1},
+    )
+    identity = shop_identity_get(use_cache=False)
+    stdout.write(
+        f"Pricing: tax regime {identity.tax_regime} ({identity.country or 'no country'}), "
+        f"coupon {WELCOME_CODE} (10% off, once per customer)."
+    )
