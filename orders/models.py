@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Round, Upper
 from django.utils.translation import gettext_lazy as _
 
 from pricing.choices import TaxRegime, TaxTreatment
@@ -131,8 +131,10 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(
-                condition=Q(total=models.F("net_total") + models.F("tax_total"))
-                & Q(subtotal=models.F("total") + models.F("discount_total"))
+                # Round(): SQLite adds decimals as floats (24.92 + 4.98 = 29.900000000000002);
+                # rounding to the stored precision makes the check exact on both databases.
+                condition=Q(total=Round(models.F("net_total") + models.F("tax_total"), 2))
+                & Q(subtotal=Round(models.F("total") + models.F("discount_total"), 2))
                 & Q(discount_total__gte=0, net_total__gte=0, tax_total__gte=0),
                 name="order_totals_add_up",
             ),
@@ -210,7 +212,7 @@ class OrderLine(models.Model):
                 condition=Q(quantity__gte=1), name="orderline_quantity_positive"
             ),
             models.CheckConstraint(
-                condition=Q(line_total=models.F("net_amount") + models.F("tax_amount"))
+                condition=Q(line_total=Round(models.F("net_amount") + models.F("tax_amount"), 2))
                 & Q(discount_amount__gte=0, net_amount__gte=0, tax_amount__gte=0, tax_rate__gte=0),
                 name="orderline_amounts_add_up",
             ),
