@@ -174,9 +174,16 @@ class _Page(FPDF):
         align: str = "L",
         fill: bool = False,
         border: int | str = 0,
+        fit: bool = False,
     ) -> None:
+        """One line of text in a box; ``fit`` shrinks the font until the text fits."""
         self.set_xy(self.mirror(x, w), y)
         self.direction_for(text)
+        size = self.font_size_pt
+        if fit:
+            while size > 5.5 and self.get_string_width(text) > w - 2.5:
+                size -= 0.5
+                self.set_font_size(size)
         self.cell(w, h, text, align=self.align(align), fill=fill, border=border)
 
     def put_lines(
@@ -241,6 +248,11 @@ class DocumentRenderer:
             number = -number
         pattern = "#,##0" + ("." + "0" * places if places else "")
         return format_decimal(number, format=pattern, locale=self.number_locale)
+
+    def pair(self, label: str, value: str) -> str:
+        """``label: value``; on a bilingual page a left-to-right mark keeps a number after an
+        Arabic label on the right of the colon."""
+        return f"{label}:\u200e {value}" if self.bilingual else f"{label}: {value}"
 
     def rate(self, value: str) -> str:
         return format_decimal(Decimal(value), format="0.##", locale=self.number_locale) + " %"
@@ -310,7 +322,7 @@ class DocumentRenderer:
         ]
         for label, value in facts:
             if value:
-                pdf.put(x0, y, left_w, 4.2, f"{label}: {value}")
+                pdf.put(x0, y, left_w, 4.2, self.pair(label, value))
                 y += 4.2
         # title block
         right_x = x0 + left_w + 4
@@ -371,9 +383,9 @@ class DocumentRenderer:
             rows.append(buyer["name"])
         rows.append(buyer.get("email") or "")
         if buyer.get("country"):
-            rows.append(f"{self.label('country')}: {self.country(buyer['country'])}")
+            rows.append(self.pair(self.label("country"), self.country(buyer["country"])))
         if buyer.get("vat_number"):
-            rows.append(f"{self.label('vat_number')}: {buyer['vat_number']}")
+            rows.append(self.pair(self.label("vat_number"), buyer["vat_number"]))
         for row in rows:
             pdf.put(x0, y, 150, 4.3, row)
             y += 4.3
@@ -489,7 +501,7 @@ class DocumentRenderer:
             ty = self.totals_block(pdf.l_margin + 50, pdf.epw - 50, y, is_credit=is_credit)
             return self.rate_summary(y=ty + 5, is_credit=is_credit) + 6
         ry = self.rate_summary(y=y, is_credit=is_credit)
-        ty = self.totals_block(pdf.l_margin + 100, pdf.epw - 100, y, is_credit=is_credit)
+        ty = self.totals_block(pdf.l_margin + 92, pdf.epw - 92, y, is_credit=is_credit)
         return max(ry, ty) + 6
 
     def rate_summary(self, *, y: float, is_credit: bool) -> float:
@@ -530,16 +542,17 @@ class DocumentRenderer:
         if not is_credit:
             discount = Decimal(totals.get("discount") or 0)
             if discount:
-                code = self.doc.get("coupon_code") or "–"
+                code = self.doc.get("coupon_code")
+                label = self.label("coupon", code=code) if code else self.label("discount")
                 rows.append((self.label("subtotal"), self.amount(totals["subtotal"])))
-                rows.append((self.label("coupon", code=code), self.amount(discount, negative=True)))
+                rows.append((label, self.amount(discount, negative=True)))
         rows += [
             (self.label("total_net"), self.amount(totals["net"], negative=is_credit)),
             (self.label("total_vat"), self.amount(totals["tax"], negative=is_credit)),
         ]
         for label, value in rows:
             pdf.font(8.5, color=MUTED)
-            pdf.put(tx, y, tw - 32, 5, label, align="R")
+            pdf.put(tx, y, tw - 32, 5, label, align="R", fit=True)
             pdf.font(8.5)
             pdf.put(tx + tw - 32, y, 32, 5, value, align="R")
             y += 5
@@ -548,7 +561,8 @@ class DocumentRenderer:
         pdf.set_text_color(255, 255, 255)
         pdf.set_font(FONT, "B", 9.5)
         total_label = self.label("total_credited" if is_credit else "total")
-        pdf.put(tx, y, tw - 32, 7.5, f"{total_label} ({self.currency})", align="R", fill=True)
+        pdf.put(tx, y, tw - 32, 7.5, f"{total_label} ({self.currency})", align="R", fill=True,
+                fit=True)  # fmt: skip
         amount = self.amount(totals["gross"], negative=is_credit)
         pdf.put(tx + tw - 32, y, 32, 7.5, amount + " ", align="R", fill=True)
         return y + 7.5
