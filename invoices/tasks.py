@@ -19,6 +19,12 @@ def invoices_credit_note_issue(self, refund_id: int) -> str:
     return note.display_number if note else "nothing to credit"
 
 
+@app.task
+def invoices_sweep() -> str:
+    issued, credited = services.invoices_sweep()
+    return f"{issued} invoices, {credited} credit notes"
+
+
 def invoice_issue_enqueue(*, order_id: str) -> None:
     """orders.hooks.order_paid_hooks: runs after the payment committed."""
     invoices_issue.delay(str(order_id))

@@ -173,3 +173,33 @@ def test_the_key_email_carries_the_invoice_pdf(antimart, shop_fr, win):
     ((name, content, mimetype),) = sent[0].attachments
     assert name == f"{invoice.display_number}.pdf"
     assert mimetype == "application/pdf" and content.startswith(b"%PDF-")
+
+
+def test_the_sweeper_issues_what_a_lost_task_left_out(antimart, shop_fr, win):
+    from datetime import timedelta
+
+    from django.test import TestCase
+    from django.utils import timezone
+
+    from invoices.services import invoices_sweep
+    from orders import hooks
+    from orders.models import Order
+    from orders.services import payment_test_card_submit
+
+    order = order_taxed(products=[win], regime="eu_oss", treatment="oss", rate="19.00",
+                        country="DE")  # fmt: skip
+    saved = list(hooks.order_paid_hooks)
+    hooks.order_paid_hooks.clear()  # the task is lost
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):  # held: no key email either
+            payment_test_card_submit(session_id=order.gateway_session_id,
+                                     card_number="4100000000000019")  # fmt: skip
+    finally:
+        hooks.order_paid_hooks.extend(saved)
+    order.refresh_from_db()
+    assert order.status == "on_hold" and not Invoice.objects.filter(order=order).exists()
+    assert invoices_sweep() == (0, 0)  # within the grace period: the task may still come
+    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
+    assert invoices_sweep() == (1, 0)
+    assert Invoice.objects.filter(order=order).count() == 1
+    assert invoices_sweep() == (0, 0)
