@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -27,6 +28,8 @@ def csv_cell_safe(value: Any) -> str:
     """``value`` as CSV text that no spreadsheet evaluates as a formula."""
     if value is None:
         return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)  # a number is data, never a formula (-12.50 stays a number)
     if hasattr(value, "isoformat"):
         value = value.isoformat()
     text = str(value)

@@ -78,11 +78,23 @@ class RenderedEmail:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message at send time (never stored in the outbox row)."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+
 Renderer = Callable[..., RenderedEmail]  # renderer(*, message) -> RenderedEmail
 Hook = Callable[..., None]  # hook(*, message, event, facts); event: accepted | failed
+# provider(*, message) -> list[Attachment]; asked at send time, for a renderer's messages
+AttachmentProvider = Callable[..., list[Attachment]]
 
 OUTBOX_RENDERERS: dict[str, Renderer] = {}
 OUTBOX_HOOKS: dict[str, Hook] = {}
+OUTBOX_ATTACHMENTS: dict[str, list[AttachmentProvider]] = {}
 
 
 def outbox_renderer_register(name: str, renderer: Renderer) -> None:
@@ -91,6 +103,16 @@ def outbox_renderer_register(name: str, renderer: Renderer) -> None:
 
 def outbox_hook_register(name: str, hook: Hook) -> None:
     OUTBOX_HOOKS[name] = hook
+
+
+def outbox_attachments_register(renderer: str, provider: AttachmentProvider) -> None:
+    """Let an app attach files to the messages of ``renderer`` (e.g. the invoice PDF to an
+    order's delivery email): ``provider(message=)`` is called when the message is sent,
+    outside any transaction, and returns the files (an empty list for none). A provider
+    that fails makes the attempt fail and retry, like a renderer."""
+    providers = OUTBOX_ATTACHMENTS.setdefault(renderer, [])
+    if provider not in providers:
+        providers.append(provider)
 
 
 # --- enqueue ------------------------------------------------------------------------------
@@ -212,6 +234,9 @@ def _render(message: OutboundEmail) -> tuple[EmailMultiAlternatives, dict[str, A
     )
     if rendered.html:
         email.attach_alternative(rendered.html, "text/html")
+    for provider in OUTBOX_ATTACHMENTS.get(message.renderer, []) if message.renderer else []:
+        for attachment in provider(message=message):
+            email.attach(attachment.filename, attachment.content, attachment.mimetype)
     return email, rendered.facts
 
 

@@ -131,7 +131,8 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(
-                # Round(): SQLite adds decimals as floats (24.92 + 4.98 = 29.900000000000002)
+                # Round(): SQLite adds decimals as floats (24.92 + 4.98 = 29.900000000000002);
+                # rounding to the stored precision makes the check exact on both databases.
                 condition=Q(total=Round(models.F("net_total") + models.F("tax_total"), 2))
                 & Q(subtotal=Round(models.F("total") + models.F("discount_total"), 2))
                 & Q(discount_total__gte=0, net_total__gte=0, tax_total__gte=0),

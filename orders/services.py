@@ -29,6 +29,7 @@ from core.ratelimit import ratelimit_check, ratelimit_hit
 
 from .conf import orders_setting
 from .gateways import GatewayError, gateway_get
+from .hooks import hooks_run_on_commit, order_paid_hooks, refund_succeeded_hooks
 from .models import (
     OPEN_ORDER_STATES,
     BackorderInfo,
@@ -621,6 +622,7 @@ def order_payment_confirm(
             order.save(update_fields=["gateway_payment_id"])
         order_card_country_record(order=order, card_country=card_country)
         order_transition(order=order, to_status=S.PAID, reason=f"payment confirmed ({source})")
+        hooks_run_on_commit(registry=order_paid_hooks, order_id=str(order.pk))
         _on_commit_task("orders_deliver", str(order.pk))
         if WebhookEvent.objects.filter(order=order, status=WebhookEventStatus.DEFERRED).exists():
             _on_commit_task("orders_webhook_replay_deferred", str(order.pk))
@@ -1327,6 +1329,7 @@ def refund_gateway_update(
         refund.save(update_fields=fields)
         if new_status == RefundStatus.SUCCEEDED:
             _refund_apply(order=order, refund=refund)
+            hooks_run_on_commit(registry=refund_succeeded_hooks, refund_id=refund.pk)
         return refund
 
 

@@ -64,6 +64,11 @@ app.conf.beat_schedule = {
         "task": "refunds.tasks.claims_escalate_due",
         "schedule": crontab(minute="*/15"),
     },
+    "invoices-sweep": {
+        # a paid order without its invoice, a succeeded refund without its credit note
+        "task": "invoices.tasks.invoices_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     "refunds-close-stale-claims": {
         "task": "refunds.tasks.claims_close_stale",
         "schedule": crontab(minute=5, hour="*"),

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "pricing",
     "orders",
     "refunds",
+    "invoices",
     "policies",
     "webhooks",
     "api",

@@ -30,6 +30,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("keys/", include("keys.urls")),
     path("orders/", include("orders.urls")),
+    path("orders/", include("invoices.urls")),
     path("claims/", include("refunds.urls")),
     path("policies/", include("policies.urls")),
     path("cart/coupon/", include("pricing.urls")),

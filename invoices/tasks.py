@@ -1,0 +1,35 @@
+"""Celery tasks of the invoices app: thin and idempotent (a re-run never issues twice)."""
+
+from __future__ import annotations
+
+from storefront.celery import app
+
+from . import services
+
+
+@app.task(bind=True, max_retries=8, acks_late=True)
+def invoices_issue(self, order_id: str) -> str:
+    invoice = services.invoice_issue(order_id=order_id)
+    return invoice.display_number if invoice else "not paid"
+
+
+@app.task(bind=True, max_retries=8, acks_late=True)
+def invoices_credit_note_issue(self, refund_id: int) -> str:
+    note = services.credit_note_issue(refund_id=refund_id)
+    return note.display_number if note else "nothing to credit"
+
+
+@app.task
+def invoices_sweep() -> str:
+    issued, credited = services.invoices_sweep()
+    return f"{issued} invoices, {credited} credit notes"
+
+
+def invoice_issue_enqueue(*, order_id: str) -> None:
+    """orders.hooks.order_paid_hooks: runs after the payment committed."""
+    invoices_issue.delay(str(order_id))
+
+
+def credit_note_issue_enqueue(*, refund_id: int) -> None:
+    """orders.hooks.refund_succeeded_hooks: runs after the refund committed."""
+    invoices_credit_note_issue.delay(int(refund_id))
