@@ -125,11 +125,11 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product_detail", kwargs={"slug": self.slug})
+
     @property
     def region_label(self) -> str:
         """The region as the customer reads it (``Global`` -> "Worldwide", "Monde entier")."""
         label = REGION_LABELS.get(self.region.strip().lower())
         return str(label) if label is not None else self.region
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalog:product_detail", kwargs={"slug": self.slug})

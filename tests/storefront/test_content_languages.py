@@ -53,9 +53,7 @@ def test_untranslated_fields_fall_back_to_english(client, translated_product):
     assert "4 GB RAM." in text
 
 
-def test_catalog_lists_categories_and_products_in_the_visitors_language(
-    client, translated_product
-):
+def test_catalog_lists_categories_and_products_in_the_visitors_language(client, translated_product):
     text = client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Windows 11 Professionnel" in text
     assert "Systèmes d&#x27;exploitation" in text or "Systèmes d'exploitation" in text
@@ -93,9 +91,7 @@ def test_staff_edit_each_language_of_a_product_in_the_admin(client, translated_p
     assert 'name="name_ar"' in category_html and 'name="description_fr"' in category_html
 
 
-def test_the_api_answers_with_the_english_source_whatever_the_language(
-    client, translated_product
-):
+def test_the_api_answers_with_the_english_source_whatever_the_language(client, translated_product):
     from api.services import api_key_create
 
     _, key = api_key_create(name="feed", scopes=["catalog:read"])
