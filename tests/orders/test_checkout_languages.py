@@ -10,15 +10,19 @@ from policies.consents import CONSENT_WORDING_VERSION
 from tests.orders.test_checkout import CHECKOUT, _add_to_cart, _checkout
 
 
+def _checkout_page_in(client, language, *, product):
+    client.cookies["django_language"] = language
+    _add_to_cart(client, product, 1)
+    return client.get(CHECKOUT).content.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_french_checkout_shows_and_records_the_french_legal_basis_and_wording(
     client, stocked, allkeymasters
 ):
     from orders.models import Order, OrderConsent
 
-    client.cookies["django_language"] = "fr"
-    _add_to_cart(client, stocked, 1)
-    page = client.get(CHECKOUT).content.decode()
+    page = _checkout_page_in(client, "fr", product=stocked)
     assert "Code de la consommation, article L221-28 13°" in page
     assert "French Consumer Code" not in page
     _checkout(
@@ -37,9 +41,7 @@ def test_french_checkout_shows_and_records_the_french_legal_basis_and_wording(
 def test_arabic_checkout_isolates_the_citation_inside_the_legal_basis_and_wording(
     client, stocked, allkeymasters
 ):
-    client.cookies["django_language"] = "ar"
-    _add_to_cart(client, stocked, 1)
-    page = client.get(CHECKOUT).content.decode()
+    page = _checkout_page_in(client, "ar", product=stocked)
     assert "قانون الاستهلاك الفرنسي" in page
     assert "<bdi>L221-28 13°</bdi>" in page
     # no bare citation left for the bidi algorithm to reorder
