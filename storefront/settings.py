@@ -187,6 +187,9 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Tell customers when their password or email address changes (allauth's notification
+# emails, in the shop's design and their language: accounts/emails.py).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # allauth's absolute links use the scheme the shop is served at (accounts.adapter moves
 # them onto SITE_URL), so account emails and order emails agree.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(SITE_URL).scheme or ("https" if PRODUCTION else "http")
