@@ -212,6 +212,8 @@ MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # the TOTP issuer is the shop ident
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ar", _("Arabic"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per page in every language (day month year, 24-hour clock).
+FORMAT_MODULE_PATH = ["storefront.formats"]
 # Catalog content per language: English is the source every other language falls back to;
 # a row created in another language also fills the English column.
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"

@@ -8,6 +8,8 @@ order number, a legal citation or a product name from the text around it, so Ara
 leaving the translated sentence unchanged. ``{{ text|bdi_codes }}`` does it inside a
 sentence: on a right-to-left page every run of Latin letters and digits in the text (a
 citation such as "L221-28 13°", a product name, an address) becomes its own isolate.
+``{{ moment|shop_datetime }}`` and ``{{ moment|shop_date }}`` write a date the one way
+customers read dates (``core.dates``), in the store's time zone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_bidi
 
+from core.dates import date_for_customer, datetime_for_customer
 from core.money import money_format
 
 register = template.Library()
@@ -75,3 +78,26 @@ def bdi_codes(value, language: str = "") -> str:
         return ""
     rtl = language.split("-")[0] in settings.LANGUAGES_BIDI if language else get_language_bidi()
     return mark_safe(bdi_codes_html(str(value), rtl=rtl))  # noqa: S308 (escaped)
+
+
+def _zone(time_zone: str) -> str:
+    # Pages render on the store's clock (StoreTimeZoneMiddleware), emails inside
+    # ``timezone.override(store zone)``: the active zone is the store's.
+    from django.utils import timezone
+
+    return time_zone or timezone.get_current_timezone_name()
+
+
+@register.filter
+def shop_datetime(moment, time_zone: str = "") -> str:
+    """ "6 March 2026 at 11:00, Europe/Paris time" in the customer's language."""
+    if not moment:
+        return ""
+    return datetime_for_customer(moment=moment, time_zone=_zone(time_zone))
+
+
+@register.filter
+def shop_date(moment, time_zone: str = "") -> str:
+    if not moment:
+        return ""
+    return date_for_customer(moment=moment, time_zone=_zone(time_zone))
