@@ -22,15 +22,24 @@ class AccountAdapter(DefaultAccountAdapter):
     core's outbox; everything else is allauth's default."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """Render as allauth does, then queue in the outbox (sent on commit, retried)."""
+        """Render as allauth does, in the customer's language and the store's time zone,
+        add the HTML version in the shop's email design, then queue in the outbox (sent
+        on commit, retried)."""
         from allauth.core import context as allauth_context
         from django.contrib.sites.shortcuts import get_current_site
+        from django.utils import timezone, translation
 
         from core.outbox import outbox_enqueue
+        from storefront.emails import email_base_context, shop_time_zone
         from storefront.seo import site_url_rebase, site_url_site
 
+        from .emails import account_email_html, account_email_language
+
         request = allauth_context.request
+        language = account_email_language(request=request, user=context.get("user"))
+        time_zone = shop_time_zone()
         ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(email_base_context(time_zone=time_zone))
         ctx.update(context)
         # Links and the site named in the email are the shop's SITE_URL, as in order
         # emails, whatever Host header the request that triggered the email carried.
@@ -38,9 +47,12 @@ class AccountAdapter(DefaultAccountAdapter):
         for name, value in list(ctx.items()):
             if name.endswith("_url") and isinstance(value, str):
                 ctx[name] = site_url_rebase(url=value)
-        msg = self.render_mail(template_prefix, email, ctx)
-        html = next((content for content, kind in getattr(msg, "alternatives", [])), "")
-        text = msg.body if msg.content_subtype != "html" else ""
+        with translation.override(language), timezone.override(time_zone):
+            msg = self.render_mail(template_prefix, email, ctx)
+            html = next((content for content, kind in getattr(msg, "alternatives", [])), "")
+            text = msg.body if msg.content_subtype != "html" else ""
+            if text and not html:
+                html = account_email_html(template_prefix=template_prefix, text=text, context=ctx)
         with transaction.atomic():
             outbox_enqueue(
                 idempotency_key=f"account:{template_prefix.rsplit('/', 1)[-1]}:{uuid.uuid4().hex}",

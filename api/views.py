@@ -7,7 +7,7 @@ from datetime import UTC
 from django.conf import settings
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -59,6 +59,13 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     required_scopes: dict[str, list[str]] = {}
     filter_backends = [filters.OrderingFilter]
+
+    def dispatch(self, request, *args, **kwargs):
+        # The merchant's systems read and match the source texts: product and category
+        # names come in the shop's default language (English), whatever Accept-Language
+        # or the language cookie says (translated columns: storefront/translation.py).
+        with translation.override(settings.LANGUAGE_CODE):
+            return super().dispatch(request, *args, **kwargs)
 
     def required_scopes_get(self, request) -> list[str]:
         scopes = self.required_scopes

@@ -292,12 +292,13 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
     Always includes a policy acceptance box; the immediate-delivery consent and the
     withdrawal waiver appear only where the active preset requires them.
     """
-    from policies.consents import CONSENT_WORDING_VERSION, consent_wording
+    from policies.consents import consent_wording, consent_wording_version
     from policies.selectors import checkout_consents_get, document_version_url, preset_active_get
 
     requirements = checkout_consents_get(language=language)
     rules = preset_active_get()
-    legal = {c.kind: c.legal_basis for c in rules.checkout_consents} if rules else {}
+    # the legal basis in the language the page is shown in (presets carry it per language)
+    legal = {c.kind: c.legal_basis.get(language) for c in rules.checkout_consents} if rules else {}
     consents = []
     for r in requirements:
         doc = r.document
@@ -323,7 +324,9 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
                 kind="policy_acceptance",
                 required=True,
                 wording=consent_wording(kind="policy_acceptance", language=language),
-                wording_version=CONSENT_WORDING_VERSION,
+                wording_version=consent_wording_version(
+                    kind="policy_acceptance", language=language
+                ),
                 clause_id="",
                 clause_url="",
                 legal_basis="",

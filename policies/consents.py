@@ -1,4 +1,9 @@
-"""The wording of checkout consent checkboxes (versioned: acceptances record the version)."""
+"""The wording of checkout consent checkboxes (versioned: acceptances record the version).
+
+The recorded version names the wording and the language it was shown in
+(``2026.1-fr``): a customer whose language has no translation of a wording sees, and
+is recorded as having seen, the English one (``2026.1-en``).
+"""
 
 from __future__ import annotations
 
@@ -25,3 +30,11 @@ CONSENT_WORDING = {
 def consent_wording(*, kind: str, language: str) -> str:
     with translation.override(language):
         return gettext(CONSENT_WORDING[kind])
+
+
+def consent_wording_version(*, kind: str, language: str) -> str:
+    """``<wording version>-<language actually shown>`` for ``consent_wording(kind, language)``."""
+    shown = (language or "en").split("-")[0]
+    if shown != "en" and consent_wording(kind=kind, language=language) == CONSENT_WORDING[kind]:
+        shown = "en"  # no translation in that language: the English wording is shown
+    return f"{CONSENT_WORDING_VERSION}-{shown}"

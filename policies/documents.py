@@ -42,14 +42,14 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text.format_map(_Blank(values))
 
 
-def _values(rules: PresetRules, contact: Contact) -> dict[str, str]:
+def _values(rules: PresetRules, contact: Contact, language: str) -> dict[str, str]:
     return {
         "store": rules.name,
         "email": contact.support_email,
         "phone": contact.support_phone,
         "hours": contact.support_hours,
         "time_zone": rules.calendar.time_zone,
-        "delivery": rules.delivery.promise_text,
+        "delivery": rules.delivery.promise_text.get(language),
     }
 
 
@@ -73,7 +73,6 @@ def documents_build(
     """``{(kind, language): {"title", "intro", "clauses": [{"id", "title", "body"}]}}``."""
     own = _read(rules.slug)
     common = _read("_common")
-    values = _values(rules, contact)
     built: dict[tuple[str, str], dict[str, Any]] = {}
     for kind in DOCUMENT_KINDS:
         mine = own.get(kind, {})
@@ -83,6 +82,7 @@ def documents_build(
         title = mine.get("title") or shared.get("title")
         intro = mine.get("intro") or shared.get("intro") or {}
         for language in LANGUAGES:
+            values = _values(rules, contact, language)
             built[(kind, language)] = {
                 "title": _fill(title[language], values),
                 "intro": _fill(intro.get(language, ""), values),

@@ -20,3 +20,12 @@ def gettext(message: str) -> str:
 def gettext_noop(message: str) -> str:
     """Mark a string for translation without translating it (works without settings)."""
     return message
+
+
+def language_active() -> str:
+    """The active language (``en`` outside a configured project or with none active)."""
+    if not settings.configured:
+        return "en"
+    from django.utils.translation import get_language
+
+    return get_language() or settings.LANGUAGE_CODE

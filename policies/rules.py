@@ -58,6 +58,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME_UNITS = ("days", "hours")
 DOCUMENT_KINDS = ("refund", "delivery", "warranty", "terms", "privacy")
 CONSENT_KINDS = ("policy_acceptance", "immediate_delivery_consent", "withdrawal_waiver")
+TEXT_LANGUAGES = ("en", "fr", "ar")
 NON_DELIVERY_REMEDIES = ("refund", "replace", "support")
 # Preset settings a seed may leave unstated; a preset names the ones that are the shop's
 # own choice (``shop_choices``) so the admin and the policy page can say so.
@@ -133,8 +134,51 @@ class Duration:
 
 
 @dataclass(frozen=True)
+class Text:
+    """A text a preset shows customers, in every language the shop speaks.
+
+    In the preset data it is either a string (English only) or an object
+    ``{"en": ..., "fr": ..., "ar": ...}`` (English required). ``str(text)`` is the
+    active language's version, falling back to English, so templates and emails render
+    ``{{ rules.delivery.promise_text }}`` in the customer's language; ``text.get("fr")``
+    names one language.
+    """
+
+    translations: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, value: str | dict[str, str]) -> Text:
+        if isinstance(value, str):
+            return cls((("en", value),))
+        return cls(
+            tuple((language, value[language]) for language in TEXT_LANGUAGES if value.get(language))
+        )
+
+    def get(self, language: str | None) -> str:
+        texts = dict(self.translations)
+        base = (language or "en").split("-")[0]
+        return texts.get(base) or texts.get("en", "")
+
+    def language_of(self, language: str | None) -> str:
+        """The language ``get(language)`` actually answers in (``en`` when it falls back)."""
+        base = (language or "en").split("-")[0]
+        return base if dict(self.translations).get(base) else "en"
+
+    def __str__(self) -> str:
+        from .i18n import language_active
+
+        return self.get(language_active())
+
+    def __bool__(self) -> bool:
+        return bool(self.get("en"))
+
+    def __contains__(self, part: str) -> bool:
+        return any(part in text for _, text in self.translations)
+
+
+@dataclass(frozen=True)
 class Delivery:
-    promise_text: str
+    promise_text: Text
     promise_seconds: int | None
     non_delivery_deadline_hours: int | None
     non_delivery_remedy: str  # "refund" | "replace" | "support" (help and resend only)
@@ -200,7 +244,7 @@ class Consent:
     kind: str
     required: bool
     clause: str
-    legal_basis: str = ""
+    legal_basis: Text = Text(())
 
 
 @dataclass(frozen=True)
@@ -290,6 +334,21 @@ class _Reader:
         if choices is not None and value not in choices:
             raise PresetError(f"{self._name(key)}: must be one of {', '.join(choices)}")
         return value
+
+    def text(self, key: str, *, required: bool = True) -> Text:
+        value = self._get(key, "", required)
+        if isinstance(value, str):
+            return Text.of(value)
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise PresetError(f"{self._name(key)}: expected a string or {{language: string}}")
+        unknown = sorted(set(value) - set(TEXT_LANGUAGES))
+        if unknown:
+            raise PresetError(f"{self._name(key)}: unknown language(s) {', '.join(unknown)}")
+        if not value.get("en"):
+            raise PresetError(
+                f"{self._name(key)}.en: required (the text other languages fall back to)"
+            )
+        return Text.of(value)
 
     def opt_str(self, key: str) -> str | None:
         value = self._get(key, None, False)
@@ -441,7 +500,7 @@ def rules_parse(data: Any) -> PresetRules:
             clause=verification.opt_str("clause"),
         ),
         delivery=Delivery(
-            promise_text=delivery.str("promise_text"),
+            promise_text=delivery.text("promise_text"),
             promise_seconds=delivery.int("promise_seconds", nullable=True),
             non_delivery_deadline_hours=delivery.int("non_delivery_deadline_hours", nullable=True),
             non_delivery_remedy=delivery.str("non_delivery_remedy", choices=NON_DELIVERY_REMEDIES),
@@ -491,7 +550,7 @@ def rules_parse(data: Any) -> PresetRules:
                 kind=c.str("kind", choices=CONSENT_KINDS),
                 required=c.bool("required"),
                 clause=c.str("clause"),
-                legal_basis=c.str("legal_basis", required=False),
+                legal_basis=c.text("legal_basis", required=False),
             )
             for c in (
                 _Reader(item, f"checkout_consents[{i}]")

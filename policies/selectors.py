@@ -123,7 +123,7 @@ class ConsentRequirement:
 
 def checkout_consents_get(*, language: str) -> list[ConsentRequirement]:
     """The checkboxes checkout must show under the active preset, in ``language``."""
-    from .consents import CONSENT_WORDING_VERSION, consent_wording
+    from .consents import consent_wording, consent_wording_version
 
     preset = preset_active_record_get()
     if preset is None:
@@ -137,7 +137,7 @@ def checkout_consents_get(*, language: str) -> list[ConsentRequirement]:
                 kind=consent.kind,
                 required=consent.required,
                 wording=consent_wording(kind=consent.kind, language=language),
-                wording_version=CONSENT_WORDING_VERSION,
+                wording_version=consent_wording_version(kind=consent.kind, language=language),
                 clause_id=consent.clause,
                 clause_url=clause_url(clause_id=consent.clause),
                 document=document_current_get(

@@ -78,18 +78,10 @@ def reason_options_get(*, preset) -> list[ReasonOption]:
 
 def customer_datetime(*, moment: datetime, time_zone: str) -> str:
     """The one way a date is written to a customer: the store's zone, the customer's
-    language, e.g. "6 March 2026 at 11:00, Europe/Paris time"."""
-    from zoneinfo import ZoneInfo
+    language, e.g. "6 March 2026 at 11:00, Europe/Paris time" (``core.dates``)."""
+    from core.dates import datetime_for_customer
 
-    from django.utils import formats
-    from django.utils.translation import gettext
-
-    local = moment.astimezone(ZoneInfo(time_zone))
-    return gettext("%(date)s at %(time)s, %(tz)s time") % {
-        "date": formats.date_format(local, "j F Y"),
-        "time": f"{local:%H:%M}",
-        "tz": time_zone,
-    }
+    return datetime_for_customer(moment=moment, time_zone=time_zone)
 
 
 def decision_explain_for_customer(*, decision, preset) -> str:

@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from .models import Category, Product
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TranslationAdmin):
+    """Name and description per language (English is the fallback); see translation.py."""
+
     list_display = ("name", "slug", "position")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
@@ -31,7 +34,11 @@ class StockFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(TranslationAdmin):
+    """Customer-facing texts per language (``name [en]``, ``name [fr]``...): an empty
+    translation shows the English text. Plain (not tabbed) fields: the tabbed variant
+    loads jQuery UI from a CDN, which the shop's CSP and no-CDN rule forbid."""
+
     list_display = ("name", "sku", "category", "platform", "kind", "price", "currency",
                     "stock_count", "reserved_count", "cover_days_display", "low_stock_threshold",
                     "is_active")  # fmt: skip

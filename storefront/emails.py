@@ -27,17 +27,22 @@ def shop_time_zone() -> str:
     return rules.calendar.time_zone if rules else settings.TIME_ZONE
 
 
-def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailMultiAlternatives:
-    time_zone = shop_time_zone()
+def email_base_context(*, time_zone: str) -> dict[str, Any]:
+    """What ``emails/_base.html`` needs: the shop's name, address and support contact
+    (order emails and allauth's account emails share it)."""
     identity = shop_identity_get()
-    full_context = {
+    return {
         "SHOP_NAME": identity.name,
         "SHOP_TIME_ZONE": time_zone,
         "SITE_URL": settings.SITE_URL.rstrip("/"),
         "SHOP_SUPPORT_EMAIL": identity.support_email,
         "SHOP_IDENTITY": identity,
-        **context,
     }
+
+
+def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailMultiAlternatives:
+    time_zone = shop_time_zone()
+    full_context = {**email_base_context(time_zone=time_zone), **context}
     with translation.override(language), timezone.override(time_zone):
         subject = render_to_string(f"emails/{name}.subject.txt", full_context)
         text = render_to_string(f"emails/{name}.txt", full_context)

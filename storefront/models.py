@@ -19,6 +19,22 @@ class Platform(models.TextChoices):
     MULTI = "multi", _("Multi-platform")
 
 
+# Region codes staff commonly type, named in the customer's language; any other value is
+# shown as typed (it is a code: filters and the API use it unchanged).
+REGION_LABELS = {
+    "global": _("Worldwide"),
+    "worldwide": _("Worldwide"),
+    "eu": _("European Union"),
+    "europe": _("Europe"),
+    "us": _("United States"),
+    "usa": _("United States"),
+    "uk": _("United Kingdom"),
+    "ksa": _("Saudi Arabia"),
+    "uae": _("United Arab Emirates"),
+    "mena": _("Middle East and North Africa"),
+}
+
+
 class ProductKind(models.TextChoices):
     LICENSE_KEY = "license_key", _("License key")
     GIFT_CODE = "gift_code", _("Gift code")
@@ -111,3 +127,9 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product_detail", kwargs={"slug": self.slug})
+
+    @property
+    def region_label(self) -> str:
+        """The region as the customer reads it (``Global`` -> "Worldwide", "Monde entier")."""
+        label = REGION_LABELS.get(self.region.strip().lower())
+        return str(label) if label is not None else self.region

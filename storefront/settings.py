@@ -64,6 +64,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
+    "modeltranslation",  # before admin: catalog content per language (storefront/translation.py)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -188,6 +189,9 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Tell customers when their password or email address changes (allauth's notification
+# emails, in the shop's design and their language: accounts/emails.py).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # allauth's absolute links use the scheme the shop is served at (accounts.adapter moves
 # them onto SITE_URL), so account emails and order emails agree.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(SITE_URL).scheme or ("https" if PRODUCTION else "http")
@@ -210,6 +214,14 @@ MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # the TOTP issuer is the shop ident
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ar", _("Arabic"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per page in every language (day month year, 24-hour clock).
+FORMAT_MODULE_PATH = ["storefront.formats"]
+# Catalog content per language: English is the source every other language falls back to;
+# a row created in another language also fills the English column.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+MODELTRANSLATION_AUTO_POPULATE = "default"
+
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

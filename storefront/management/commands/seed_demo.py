@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from storefront.demo import CATEGORIES, PRODUCTS, product_defaults
+from storefront.demo import CATEGORIES, PRODUCTS, category_defaults, product_defaults
 from storefront.models import Category, Product
 
 STAFF_EMAIL = "staff@keystore.localhost"
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         categories = {}
         for slug, name, position in CATEGORIES:
             categories[slug], _ = Category.objects.update_or_create(
-                slug=slug, defaults={"name": name, "position": position}
+                slug=slug, defaults=category_defaults(slug, name=name, position=position)
             )
         created = 0
         for spec in PRODUCTS:
