@@ -1161,21 +1161,19 @@ def _key_references_checked_per_statement():
     if not _import_streams():
         yield
         return
-    table = Key._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
             "AND contype = 'f' AND condeferred",
-            [table],
+            [Key._meta.db_table],
         )
         names = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
-        if not names:
-            yield
-            return
-        cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+        if names:
+            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
     yield  # on an exception the (sub)transaction rolls back, and PostgreSQL restores the modes
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
+    if names:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
 
 def _chunks(rows: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:

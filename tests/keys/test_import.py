@@ -7,7 +7,7 @@ import tracemalloc
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
@@ -354,3 +354,21 @@ def test_admin_upload_with_bad_lines_reports_them_and_keeps_the_choices(client, 
     assert f'<option value="{win.pk}" selected>' in body
     assert 'value="INV-77"' in body
     assert not KeyBatch.objects.exists() and not Key.objects.exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="deferrable constraints are PostgreSQL's"
+)
+def test_the_key_foreign_keys_are_deferred_again_after_an_import(win):
+    """The import checks key references per statement; the caller's transaction gets the
+    usual deferred checks back (a dangling reference is caught at commit, not at once)."""
+    with transaction.atomic():
+        keys_create(product=win, count=2)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE keys_key SET batch_id = batch_id + 1000000")  # dangling
+        transaction.set_rollback(True)  # never committed: the check would refuse it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        keys_create(product=win, count=1)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("UPDATE keys_key SET batch_id = batch_id + 1000000")
