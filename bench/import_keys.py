@@ -261,13 +261,15 @@ def measure(*, mode: str, keys: int, seed: int, template: str, name: str) -> dic
     try:
         env = {**os.environ, "DATABASE_URL": _url_with_name(name)}
         load = os.getloadavg()[0]
-        out = subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, "--child", mode, "--keys", str(keys), "--seed", str(seed)],
             env=env,
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout
+        )
+        if done.returncode:
+            sys.exit(f"the {mode} measurement failed:\n{done.stderr[-4000:]}")
+        out = done.stdout
     finally:
         drop(name)
     result = json.loads(out.strip().splitlines()[-1])
