@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -34,7 +37,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
@@ -759,6 +762,7 @@ def stock_alert_check(*, product_id: int) -> bool:
 # --------------------------------------------------------------------------- import
 
 IMPORT_CHUNK = 2000
+IMPORT_PREPARE_AHEAD = 2  # chunks prepared while the current one is stored (PostgreSQL)
 MAX_REPORTED_LINES = 1000
 
 
@@ -825,6 +829,115 @@ def _line_problem(code: str, pattern: re.Pattern | None) -> str:
     return ""
 
 
+@dataclass
+class _PreparedChunk:
+    """One chunk checked, fingerprinted and encrypted: CPU work only, no database.
+
+    ``rows`` are ready to store (``_INSERT_COLUMNS`` order); ``fingerprints`` holds each
+    row's (line number, fingerprint) in the same order. No plaintext code is kept.
+    """
+
+    last_line: int
+    bad: list[tuple[int, str]]
+    rows: list[tuple]
+    fingerprints: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class _ChunkPreparer:
+    """What preparing a chunk needs, fixed for the whole import (safe to use in a thread)."""
+
+    pattern: re.Pattern | None
+    encrypt: Callable[[str], str]
+    product_id: int
+    batch_id: int
+    run_id: int
+
+    @sensitive_variables()  # error reports never show a code
+    def __call__(self, rows: list[tuple[int, str]]) -> _PreparedChunk:
+        """Format checks, fingerprints, in-chunk duplicates, then encryption of the rest."""
+        bad: list[tuple[int, str]] = []
+        first_line: dict[str, int] = {}
+        stored: list[tuple] = []
+        fingerprints: list[tuple[int, str]] = []
+        encrypt, now, available = self.encrypt, timezone.now(), S.AVAILABLE.value
+        head = (self.product_id, self.batch_id, available)
+        for number, raw in rows:
+            code = code_clean(raw)
+            problem = _line_problem(code, self.pattern)
+            if problem:
+                bad.append((number, problem))
+                continue
+            fingerprint, last4 = code_digest(code)
+            seen = first_line.get(fingerprint)
+            if seen is not None:
+                bad.append((number, _("duplicate of line %(line)d") % {"line": seen}))
+                continue
+            first_line[fingerprint] = number
+            fingerprints.append((number, fingerprint))
+            stored.append((*head, encrypt(code), fingerprint, last4, self.run_id, number, now, now))
+        return _PreparedChunk(
+            last_line=rows[-1][0], bad=bad, rows=stored, fingerprints=fingerprints
+        )
+
+
+_DONE = object()
+
+
+@contextmanager
+def _computed_ahead(items: Iterator, *, depth: int) -> Iterator[Iterator]:
+    """``items``, computed in a worker thread at most ``depth`` items ahead of the reader.
+
+    The import's pipeline on PostgreSQL: the next chunks are checked, fingerprinted and
+    encrypted while the caller's thread waits on the server storing the current one (the
+    wait releases the GIL), so client and server work at the same time. The worker never
+    touches the database; it runs in the caller's language (its error messages are
+    translated). An exception in the worker is raised in the reader; on leaving the block
+    (done, an error, a rejected file) the worker stops after its current item and is
+    joined, so nothing reads the caller's input once the block is left.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    language = translation.get_language()
+
+    def hand(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        with translation.override(language):
+            try:
+                for item in items:
+                    if not hand((True, item)):
+                        return
+            except BaseException as exc:  # handed to the reader, raised there
+                hand((False, exc))
+                return
+            hand((True, _DONE))
+
+    def results() -> Iterator:
+        while True:
+            ok, item = handoff.get()
+            if not ok:
+                raise item
+            if item is _DONE:
+                return
+            yield item
+
+    worker = threading.Thread(target=work, name="key-import-prepare", daemon=True)
+    worker.start()
+    try:
+        yield results()
+    finally:
+        stop.set()
+        worker.join()
+
+
 class _ImportRun:
     """Per-import state that stays small: the report's first lines and a few counters."""
 
@@ -836,48 +949,19 @@ class _ImportRun:
         if len(self.report.errors) < MAX_REPORTED_LINES:
             self.report.errors.append(ImportLineError(line=line, reason=reason))
 
-    def chunk(self, rows: list[tuple[int, str]], pattern: re.Pattern | None) -> None:
-        """Check and store one chunk; its bad lines are reported in line order."""
+    def store(self, chunk: _PreparedChunk) -> None:
+        """Store one prepared chunk; its bad lines are reported in line order."""
+        self.report.lines_read = chunk.last_line
         listed = len(self.report.errors)
-        self._chunk(rows, pattern)
+        for number, reason in chunk.bad:
+            self.bad(number, reason)
+        self._store(chunk)
         self.report.errors[listed:] = sorted(self.report.errors[listed:], key=lambda e: e.line)
 
-    def _chunk(self, rows: list[tuple[int, str]], pattern: re.Pattern | None) -> None:
-        valid: list[tuple[int, str, str, str]] = []
-        first_line: dict[str, int] = {}
-        for number, raw in rows:
-            code = code_clean(raw)
-            problem = _line_problem(code, pattern)
-            if problem:
-                self.bad(number, problem)
-                continue
-            fingerprint, last4 = code_digest(code)
-            if fingerprint in first_line:
-                self.bad(
-                    number, _("duplicate of line %(line)d") % {"line": first_line[fingerprint]}
-                )
-                continue
-            first_line[fingerprint] = number
-            valid.append((number, code, fingerprint, last4))
-        if not valid:
+    def _store(self, chunk: _PreparedChunk) -> None:
+        rows = chunk.rows
+        if not rows:
             return
-        now = timezone.now()
-        encrypt = code_encryptor()
-        rows = [
-            (
-                self.product.pk,
-                self.batch.pk,
-                S.AVAILABLE.value,
-                encrypt(code),
-                fingerprint,
-                last4,
-                self.run.pk,
-                number,
-                now,
-                now,
-            )
-            for number, code, fingerprint, last4 in valid
-        ]
         # The unique fingerprint constraint is the duplicate check against everything
         # stored, earlier lines of this file included (they are in this transaction, and
         # the whole import rolls back if it is rejected). Only when it fires do we look
@@ -890,9 +974,12 @@ class _ImportRun:
         else:
             self.report.imported += len(rows)
             return
-        known = {row[0]: row[1:] for row in _keys_known(fingerprints=[v[2] for v in valid])}
+        known = {
+            row[0]: row[1:]
+            for row in _keys_known(fingerprints=[fp for _n, fp in chunk.fingerprints])
+        }
         fresh = []
-        for row, (number, _code, fingerprint, _last4) in zip(rows, valid, strict=True):
+        for row, (number, fingerprint) in zip(rows, chunk.fingerprints, strict=True):
             hit = known.get(fingerprint)
             if hit is None:
                 fresh.append(row)
@@ -940,6 +1027,13 @@ _INSERT_COLUMNS = (
 )
 
 
+def _import_streams() -> bool:
+    """The import's streaming path (PostgreSQL): chunks prepared ahead in a worker thread
+    and stored with COPY. Elsewhere (SQLite) one thread prepares and bulk-inserts in turn;
+    both store the same rows."""
+    return connection.vendor == "postgresql"
+
+
 def _keys_insert(rows: list[tuple]) -> None:
     """Insert new key rows (tuples in _INSERT_COLUMNS order) in the current transaction.
 
@@ -948,7 +1042,7 @@ def _keys_insert(rows: list[tuple]) -> None:
     """
     if not rows:
         return
-    if connection.vendor == "postgresql":
+    if _import_streams():
         table = connection.ops.quote_name(Key._meta.db_table)
         columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
         with (
@@ -1011,9 +1105,22 @@ def key_import(
             list(Product.objects.select_for_update().filter(pk=product.pk).values_list("pk"))
             run = _import_record(report=report, product=product, batch=batch, actor=actor)
             state = _ImportRun(report=report, product=product, batch=batch, run=run)
-            for chunk in _chunks(rows, IMPORT_CHUNK):
-                report.lines_read = chunk[-1][0]
-                state.chunk(chunk, pattern)
+            prepare = _ChunkPreparer(
+                pattern=pattern,
+                encrypt=code_encryptor(),
+                product_id=product.pk,
+                batch_id=batch.pk,
+                run_id=run.pk,
+            )
+            prepared = map(prepare, _chunks(rows, IMPORT_CHUNK))
+            ahead = (
+                _computed_ahead(prepared, depth=IMPORT_PREPARE_AHEAD)
+                if _import_streams()
+                else nullcontext(prepared)  # one thread, one chunk at a time
+            )
+            with _key_references_checked_per_statement(), ahead as chunks:
+                for chunk in chunks:
+                    state.store(chunk)
             if report.bad_lines or not report.imported:
                 raise _ImportRejected
             report.ok = True
@@ -1038,6 +1145,35 @@ def key_import(
         report.bad_lines,
     )
     return report
+
+
+@contextmanager
+def _key_references_checked_per_statement():
+    """PostgreSQL: check the key rows' foreign keys at the end of each COPY, not at COMMIT.
+
+    Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so by default a million
+    inserted keys queue three million reference checks in the server's memory and run them
+    all at COMMIT while the client waits. Checked per statement they run chunk by chunk,
+    while the next chunk is being prepared, and the queue stays one chunk long. The same
+    checks run either way; only keys_key's initially deferred constraints are switched,
+    and switched back (deferred) when the import is done.
+    """
+    if not _import_streams():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype = 'f' AND condeferred",
+            [Key._meta.db_table],
+        )
+        names = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
+        if names:
+            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+    yield  # on an exception the (sub)transaction rolls back, and PostgreSQL restores the modes
+    if names:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
 
 def _chunks(rows: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:

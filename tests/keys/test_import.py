@@ -1,16 +1,21 @@
 """Import: every bad line reported with its number and why; all or nothing; streamed."""
 
 import io
+import threading
 import tracemalloc
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django.utils import translation
 
+from keys import services
+from keys.crypto import code_decrypt, code_fingerprint
 from keys.importfile import text_lines
 from keys.models import Key, KeyBatch, KeyImport, Supplier
-from keys.services import IMPORT_CHUNK, key_import
+from keys.services import key_import
 from tests.factories import (
     KeyBatchFactory,
     ProductFactory,
@@ -130,30 +135,120 @@ def test_duplicates_across_chunks_cite_the_first_line(win, monkeypatch):
     assert not Key.objects.exists()
 
 
-def test_a_large_stream_is_consumed_one_chunk_at_a_time(win):
-    """The import never reads more than a chunk ahead of what it has stored."""
-    from django.db import connection
+def _stored_lines_tracked(monkeypatch) -> dict:
+    """Counts the file lines handed to storage so far (the import's own progress)."""
+    progress = {"stored": 0}
+    store = services._ImportRun.store
 
+    def tracked(self, chunk):
+        store(self, chunk)
+        progress["stored"] = chunk.last_line
+
+    monkeypatch.setattr(services._ImportRun, "store", tracked)
+    return progress
+
+
+def test_the_import_pulls_its_input_a_bounded_distance_ahead_of_what_it_stored(win, monkeypatch):
+    """A generator that explodes when read too far ahead: materialising it (a list, the
+    whole file in memory) fails; the import streams it, so it does not."""
+    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 50)
+    progress = _stored_lines_tracked(monkeypatch)
     win.key_format = ""
     win.save(update_fields=["key_format"])
     batch = KeyBatchFactory(product=win)
-    total = IMPORT_CHUNK * 6
-    furthest_ahead = 0
+    total = 50 * 40
+    # the chunk being stored, the chunks waiting in the hand-off, the one being prepared
+    allowed = 50 * (services.IMPORT_PREPARE_AHEAD + 3)
 
     def lines():
-        nonlocal furthest_ahead
         for n in range(1, total + 1):
-            if n % 500 == 1:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT COUNT(*) FROM keys_key WHERE batch_id = %s", [batch.pk])
-                    stored = cursor.fetchone()[0]
-                furthest_ahead = max(furthest_ahead, n - stored)
+            if n - progress["stored"] > allowed:
+                raise AssertionError(f"line {n} read with only {progress['stored']} stored")
             yield f"CODE-{n:08d}"
+
+    with pytest.raises(AssertionError, match="read with only"):
+        list(lines())  # the generator does explode when materialised
 
     report = key_import(product=win, batch=batch, lines=lines(), source_name="big.txt")
 
     assert report.ok and report.imported == total
-    assert furthest_ahead <= IMPORT_CHUNK + 1
+    assert progress["stored"] == total
+
+
+def test_an_error_while_reading_the_input_stores_nothing_and_leaves_no_worker(win, monkeypatch):
+    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 10)
+    batch = KeyBatchFactory(product=win)
+
+    def lines():
+        for n in range(1, 100):
+            if n == 57:
+                raise OSError("the upload was cut off")
+            yield key_code_new(win)
+
+    with pytest.raises(OSError, match="cut off"):
+        key_import(product=win, batch=batch, lines=lines(), source_name="cut.txt")
+
+    assert not Key.objects.exists()
+    assert not [t for t in threading.enumerate() if t.name == "key-import-prepare"]
+
+
+def test_a_rejected_file_stops_reading_no_worker_is_left_behind(win, monkeypatch):
+    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 10)
+    lines = [key_code_new(win) for _ in range(45)]
+    lines[33] = "bad"
+    report = key_import(
+        product=win, batch=KeyBatchFactory(product=win), lines=lines, source_name="x"
+    )
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (34, "does not match this product's key format")
+    ]
+    assert not Key.objects.exists()
+    assert not [t for t in threading.enumerate() if t.name == "key-import-prepare"]
+
+
+def test_line_problems_are_reported_in_the_importers_language(win):
+    with translation.override("fr"):
+        expected = translation.gettext("empty line")
+        report = key_import(
+            product=win,
+            batch=KeyBatchFactory(product=win),
+            lines=[key_code_new(win), ""],
+            source_name="x",
+        )
+    assert expected == "ligne vide"
+    assert [(e.line, e.reason) for e in report.errors] == [(2, expected)]
+
+
+def _stored_rows(batch):
+    return [
+        (k.import_line, code_decrypt(k.ciphertext), k.fingerprint, k.last4, k.status)
+        for k in Key.objects.filter(batch=batch).order_by("import_line")
+    ]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the streaming path (COPY) needs PostgreSQL"
+)
+def test_the_streaming_path_and_the_one_thread_path_store_the_same_rows(win, monkeypatch):
+    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 7)
+    codes = [key_code_new(win) for _ in range(30)]
+    codes[4] = " " + codes[4].lower() + " "  # spellings: stored trimmed, fingerprint normal
+    win.key_format = ""
+    win.save(update_fields=["key_format"])
+    streamed = KeyBatchFactory(product=win)
+    report = key_import(product=win, batch=streamed, lines=codes, source_name="a.txt")
+    assert report.ok and report.imported == 30
+    first = _stored_rows(streamed)
+    Key.objects.filter(batch=streamed).delete()
+
+    monkeypatch.setattr("keys.services._import_streams", lambda: False)  # SQLite's path
+    simple = KeyBatchFactory(product=win)
+    report = key_import(product=win, batch=simple, lines=codes, source_name="b.txt")
+    assert report.ok and report.imported == 30
+
+    assert first == _stored_rows(simple)
+    assert [row[1] for row in first] == [c.strip() for c in codes]
+    assert first[4][2] == code_fingerprint(codes[4].upper())
 
 
 def test_an_endless_line_is_skipped_in_small_pieces_and_reported(win):
@@ -259,3 +354,21 @@ def test_admin_upload_with_bad_lines_reports_them_and_keeps_the_choices(client, 
     assert f'<option value="{win.pk}" selected>' in body
     assert 'value="INV-77"' in body
     assert not KeyBatch.objects.exists() and not Key.objects.exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="deferrable constraints are PostgreSQL's"
+)
+def test_the_key_foreign_keys_are_deferred_again_after_an_import(win):
+    """The import checks key references per statement; the caller's transaction gets the
+    usual deferred checks back (a dangling reference is caught at commit, not at once)."""
+    with transaction.atomic():
+        keys_create(product=win, count=2)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE keys_key SET batch_id = batch_id + 1000000")  # dangling
+        transaction.set_rollback(True)  # never committed: the check would refuse it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        keys_create(product=win, count=1)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("UPDATE keys_key SET batch_id = batch_id + 1000000")
