@@ -286,6 +286,13 @@ class Quote:
     def tax_label(self) -> str:
         return price_tax_label(treatment=self.tax.treatment)
 
+    @property
+    def billing_country_name(self) -> str:
+        from .countries import country_choices
+
+        names = dict(country_choices(language=_current_language()))
+        return names.get(self.billing_country, self.billing_country)
+
 
 def price_tax_label(*, treatment: str) -> str:
     """What customers read next to a total under ``treatment``."""
