@@ -9,3 +9,6 @@ class PricingConfig(AppConfig):
 
     name = "pricing"
     verbose_name = _("Pricing, taxes and coupons")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy check)

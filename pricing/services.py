@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from .models import (
 from .taxes import TaxLineIn, TaxResult, tax_compute
 from .vat_numbers import VatNumberCheck, vat_number_check
 
+logger = logging.getLogger(__name__)
 ZERO = Decimal("0")
 # The code a customer entered in the cart, kept in their session until checkout.
 COUPON_SESSION_KEY = "coupon_code"
@@ -62,9 +64,28 @@ def shop_tax_settings_get() -> ShopTaxSettings:
     identity = shop_identity_get()
     regime = identity.tax_regime or TaxRegime.NONE
     country = (identity.country or "").upper()
-    if regime != TaxRegime.NONE and not country:
-        regime = TaxRegime.NONE  # no country, no rate: the deploy check warns the owner
+    problem = shop_tax_settings_problem(regime=regime, country=country)
+    if problem:
+        # never a broken cart: prices without tax, and the deploy check (keystore.E060)
+        # and this log line tell the owner
+        logger.error("tax regime ignored: %s", problem)
+        regime = TaxRegime.NONE
     return ShopTaxSettings(regime=regime, country=country)
+
+
+def shop_tax_settings_problem(*, regime: str, country: str) -> str:
+    """Why ``regime`` cannot apply to a shop in ``country`` ("" when it can)."""
+    from .rates import country_in_eu, vat_rate_get
+
+    if regime == TaxRegime.NONE:
+        return ""
+    if not country:
+        return "the shop identity has no country"
+    if regime == TaxRegime.EU_OSS and not country_in_eu(country=country):
+        return f"EU OSS needs a shop in an EU member state, not {country}"
+    if vat_rate_get(country=country, on=timezone.localdate()) is None:
+        return f"pricing/data/vat_rates.json has no current rate for {country}"
+    return ""
 
 
 # --- coupons ---------------------------------------------------------------------------------
@@ -264,6 +285,13 @@ class Quote:
     @property
     def tax_label(self) -> str:
         return price_tax_label(treatment=self.tax.treatment)
+
+    @property
+    def billing_country_name(self) -> str:
+        from .countries import country_choices
+
+        names = dict(country_choices(language=_current_language()))
+        return names.get(self.billing_country, self.billing_country)
 
 
 def price_tax_label(*, treatment: str) -> str:

@@ -122,6 +122,7 @@ def test_interactive_setup_asks_for_everything(monkeypatch):
             "FR123",
             "RCS 1",
             "",  # invoice prefix: keep INV-
+            "",  # tax regime: none
             "nope",  # not a preset: asked again
             "windowskeymart",
             "owner@prompted.example",
