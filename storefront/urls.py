@@ -1,9 +1,10 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core.health import ReadinessView
+from storefront import brand_views
 from storefront import views as storefront_views
 from storefront.admin_dashboard import admin_index_with_dashboard
 from storefront.sitemaps import SITEMAPS
@@ -20,6 +21,8 @@ urlpatterns = [
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", storefront_views.robots_txt, name="robots_txt"),
+    path("brand.css", brand_views.brand_css, name="brand_css"),
+    re_path(r"^brand/logo\.(?P<extension>svg|png)$", brand_views.brand_logo, name="brand_logo"),
     *(
         path(name, storefront_views.root_icon, {"name": name})
         for name in storefront_views.ROOT_ICONS

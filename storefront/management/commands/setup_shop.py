@@ -47,6 +47,8 @@ IDENTITY_INPUTS = {
     "vat_number": ("--vat-number", "SHOP_VAT_NUMBER", "VAT / tax number"),
     "company_number": ("--company-number", "SHOP_COMPANY_NUMBER", "Company registration no."),
     "invoice_prefix": ("--invoice-prefix", "SHOP_INVOICE_PREFIX", "Invoice series prefix"),
+    "brand_color": ("--brand-color", "SHOP_BRAND_COLOR", "Brand colour (#rrggbb, blank: blue)"),
+    "accent_color": ("--accent-color", "SHOP_ACCENT_COLOR", "Accent colour (#rrggbb)"),
 }
 assert set(IDENTITY_INPUTS) == set(EDITABLE_FIELDS)  # noqa: S101  (every field is asked)
 
