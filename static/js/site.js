@@ -3,7 +3,7 @@
 // 2. "Copy" buttons of .copy-field copy the code next to them.
 (function () {
   "use strict";
-  var wide = window.matchMedia("(min-width: 60rem)");
+  var wide = window.matchMedia("(min-width: 72rem)");
   function syncMenu() {
     document.querySelectorAll("details.site-menu").forEach(function (menu) {
       if (wide.matches) { menu.open = true; }
