@@ -32,7 +32,7 @@ def shop_logo_url(*, identity: Identity) -> str:
     if not identity.logo:
         return static("icons/logo-mark.svg")
     extension = identity.logo.rsplit(".", 1)[-1]
-    return f"{reverse('brand_logo', args=[extension])}?v={identity.brand_version}"
+    return f"/brand/logo.{extension}?v={identity.brand_version}"
 
 
 def _cached(request: HttpRequest, response: HttpResponse, *, identity: Identity) -> HttpResponse:

@@ -1,7 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
-from django.urls import include, path, re_path
+from django.urls import include, path
 
 from core.health import ReadinessView
 from storefront import brand_views
@@ -22,7 +22,10 @@ urlpatterns = [
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", storefront_views.robots_txt, name="robots_txt"),
     path("brand.css", brand_views.brand_css, name="brand_css"),
-    re_path(r"^brand/logo\.(?P<extension>svg|png)$", brand_views.brand_logo, name="brand_logo"),
+    *(
+        path(f"brand/logo.{extension}", brand_views.brand_logo, {"extension": extension})
+        for extension in brand_views.LOGO_TYPES
+    ),
     *(
         path(name, storefront_views.root_icon, {"name": name})
         for name in storefront_views.ROOT_ICONS
