@@ -4,9 +4,9 @@
     .venv/bin/python scripts/screenshots.py [--base-url http://127.0.0.1:8000]
         [--out var/screenshots/theme] [--copy-to /work/shots/theme]
 
-It buys a product through the local test gateway as a demo customer (created in the
-shop's database, so run it from the same checkout as the server), opens a claim on that
-order, then photographs home, a product page, the cart, checkout, the order page, My
+It buys a product twice through the local test gateway as a demo customer (created in
+the shop's database, so run it from the same checkout as the server), files a claim on
+the first order, then photographs home, a product page, the cart, checkout, the order page, My
 Account and the claim form. Needs Debian's Chromium (CHROMIUM_PATH to override) and the
 shop's test gateway (the default under ``make run``).
 """
@@ -74,10 +74,30 @@ def _buy(page, slug: str) -> str:
     return page.url
 
 
-def _claim(page, order_url: str) -> str:
-    number = re.search(r"KS-[0-9A-Z]{8}", order_url)[0]
-    page.goto(f"/claims/new/{number}/")
-    return page.url
+def _order_number(order_url: str) -> str:
+    return re.search(r"KS-[0-9A-Z]{8}", order_url)[0]
+
+
+def _claim_file(order_url: str) -> None:
+    """File a claim on that order through the real service, so My Account lists one."""
+    from orders.models import Order
+    from refunds.services import claim_submit
+
+    order = Order.objects.get(number=_order_number(order_url))
+    line = order.lines.first()
+    try:
+        claim_submit(
+            order=order,
+            order_line=line,
+            key=line.keys.first(),
+            reason="key_invalid",
+            failed_at=None,
+            description="The key is refused as invalid.",
+            user=order.user,
+            guest_email=order.email,
+        )
+    except Exception as error:  # the active preset may refuse it: the pages still render
+        print(f"no claim filed: {error}", file=sys.stderr)
 
 
 def main() -> int:
@@ -101,8 +121,9 @@ def main() -> int:
         context = browser.new_context(base_url=args.base_url, locale="en-US")
         context.add_cookies([{"name": "sessionid", "value": session, "url": args.base_url}])
         page = context.new_page()
+        _claim_file(_buy(page, slug))
         order_url = _buy(page, slug)
-        claim_url = _claim(page, order_url)
+        claim_url = f"/claims/new/{_order_number(order_url)}/"
         page.goto(f"/products/{slug}/")
         page.get_by_role("button", name="Add to cart").click()  # a cart to show
         pages = {
