@@ -23,6 +23,11 @@ SVG_OK = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # logos are written to the default storage
+
+
 def _png(size=(40, 20)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (120, 30, 90)).save(out, format="PNG")
