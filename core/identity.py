@@ -9,14 +9,18 @@ support contact) through handlers they register in their ``AppConfig.ready()``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 
+from .brand import CleanLogo
 from .models import SHOP_IDENTITY_PK, ShopIdentity
 
 SHOP_IDENTITY_CACHE_KEY = "core:shop-identity:v1"
@@ -46,6 +50,9 @@ class Identity:
     company_number: str
     invoice_prefix: str
     tax_regime: str
+    brand_color: str
+    accent_color: str
+    logo: str  # storage name of the cleaned logo ("" = the Keystore mark)
     missing: tuple[str, ...]
 
     @property
@@ -54,8 +61,16 @@ class Identity:
         lines = [self.address_line1, self.address_line2, town, self.country]
         return [line for line in lines if line]
 
+    @property
+    def brand_version(self) -> str:
+        """Changes whenever the colours or the logo change (cache-busting for /brand.css)."""
+        raw = f"{self.brand_color}|{self.accent_color}|{self.logo}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
-EDITABLE_FIELDS = tuple(f.name for f in fields(Identity) if f.name != "missing")
+
+# Text fields set by shop_identity_update(name=...) and `manage.py setup_shop`; the logo
+# is a file, set with shop_identity_update(logo=CleanLogo | "").
+EDITABLE_FIELDS = tuple(f.name for f in fields(Identity) if f.name not in ("missing", "logo"))
 
 
 def shop_identity_missing_fields(*, record: ShopIdentity | None) -> tuple[str, ...]:
@@ -65,6 +80,7 @@ def shop_identity_missing_fields(*, record: ShopIdentity | None) -> tuple[str, .
 
 def _identity_build(record: ShopIdentity | None) -> Identity:
     values = {name: getattr(record, name, "") for name in EDITABLE_FIELDS}
+    values["logo"] = record.logo.name if record is not None and record.logo else ""
     values["name"] = values["name"] or settings.SHOP_NAME
     values["support_email"] = values["support_email"] or settings.SHOP_SUPPORT_EMAIL
     values["support_phone"] = values["support_phone"] or settings.SHOP_SUPPORT_PHONE
@@ -101,13 +117,21 @@ def shop_identity_changed_handler_register(handler: Callable[..., None]) -> None
         _changed_handlers.append(handler)
 
 
-@transaction.atomic
 def shop_identity_update(**changes: Any) -> ShopIdentity:
     """Set the given fields of the single identity row (created on first use).
 
     Values are validated like the admin form does; a ``ValidationError`` leaves the
-    stored identity as it was.
+    stored identity as it was. ``logo`` is a :class:`core.brand.CleanLogo` (stored first,
+    outside the transaction, under a name made of its hash) or ``""`` (back to the mark).
     """
+    logo = changes.pop("logo", None)
+    if isinstance(logo, CleanLogo) and not default_storage.exists(logo.name):
+        default_storage.save(logo.name, ContentFile(logo.data))
+    return _shop_identity_write(logo=logo, changes=changes)
+
+
+@transaction.atomic
+def _shop_identity_write(*, logo: CleanLogo | str | None, changes: dict[str, Any]) -> ShopIdentity:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown shop identity fields: {', '.join(sorted(unknown))}")
@@ -117,6 +141,12 @@ def shop_identity_update(**changes: Any) -> ShopIdentity:
     if record.country:
         record.country = record.country.upper()
     record.tax_regime = record.tax_regime or "none"  # a blank answer keeps taxes off
+    for name in ("brand_color", "accent_color"):
+        setattr(record, name, getattr(record, name).lower())
+    if isinstance(logo, CleanLogo):
+        record.logo.name = logo.name
+    elif logo == "":
+        record.logo.name = ""
     record.full_clean()
     record.save()
     transaction.on_commit(lambda: cache.delete(SHOP_IDENTITY_CACHE_KEY))

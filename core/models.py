@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .brand import brand_color_problem
 
 SHOP_IDENTITY_PK = 1
 
@@ -78,6 +81,30 @@ class ShopIdentity(models.Model):
             "the national rate is the one of the shop's country."
         ),
     )
+    brand_color = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        blank=True,
+        help_text=_(
+            "Buttons, links and badges, e.g. #0b5cad. It must reach 4.5:1 contrast with "
+            "white (WCAG AA). Blank: the default blue."
+        ),
+    )
+    accent_color = models.CharField(
+        _("accent colour"),
+        max_length=7,
+        blank=True,
+        help_text=_("A second colour for highlights, with the same contrast rule. Blank: teal."),
+    )
+    logo = models.FileField(
+        _("logo"),
+        upload_to="brand/",
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "A PNG or SVG (at most 512 KB), shown beside the shop name. Blank: the Keystore mark."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -91,6 +118,16 @@ class ShopIdentity(models.Model):
 
     def __str__(self) -> str:
         return self.name or str(_("Shop identity (not set)"))
+
+    def clean(self) -> None:
+        """Refuse brand colours customers could not read (WCAG AA with white), saying why."""
+        errors = {}
+        for name in ("brand_color", "accent_color"):
+            value = getattr(self, name)
+            if value and (problem := brand_color_problem(value)):
+                errors[name] = problem
+        if errors:
+            raise ValidationError(errors)
 
 
 class OutboundEmailStatus(models.TextChoices):

@@ -4,6 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from core.health import ReadinessView
+from storefront import brand_views
 from storefront import views as storefront_views
 from storefront.admin_dashboard import admin_index_with_dashboard
 from storefront.sitemaps import SITEMAPS
@@ -20,6 +21,11 @@ urlpatterns = [
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", storefront_views.robots_txt, name="robots_txt"),
+    path("brand.css", brand_views.brand_css, name="brand_css"),
+    *(
+        path(f"brand/logo.{extension}", brand_views.brand_logo, {"extension": extension})
+        for extension in brand_views.LOGO_TYPES
+    ),
     *(
         path(name, storefront_views.root_icon, {"name": name})
         for name in storefront_views.ROOT_ICONS

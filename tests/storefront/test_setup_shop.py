@@ -123,6 +123,8 @@ def test_interactive_setup_asks_for_everything(monkeypatch):
             "RCS 1",
             "",  # invoice prefix: keep INV-
             "",  # tax regime: none
+            "#7a1f5c",  # brand colour
+            "",  # accent colour: the default
             "nope",  # not a preset: asked again
             "windowskeymart",
             "owner@prompted.example",
@@ -133,5 +135,6 @@ def test_interactive_setup_asks_for_everything(monkeypatch):
     _run()
     identity = shop_identity_get(use_cache=False)
     assert identity.support_hours == "Mon-Fri 9-17 CET" and identity.invoice_prefix == "INV-"
+    assert identity.brand_color == "#7a1f5c" and identity.accent_color == ""
     assert preset_active_record_get().slug == "windowskeymart"
     assert User.objects.get(email="owner@prompted.example").check_password(PASSWORD)

@@ -48,6 +48,8 @@ IDENTITY_INPUTS = {
     "company_number": ("--company-number", "SHOP_COMPANY_NUMBER", "Company registration no."),
     "invoice_prefix": ("--invoice-prefix", "SHOP_INVOICE_PREFIX", "Invoice series prefix"),
     "tax_regime": ("--tax-regime", "SHOP_TAX_REGIME", "Tax regime (none, eu_oss, national)"),
+    "brand_color": ("--brand-color", "SHOP_BRAND_COLOR", "Brand colour (#rrggbb, blank: blue)"),
+    "accent_color": ("--accent-color", "SHOP_ACCENT_COLOR", "Accent colour (#rrggbb)"),
 }
 assert set(IDENTITY_INPUTS) == set(EDITABLE_FIELDS)  # noqa: S101  (every field is asked)
 
