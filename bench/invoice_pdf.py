@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import bench.common  # noqa: E402,F401 - settings module and test secrets
-
 import django  # noqa: E402
+
+import bench.common  # noqa: E402,F401 - settings module and test secrets
 
 
 def main() -> None:
