@@ -134,6 +134,8 @@ class KeyBatch(models.Model):
                 name="keybatch_quarantine_has_time",
             ),
         ]
+        # the admin's batch list, newest first
+        indexes = [models.Index(fields=["-received_at", "-id"], name="keybatch_received_desc_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.product} · {self.supplier} · {self.received_at:%Y-%m-%d}"

@@ -24,6 +24,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_filters import NewestRelatedListFilter, choices_list_filter
 from core.exports import ExportAdminMixin
 from keys.services import KeyTransitionError
 from orders.services import OrderError
@@ -148,16 +149,25 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class BatchFilter(admin.RelatedOnlyFieldListFilter):
-    """The batches of the listed claims' keys, named with their product and supplier read
-    in the same query (a batch's name needs both)."""
+class ProductFilter(NewestRelatedListFilter):
+    """The newest products; the default would collect every claim's product first."""
 
-    def field_choices(self, field, request, model_admin):
-        from keys.models import KeyBatch
 
-        used = model_admin.get_queryset(request).values_list(f"{self.field_path}__pk", flat=True)
-        batches = KeyBatch.objects.filter(pk__in=used).select_related("product", "supplier")
-        return [(batch.pk, str(batch)) for batch in batches.order_by("-pk")]
+class BatchFilter(NewestRelatedListFilter):
+    """The newest batches, named with their product and supplier read in the same query
+    (a batch's name needs both)."""
+
+    related_select = ("product", "supplier")
+
+
+def _preset_choices() -> list[tuple[str, str]]:
+    """Every preset a claim may cite: shipped and stored (a handful of rows, never a scan
+    of the claims)."""
+    from policies.models import PolicyPreset
+    from policies.rules import preset_slugs_shipped
+
+    stored = dict(PolicyPreset.objects.values_list("slug", "name"))
+    return sorted({**{slug: slug for slug in preset_slugs_shipped()}, **stored}.items())
 
 
 class ClaimChangeList(ChangeList):
@@ -211,11 +221,12 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
         AssigneeFilter,
         "reason",
         "verification",
-        ("order_line__product", admin.RelatedOnlyFieldListFilter),
+        ("order_line__product", ProductFilter),
         ("key__batch", BatchFilter),
-        ("key__batch__supplier", admin.RelatedOnlyFieldListFilter),
-        "preset_slug",
+        "key__batch__supplier",
+        choices_list_filter(field="preset_slug", title=_("policy preset"), choices=_preset_choices),
     )
+    show_full_result_count = False
     search_fields = ("number", "order__number", "order__email", "guest_email", "user__email")
     ordering = ("verification_due_at", "-created_at")
     list_select_related = ("order", "order_line", "key", "assignee")
