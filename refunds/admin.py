@@ -175,12 +175,21 @@ class ClaimChangeList(ChangeList):
     for the whole page at once (a fixed number of queries whatever the page holds)."""
 
     def get_results(self, request):
-        from .selectors import claims_recommendations_get
+        from .selectors import claims_recommendations_get, preset_rules_get
 
         super().get_results(request)
         rows = list(self.result_list)
-        answers = claims_recommendations_get(claims=rows)
-        zones = {slug: _preset_tz(slug) for slug in {c.preset_slug for c in rows}}
+        try:  # read and parsed once for the page: the recommendations and the time zones
+            active = preset_rules_get()
+        except LookupError:
+            active = None
+        answers = claims_recommendations_get(claims=rows, preset=active)
+        zones = {
+            slug: active.calendar.tz
+            if active is not None and slug == active.slug
+            else _preset_tz(slug)
+            for slug in {c.preset_slug for c in rows}
+        }
         for claim in rows:
             claim.desk_recommendation = answers.get(claim.pk)
             claim.desk_tz = zones[claim.preset_slug]
