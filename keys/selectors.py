@@ -109,7 +109,8 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
         keys = Key.objects.filter(batch_id=OuterRef("pk"))
         if condition is not None:
             keys = keys.filter(condition)
-        counted = keys.order_by().values("batch_id").annotate(n=Count("id")).values("n")
+        # COUNT(*): read from the (batch, status) index including order_line, no heap
+        counted = keys.order_by().values("batch_id").annotate(n=Count("*")).values("n")
         return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
     return qs.select_related("supplier", "product").annotate(
