@@ -1,4 +1,4 @@
-"""Admin list filters whose cost does not grow with the data.
+"""Admin list filters whose cost does not grow with the data, and a cheaper row checkbox.
 
 Django's related-field filter lists every related row (10,000 products, 20,000 batches)
 and its "related only" variant first collects every value used in the list, then names
@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 
 class NewestRelatedListFilter(admin.RelatedFieldListFilter):
@@ -63,3 +66,17 @@ def choices_list_filter(*, field: str, title, choices) -> type[admin.SimpleListF
     ChoicesListFilter.title = title
     ChoicesListFilter.__name__ = f"{field.title().replace('_', '')}ChoicesListFilter"
     return ChoicesListFilter
+
+
+class ActionCheckboxMixin:
+    """The list's row checkbox written directly, with the same markup as Django's:
+    Django renders a CheckboxInput through the form template engine for every row, a
+    third of the time of a 100-row admin list."""
+
+    def action_checkbox(self, obj):
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from core.admin_filters import NewestRelatedListFilter
+from core.admin_filters import ActionCheckboxMixin, NewestRelatedListFilter
 from core.exports import ExportAdminMixin
 from core.http import client_ip_get, user_agent_get
 from storefront.admin_inlines import ReadOnlyInline, has_perm_method
@@ -117,7 +117,7 @@ class KeyBatchEventInline(ReadOnlyInline):
 
 
 @admin.register(KeyBatch)
-class KeyBatchAdmin(ExportAdminMixin, admin.ModelAdmin):
+class KeyBatchAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "product",

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_filters import choices_list_filter
+from core.admin_filters import ActionCheckboxMixin, choices_list_filter
 from core.exports import ExportAdminMixin
 from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
@@ -95,7 +95,7 @@ def _each(modeladmin, request, queryset, action, done_message, log_message):
 
 
 @admin.register(Order)
-class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     list_display = ("number", "created_at", "email", "status", "total", "currency", "gateway")
     # Fixed choices: Django's default for a plain field reads SELECT DISTINCT over every order.
     list_filter = (

@@ -24,7 +24,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_filters import NewestRelatedListFilter, choices_list_filter
+from core.admin_filters import ActionCheckboxMixin, NewestRelatedListFilter, choices_list_filter
 from core.exports import ExportAdminMixin
 from keys.services import KeyTransitionError
 from orders.services import OrderError
@@ -209,7 +209,7 @@ class ClaimMessageInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
+class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/refunds/claim/change_form.html"
     list_display = (
         "number",

@@ -180,3 +180,13 @@ def test_the_key_list_filters_list_the_newest_batches_and_still_filter_on_any(
     assert f'?batch__id__exact={oldest.pk}"' in chosen.content.decode()  # shown while chosen
     batches = staff_client.get(reverse("admin:keys_keybatch_changelist")).content.decode()
     assert f'?batch__id__exact={oldest.pk}"' in batches  # each batch links to its keys
+
+
+def test_the_order_list_rows_keep_djangos_action_checkbox(staff_client, stocked):
+    (order,) = orders_delivered_bulk(product=stocked, count=1)
+    page = staff_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert (
+        f'<input type="checkbox" name="_selected_action" value="{order.pk}" '
+        f'class="action-select" aria-label="Select this object for an action - {order.number}">'
+    ) in page
+    assert 'id="action-toggle"' in page  # the header's select-all box is Django's own
