@@ -19,15 +19,28 @@ def user_verified_emails(*, user: User) -> list[str]:
     ]
 
 
-def dashboard_context_get(*, user: User) -> dict[str, Any]:
-    """Everything My Account shows: the customer's orders with their keys, and claims."""
-    from orders.selectors import order_list_for_user
+ACCOUNT_CLAIMS_PER_PAGE = 10
+
+
+def dashboard_context_get(
+    *, user: User, orders_page: Any = 1, claims_page: Any = 1
+) -> dict[str, Any]:
+    """Everything My Account shows: one page of the customer's orders with their masked
+    keys, and one page of their claims. A fixed number of queries whatever the customer
+    has bought or claimed."""
+    from django.core.paginator import Paginator
+
+    from orders.selectors import order_page_for_user
     from refunds.selectors import claims_for_user
 
+    orders = order_page_for_user(user=user, page_number=orders_page)
+    claims = Paginator(claims_for_user(user=user), ACCOUNT_CLAIMS_PER_PAGE).get_page(claims_page)
     return {
         "account_user": user,
-        "orders": order_list_for_user(user=user),
-        "claims": list(claims_for_user(user=user)[:50]),
+        "orders_page": orders,
+        "orders": orders.object_list,
+        "claims_page": claims,
+        "claims": claims.object_list,
     }
 
 

@@ -7,7 +7,11 @@ from .selectors import dashboard_context_get
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = dashboard_context_get(user=request.user)
+    context = dashboard_context_get(
+        user=request.user,
+        orders_page=request.GET.get("orders"),
+        claims_page=request.GET.get("claims"),
+    )
     response = render(request, "accounts/dashboard.html", context)
     response["Cache-Control"] = "no-store"
     return response

@@ -134,6 +134,8 @@ class KeyBatch(models.Model):
                 name="keybatch_quarantine_has_time",
             ),
         ]
+        # the admin's batch list, newest first
+        indexes = [models.Index(fields=["-received_at", "-id"], name="keybatch_received_desc_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.product} · {self.supplier} · {self.received_at:%Y-%m-%d}"
@@ -270,7 +272,10 @@ class Key(models.Model):
                 condition=Q(status="available"),
                 name="key_available_idx",
             ),
-            models.Index(fields=["batch", "status"], name="key_batch_status_idx"),
+            # batch stock and sales counts (batch_list_with_stats) read only this index
+            models.Index(
+                fields=["batch", "status"], include=["order_line"], name="key_batch_status_idx"
+            ),
         ]
 
     def __str__(self) -> str:

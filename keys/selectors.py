@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Key, KeyBatch, KeyStatus, KeyView
@@ -39,8 +40,21 @@ def key_available_counts(*, product_ids: list[int]) -> dict[int, int]:
     """Sellable keys per product, in one GROUP BY query. Products with none are absent."""
     if not product_ids:
         return {}
+    # The sellable batches of these products first (the batch table's product index), then
+    # the keys of those batches straight from the partial index on available keys
+    # (product, batch, id), an index-only count. Joining every key to its batch instead
+    # made PostgreSQL hash the whole batch table for a product with a large stock
+    # (15.7 ms against 2.1 ms for 5,000 keys at 10,000 products; bench/README.md).
+    today = timezone.localdate()
+    batches = KeyBatch.objects.filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gt=today),
+        product_id__in=product_ids,
+        is_quarantined=False,
+    ).values("pk")
     rows = (
-        Key.objects.filter(_sellable_filter(today=timezone.localdate()), product_id__in=product_ids)
+        Key.objects.filter(
+            status=KeyStatus.AVAILABLE, product_id__in=product_ids, batch_id__in=batches
+        )
         .values("product_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -51,6 +65,17 @@ def key_available_counts(*, product_ids: list[int]) -> dict[int, int]:
 def keys_for_order(*, order) -> QuerySet[Key]:
     return (
         Key.objects.filter(order_line__order=order)
+        .select_related("product", "order_line")
+        .order_by("order_line_id", "id")
+    )
+
+
+def keys_for_orders(*, order_ids: list) -> QuerySet[Key]:
+    """The keys of several orders in one query (My Account's page of orders)."""
+    if not order_ids:
+        return Key.objects.none()
+    return (
+        Key.objects.filter(order_line__order_id__in=order_ids)
         .select_related("product", "order_line")
         .order_by("order_line_id", "id")
     )
@@ -73,17 +98,27 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
       ones later revoked or found defective, and replacements;
     * defective: keys marked defective (by a verified claim or by staff);
     * defect rate (``batch_defect_rate``) = defective / received.
+
+    Each count is a correlated subquery on the key table's (batch, status) index, so a
+    page of batches costs what its rows cost: a GROUP BY over the join would count every
+    key of every batch before the page is cut (the admin list at 20,000 batches).
     """
     qs = queryset if queryset is not None else KeyBatch.objects.all()
+
+    def keys_counted(condition: Q | None = None) -> Coalesce:
+        keys = Key.objects.filter(batch_id=OuterRef("pk"))
+        if condition is not None:
+            keys = keys.filter(condition)
+        # COUNT(*): read from the (batch, status) index including order_line, no heap
+        counted = keys.order_by().values("batch_id").annotate(n=Count("*")).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
     return qs.select_related("supplier", "product").annotate(
-        received=Count("keys"),
-        sold=Count(
-            "keys",
-            filter=Q(keys__order_line__isnull=False) & ~Q(keys__status=KeyStatus.RESERVED),
-        ),
-        reserved=Count("keys", filter=Q(keys__status=KeyStatus.RESERVED)),
-        defective=Count("keys", filter=Q(keys__status=KeyStatus.DEFECTIVE)),
-        unsold=Count("keys", filter=Q(keys__status=KeyStatus.AVAILABLE)),
+        received=keys_counted(),
+        sold=keys_counted(Q(order_line__isnull=False) & ~Q(status=KeyStatus.RESERVED)),
+        reserved=keys_counted(Q(status=KeyStatus.RESERVED)),
+        defective=keys_counted(Q(status=KeyStatus.DEFECTIVE)),
+        unsold=keys_counted(Q(status=KeyStatus.AVAILABLE)),
     )
 
 

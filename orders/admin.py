@@ -5,6 +5,7 @@ Admin actions are thin: each calls one service and reports what happened.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_filters import ActionCheckboxMixin, choices_list_filter
 from core.exports import ExportAdminMixin
 from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
@@ -32,6 +34,7 @@ from .models import (
 
 # One permission for every export (orders, refunds, claims, keys sold per batch).
 EXPORT_PERMISSION = "refunds.export_data"
+GATEWAY_CHOICES = [("stripe", "Stripe"), ("test", _("Test gateway"))]
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -93,13 +96,23 @@ def _each(modeladmin, request, queryset, action, done_message, log_message):
 
 
 @admin.register(Order)
-class OrderAdmin(ExportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     list_display = ("number", "created_at", "email", "status", "total", "currency", "gateway",
                     "billing_country", "location_conflict")  # fmt: skip
-    list_filter = ("status", "gateway", "language", "location_conflict", "tax_treatment")
+    # Fixed choices: Django's default for a plain field reads SELECT DISTINCT over every order.
+    list_filter = (
+        "status",
+        ("created_at", admin.DateFieldListFilter),
+        choices_list_filter(field="gateway", title=_("payment gateway"), choices=GATEWAY_CHOICES),
+        choices_list_filter(field="language", title=_("language"), choices=settings.LANGUAGES),
+        "location_conflict",  # boolean and choices fields list fixed values, no DISTINCT
+        "tax_treatment",
+    )
+    show_full_result_count = False  # a second COUNT(*) over every order on each filtered page
     search_fields = ("number", "email", "billing_name", "gateway_session_id",
                      "gateway_payment_id")  # fmt: skip
-    date_hierarchy = "created_at"
+    # No date_hierarchy: its links come from a SELECT DISTINCT date_trunc(...) over every
+    # order on each page (440 ms at 100,000 orders); the date filter above costs nothing.
     readonly_fields = [f.name for f in Order._meta.fields]
     inlines = [OrderLineInline, OrderRiskInline, OrderConsentInline, OrderEmailInline,
                RefundInline, OrderEventInline]  # fmt: skip

@@ -122,6 +122,8 @@ class Order(models.Model):
             ("resend_key_email", _("Can email an order's keys again")),
         ]
         indexes = [
+            # the admin's order list: newest first (Django adds -pk to make it total)
+            models.Index(fields=["-created_at", "-id"], name="order_created_desc_idx"),
             models.Index(fields=["email", "-created_at"]),
             # fraud checks: recent paid orders, and a customer's orders whatever the case
             models.Index(fields=["paid_at"], name="order_paid_at_idx"),

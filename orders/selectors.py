@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -56,29 +57,40 @@ def _with_lines(qs: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def order_list_for_user(*, user: Any) -> list[Order]:
-    """The user's own orders plus guest orders placed under one of their VERIFIED emails."""
+ACCOUNT_ORDERS_PER_PAGE = 10
+
+
+def order_queryset_for_user(*, user: Any) -> QuerySet[Order]:
+    """The user's own orders plus guest orders placed under one of their VERIFIED emails,
+    newest first."""
     if not getattr(user, "is_authenticated", False):
-        return []
+        return Order.objects.none()
     from accounts.selectors import user_verified_emails
 
-    emails = user_verified_emails(user=user)
     condition = Q(user=user)
-    for email in emails:
+    for email in user_verified_emails(user=user):
         condition |= Q(user__isnull=True, email__iexact=email)
-    orders = list(
-        _with_lines(Order.objects.filter(condition))
-        .prefetch_related("emails")
-        .order_by("-created_at")[:100]
-    )
+    return Order.objects.filter(condition).order_by("-created_at", "-pk")
+
+
+def order_page_for_user(
+    *, user: Any, page_number: Any = 1, per_page: int = ACCOUNT_ORDERS_PER_PAGE
+) -> Page:
+    """One page of the user's orders as My Account shows them: lines, masked keys (no
+    decryption) and the key email's delivery state, from a fixed number of queries
+    whatever the number of orders (count, orders, lines, keys, emails)."""
+    queryset = _with_lines(order_queryset_for_user(user=user)).prefetch_related("emails")
+    page = Paginator(queryset, per_page).get_page(page_number)
+    orders = list(page.object_list)
+    rows = orders_keys_rows(orders=orders)
     for order in orders:
-        # What My Account shows per order: masked keys and the key email's delivery state.
-        order.account_rows = order_keys_rows(order=order)
+        order.account_rows = rows[order.pk]
         order.key_email = next(
             (e for e in reversed(order.emails.all()) if e.kind in ("delivery", "resend")), None
         )
         order.resendable = order_resendable(order=order)
-    return orders
+    page.object_list = orders
+    return page
 
 
 def order_visible_to_user(*, order: Order, user: Any) -> bool:
@@ -136,25 +148,34 @@ class LineView:
     keys: list[KeyRow] = field(default_factory=list)
 
 
+def orders_keys_rows(*, orders: list[Order]) -> dict[Any, list[LineView]]:
+    """Each order's lines with their delivered keys, masked (no decryption here), read in
+    one query for all the orders (their lines should be prefetched)."""
+    from keys.selectors import keys_for_orders
+
+    visible = [order.pk for order in orders if order.status in KEY_VISIBLE_STATES]
+    by_line: dict[int, list] = {}
+    for key in keys_for_orders(order_ids=visible):
+        if key.status == "delivered":
+            by_line.setdefault(key.order_line_id, []).append(key)
+    return {
+        order.pk: [
+            LineView(
+                line=line,
+                keys=[
+                    KeyRow(key=key, masked="•••• " + (getattr(key, "last4", "") or ""))
+                    for key in by_line.get(line.pk, [])
+                ],
+            )
+            for line in order.lines.all()
+        ]
+        for order in orders
+    }
+
+
 def order_keys_rows(*, order: Order) -> list[LineView]:
     """Lines with their delivered keys, masked (no decryption here)."""
-    from keys.selectors import keys_for_order
-
-    by_line: dict[int, list] = {}
-    if order.status in KEY_VISIBLE_STATES:
-        for key in keys_for_order(order=order):
-            if key.status == "delivered":
-                by_line.setdefault(key.order_line_id, []).append(key)
-    return [
-        LineView(
-            line=line,
-            keys=[
-                KeyRow(key=key, masked="•••• " + (getattr(key, "last4", "") or ""))
-                for key in by_line.get(line.pk, [])
-            ],
-        )
-        for line in order.lines.all()
-    ]
+    return orders_keys_rows(orders=[order])[order.pk]
 
 
 def order_key_get(*, order: Order, key_id: int):

@@ -24,6 +24,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_filters import ActionCheckboxMixin, NewestRelatedListFilter, choices_list_filter
 from core.exports import ExportAdminMixin
 from keys.services import KeyTransitionError
 from orders.services import OrderError
@@ -148,16 +149,25 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class BatchFilter(admin.RelatedOnlyFieldListFilter):
-    """The batches of the listed claims' keys, named with their product and supplier read
-    in the same query (a batch's name needs both)."""
+class ProductFilter(NewestRelatedListFilter):
+    """The newest products; the default would collect every claim's product first."""
 
-    def field_choices(self, field, request, model_admin):
-        from keys.models import KeyBatch
 
-        used = model_admin.get_queryset(request).values_list(f"{self.field_path}__pk", flat=True)
-        batches = KeyBatch.objects.filter(pk__in=used).select_related("product", "supplier")
-        return [(batch.pk, str(batch)) for batch in batches.order_by("-pk")]
+class BatchFilter(NewestRelatedListFilter):
+    """The newest batches, named with their product and supplier read in the same query
+    (a batch's name needs both)."""
+
+    related_select = ("product", "supplier")
+
+
+def _preset_choices() -> list[tuple[str, str]]:
+    """Every preset a claim may cite: shipped and stored (a handful of rows, never a scan
+    of the claims)."""
+    from policies.models import PolicyPreset
+    from policies.rules import preset_slugs_shipped
+
+    stored = dict(PolicyPreset.objects.values_list("slug", "name"))
+    return sorted({**{slug: slug for slug in preset_slugs_shipped()}, **stored}.items())
 
 
 class ClaimChangeList(ChangeList):
@@ -165,12 +175,21 @@ class ClaimChangeList(ChangeList):
     for the whole page at once (a fixed number of queries whatever the page holds)."""
 
     def get_results(self, request):
-        from .selectors import claims_recommendations_get
+        from .selectors import claims_recommendations_get, preset_rules_get
 
         super().get_results(request)
         rows = list(self.result_list)
-        answers = claims_recommendations_get(claims=rows)
-        zones = {slug: _preset_tz(slug) for slug in {c.preset_slug for c in rows}}
+        try:  # read and parsed once for the page: the recommendations and the time zones
+            active = preset_rules_get()
+        except LookupError:
+            active = None
+        answers = claims_recommendations_get(claims=rows, preset=active)
+        zones = {
+            slug: active.calendar.tz
+            if active is not None and slug == active.slug
+            else _preset_tz(slug)
+            for slug in {c.preset_slug for c in rows}
+        }
         for claim in rows:
             claim.desk_recommendation = answers.get(claim.pk)
             claim.desk_tz = zones[claim.preset_slug]
@@ -190,7 +209,7 @@ class ClaimMessageInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
+class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/refunds/claim/change_form.html"
     list_display = (
         "number",
@@ -211,11 +230,12 @@ class ClaimAdmin(ExportAdminMixin, admin.ModelAdmin):
         AssigneeFilter,
         "reason",
         "verification",
-        ("order_line__product", admin.RelatedOnlyFieldListFilter),
+        ("order_line__product", ProductFilter),
         ("key__batch", BatchFilter),
-        ("key__batch__supplier", admin.RelatedOnlyFieldListFilter),
-        "preset_slug",
+        "key__batch__supplier",
+        choices_list_filter(field="preset_slug", title=_("policy preset"), choices=_preset_choices),
     )
+    show_full_result_count = False
     search_fields = ("number", "order__number", "order__email", "guest_email", "user__email")
     ordering = ("verification_due_at", "-created_at")
     list_select_related = ("order", "order_line", "key", "assignee")

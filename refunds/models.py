@@ -206,7 +206,13 @@ class Claim(models.Model):
             ("refund_above_limit", _("Can refund above the limit without a manager")),
             ("export_data", _("Can export orders, refunds, claims and key sales")),
         ]
-        indexes = [models.Index(fields=["status", "verification_due_at"])]
+        indexes = [
+            models.Index(fields=["status", "verification_due_at"]),
+            # the claim desk's list: nearest deadline first, then newest (and -pk)
+            models.Index(
+                fields=["verification_due_at", "-created_at", "-id"], name="claim_desk_order_idx"
+            ),
+        ]
         constraints = [
             # One open claim per key: a second one waits for the first to be decided.
             models.UniqueConstraint(

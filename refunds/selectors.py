@@ -231,7 +231,7 @@ def claim_recommendation_get(*, claim: Claim, now: datetime | None = None):
 
 
 def claims_recommendations_get(
-    *, claims: list[Claim], now: datetime | None = None
+    *, claims: list[Claim], now: datetime | None = None, preset: Any = None
 ) -> dict[int, Any]:
     """The engine's answer for each claim of a list page, from a fixed number of queries.
 
@@ -248,10 +248,11 @@ def claims_recommendations_get(
 
     if not claims:
         return {}
-    try:
-        preset = preset_rules_get()
-    except LookupError:
-        return {claim.pk: None for claim in claims}
+    if preset is None:  # the caller may pass the active preset's rules it already read
+        try:
+            preset = preset_rules_get()
+        except LookupError:
+            return {claim.pk: None for claim in claims}
     now = now or timezone.now()
     key_ids = {c.key_id for c in claims if c.key_id}
     first_views = dict(

@@ -356,14 +356,27 @@ def _claim_time_zone(claim) -> str:
         return timezone.get_current_timezone_name()
 
 
+CLAIMS_PER_PAGE = 20
+
+
 @login_required
 def claim_list(request: HttpRequest) -> HttpResponse:
     """The customer's claims, and their orders with a link to report a problem."""
-    from orders.selectors import order_list_for_user
+    from django.core.paginator import Paginator
 
+    from orders.selectors import order_queryset_for_user
+
+    claims = Paginator(claims_for_user(user=request.user), CLAIMS_PER_PAGE).get_page(
+        request.GET.get("claims")
+    )
+    orders = Paginator(order_queryset_for_user(user=request.user), CLAIMS_PER_PAGE).get_page(
+        request.GET.get("orders")
+    )
     context = {
-        "claims": claims_for_user(user=request.user),
-        "orders": order_list_for_user(user=request.user),
+        "claims_page": claims,
+        "claims": claims.object_list,
+        "orders_page": orders,
+        "orders": orders.object_list,
     }
     return _no_store(render(request, "refunds/claim_list.html", context))
 

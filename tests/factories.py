@@ -211,3 +211,45 @@ def claim_new(*, order, key=None, reason: str = "key_invalid", user=None, **kwar
         guest_email=order.email,
         **kwargs,
     )
+
+
+def orders_delivered_bulk(
+    *, product, count: int, user=None, email: str = "", claim_every: int = 0, batch=None
+) -> list:
+    """``count`` delivered orders of one line and one delivered key each (real encrypted
+    keys from the import), written directly: for lists and counts where going through
+    checkout ``count`` times would only slow the test. Every ``claim_every``-th order gets
+    a claim (alternately open and rejected). Returns the orders."""
+    from django.utils import timezone
+
+    from keys.models import Key
+    from orders.models import Order, OrderLine, order_number_new
+    from refunds.models import Claim
+
+    email = email or (user.email if user is not None else "bulk-buyer@example.com")
+    now = timezone.now()
+    keys = keys_create(product=product, count=count, batch=batch)
+    orders = []
+    for i, key in enumerate(keys):
+        order = Order.objects.create(
+            number=order_number_new(), user=user, email=email, billing_name="Bulk Buyer",
+            status="delivered", currency=product.currency, total=product.price,
+            policy_preset="antimart", paid_at=now, delivered_at=now,
+        )  # fmt: skip
+        line = OrderLine.objects.create(
+            order=order, product=product, product_name=product.name, quantity=1,
+            unit_price=product.price, line_total=product.price,
+        )  # fmt: skip
+        Key.objects.filter(pk=key.pk).update(
+            status="delivered", order_line=line, delivered_at=now, status_changed_at=now
+        )
+        if claim_every and i % claim_every == 0:
+            Claim.objects.create(
+                order=order, order_line=line, key=key, user=user,
+                guest_email="" if user is not None else email, reason="key_invalid",
+                description="bulk", preset_slug="antimart",
+                status="submitted" if (i // claim_every) % 2 == 0 else "rejected",
+                verification_due_at=now,
+            )  # fmt: skip
+        orders.append(order)
+    return orders
