@@ -204,6 +204,8 @@ def admin_rows_seed(*, count: int) -> None:
                 status="delivered",
                 currency="EUR",
                 total=Decimal("19.90"),
+                subtotal=Decimal("19.90"),
+                net_total=Decimal("19.90"),
                 policy_preset="allkeymasters",
                 paid_at=now,
                 delivered_at=now,
@@ -218,6 +220,7 @@ def admin_rows_seed(*, count: int) -> None:
                 product_name=f"Bench product {i % len(batches):05d}",
                 unit_price=Decimal("19.90"),
                 line_total=Decimal("19.90"),
+                net_amount=Decimal("19.90"),
             )  # fmt: skip
             for i, o in zip(idx, orders, strict=True)
         )
@@ -289,6 +292,8 @@ def customer_seed(*, orders: int):
             status="delivered",
             currency="EUR",
             total=Decimal("9.90"),
+            subtotal=Decimal("9.90"),
+            net_total=Decimal("9.90"),
             policy_preset="allkeymasters",
             paid_at=now,
             delivered_at=now,
@@ -303,6 +308,7 @@ def customer_seed(*, orders: int):
             product_name=product.name,
             unit_price=Decimal("9.90"),
             line_total=Decimal("9.90"),
+            net_amount=Decimal("9.90"),
         )  # fmt: skip
         for o in made
     )
