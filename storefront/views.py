@@ -18,15 +18,17 @@ from django.views.decorators.http import require_POST
 
 from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
 from .middleware import store_clock_exempt
-from .models import Platform, Product
+from .models import Product
 from .selectors import (
+    CatalogSort,
     cart_get,
-    category_list,
+    catalog_facets_get,
     contact_info_get,
     product_available_counts,
     product_get_active,
     product_list,
     product_list_with_stock,
+    search_terms,
     stock_status_for,
 )
 from .seo import (
@@ -38,7 +40,7 @@ from .seo import (
 from .services import CART_ID_SESSION_KEY, CartError, cart_add, cart_remove, cart_update
 
 CATALOG_PAGE_SIZE = 24
-CATALOG_PARAMS = ("q", "category", "platform", "page")
+CATALOG_PARAMS = ("q", "category", "platform", "region", "in_stock", "sort", "page")
 
 
 def _session_cart(request: HttpRequest) -> dict[str, int]:
@@ -92,7 +94,7 @@ def _catalog_seo(*, form: CatalogFilterForm, params: list[tuple[str, str]]) -> d
         ],
         "seo_noindex": bool(dict(params).get("q")),
     }
-    category = form.cleaned_data.get("category") if form.is_valid() else None
+    category = form.category_record()
     if category is not None:
         context["seo_title"] = category.name
         context["seo_description"] = category.description or category.name
@@ -114,18 +116,12 @@ def catalog(request: HttpRequest) -> HttpResponse:
         if page_html is not None:
             return HttpResponse(page_html)
 
-    form = CatalogFilterForm(request.GET or None)
+    facets = catalog_facets_get()
+    form = CatalogFilterForm(request.GET or None, facets=facets)
+    form.is_valid()  # errors are shown beside their fields; the valid filters still apply
     grid = cache.get(f"catalog-grid:{cache_id}") if seconds else None
     if grid is None:
-        filters: dict = {}
-        if form.is_valid():
-            category = form.cleaned_data.get("category")
-            filters = {
-                "category_slug": category.slug if category else None,
-                "platform": form.cleaned_data.get("platform") or None,
-                "query": form.cleaned_data.get("q") or None,
-            }
-        page = Paginator(product_list(**filters), CATALOG_PAGE_SIZE).get_page(
+        page = Paginator(product_list(**form.filters()), CATALOG_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         grid = render_to_string(
@@ -145,8 +141,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
         **_catalog_seo(form=form, params=params),
         "form": form,
         "grid": grid,
-        "categories": category_list(),
-        "platforms": Platform.choices,
+        "facets": facets,
+        "sorts": CatalogSort.choices,
+        "searching": bool(search_terms(query=request.GET.get("q", ""))),
         # The page may be kept for everyone: nothing on it may come from the request
         # beyond the parameters that make the cache key (the language form's return URL).
         "language_next": _catalog_url(params),
