@@ -348,3 +348,106 @@ def working_week_ordered(days) -> list[int]:
         return days
     start = next(d for d in days if (d - 1) % 7 not in days)
     return sorted(days, key=lambda d: (d - start) % 7)
+
+
+@dataclass(frozen=True)
+class PurchasePromise:
+    """What the product page promises, from the active policy preset: delivery in one
+    line, the policy in two, and where to read it in full."""
+
+    delivery: str
+    delivery_detail: str
+    policy_lines: list[str]
+    policy_url: str
+    delivery_url: str
+
+
+def purchase_promise_get() -> PurchasePromise:
+    """Sentences written here (translated) from the preset's numbers, not the preset's
+    own English wording, so every language reads its own."""
+    from django.urls import reverse
+    from django.utils.translation import gettext
+    from django.utils.translation import ngettext
+
+    from policies.selectors import preset_active_get
+
+    rules = preset_active_get()
+    policies_index = reverse("policies:index")
+    if rules is None:
+        return PurchasePromise(
+            delivery=gettext("Delivered in seconds, by email and on screen"),
+            delivery_detail="",
+            policy_lines=[],
+            policy_url=policies_index,
+            delivery_url=policies_index,
+        )
+    seconds = rules.delivery.promise_seconds
+    if seconds is None or seconds <= 60:
+        delivery = gettext("Delivered in seconds, by email and on screen")
+    else:
+        minutes = -(-seconds // 60)
+        delivery = ngettext(
+            "Delivered within %(n)s minute, by email and on screen",
+            "Delivered within %(n)s minutes, by email and on screen",
+            minutes,
+        ) % {"n": minutes}
+    hours = rules.delivery.non_delivery_deadline_hours
+    detail = gettext("Your key appears on the order page the moment your payment clears.")
+    if hours:
+        detail += " " + ngettext(
+            "Nothing after %(n)s hour? It counts as not delivered.",
+            "Nothing after %(n)s hours? It counts as not delivered.",
+            hours,
+        ) % {"n": hours}
+    remedy = rules.remedy
+    if remedy.replacement_first and (
+        remedy.refund_when_replacement_fails or remedy.refund_when_out_of_stock
+    ):
+        first = gettext("A key that does not work is replaced, or refunded if it cannot be.")
+    elif remedy.replacement_first:
+        first = gettext("A key that does not work is replaced.")
+    else:
+        first = gettext("A key that does not work is refunded.")
+    days = rules.claim_window.days
+    if days is None:
+        second = gettext("Report a problem at any time from your order page.")
+    elif rules.claim_window.anchor == "failure":
+        second = ngettext(
+            "Report a problem within %(n)s day of noticing it, from your order page.",
+            "Report a problem within %(n)s days of noticing it, from your order page.",
+            days,
+        ) % {"n": days}
+    else:
+        second = ngettext(
+            "Report a problem within %(n)s day of purchase, from your order page.",
+            "Report a problem within %(n)s days of purchase, from your order page.",
+            days,
+        ) % {"n": days}
+    return PurchasePromise(
+        delivery=delivery,
+        delivery_detail=detail,
+        policy_lines=[first, second],
+        policy_url=reverse("policies:document", kwargs={"kind": "refund"}),
+        delivery_url=reverse("policies:document", kwargs={"kind": "delivery"}),
+    )
+
+
+def requirements_rows(*, text: str) -> list[tuple[str, list[str]]]:
+    """A requirements text as definition rows: a line "Processor: 1 GHz" is its own row;
+    other items (one a line, or separated by semicolons, or by commas when the whole text
+    is one line listing several) gather under "Requirements"."""
+    lines = [part.strip() for line in text.splitlines() for part in line.split(";")]
+    lines = [line for line in lines if line]
+    if len(lines) == 1 and lines[0].count(",") >= 2:
+        lines = [part.strip() for part in lines[0].rstrip(".").split(",") if part.strip()]
+    labelled: list[tuple[str, list[str]]] = []
+    loose: list[str] = []
+    for line in lines:
+        label, sep, value = line.partition(":")
+        if sep and value.strip() and 0 < len(label) <= 40 and "/" not in label:
+            labelled.append((label.strip(), [value.strip()]))
+        else:
+            loose.append(line)
+    if loose:
+        labelled.insert(0, (str(_("Requirements")), loose))
+    return labelled

@@ -16,7 +16,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .activation import product_activation_steps
 from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
+from .images import product_pictures
 from .middleware import store_clock_exempt
 from .models import Product
 from .selectors import (
@@ -28,6 +30,8 @@ from .selectors import (
     product_get_active,
     product_list,
     product_list_with_stock,
+    purchase_promise_get,
+    requirements_rows,
     search_terms,
     stock_status_for,
 )
@@ -160,11 +164,17 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except Product.DoesNotExist:
         raise Http404
     available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)
+    pictures = product_pictures(product=product)
     context = {
-        **product_seo_context(product=product, available=available),
+        **product_seo_context(product=product, available=available, pictures=pictures),
         "product": product,
+        "pictures": pictures,
         "stock": stock_status_for(product=product, available=available),
         "form": CartAddForm(initial={"quantity": 1}),
+        "promise": purchase_promise_get(),
+        "activation_steps": product_activation_steps(product=product),
+        "quantity_max": max(1, min(product.max_per_order, available)),
+        "requirements": requirements_rows(text=product.system_requirements),
     }
     return render(request, "storefront/product_detail.html", context)
 
