@@ -366,8 +366,7 @@ def purchase_promise_get() -> PurchasePromise:
     """Sentences written here (translated) from the preset's numbers, not the preset's
     own English wording, so every language reads its own."""
     from django.urls import reverse
-    from django.utils.translation import gettext
-    from django.utils.translation import ngettext
+    from django.utils.translation import gettext, ngettext
 
     from policies.selectors import preset_active_get
 
