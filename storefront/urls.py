@@ -3,7 +3,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
-from django.views.static import serve as media_serve
 
 from core.health import ReadinessView
 from storefront import views as storefront_views
@@ -43,8 +42,7 @@ if not settings.PRODUCTION and settings.MEDIA_URL.startswith("/"):
     urlpatterns.append(
         re_path(
             rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
-            media_serve,
-            {"document_root": settings.MEDIA_ROOT},
+            storefront_views.media_file,
             name="media",
         )
     )

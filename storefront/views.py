@@ -245,6 +245,16 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
     return HttpResponse(robots_txt_render(), content_type="text/plain; charset=utf-8")
 
 
+@store_clock_exempt
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """A public media file (product images) outside production, where nginx serves them."""
+    from django.views.static import serve
+
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 # The icons browsers and phones ask for at the root of the site (storefront/static/icons,
 # drawn by scripts/make_icons.py).
 ROOT_ICONS = {"favicon.ico": "image/x-icon", "apple-touch-icon.png": "image/png"}
