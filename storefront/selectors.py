@@ -93,8 +93,9 @@ def _search_postgresql(qs: QuerySet[Product], terms: list[str], query: str) -> Q
     tsquery = SearchQuery(
         " & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple"
     )
-    return qs.annotate(search_rank=SearchRank(vector, tsquery)).filter(
-        Q(search_rank__gt=0) | Q(sku__iexact=query.strip())
+    # Match with @@ (ts_rank is never 0, even for a document that does not match).
+    return qs.annotate(search_document=vector, search_rank=SearchRank(vector, tsquery)).filter(
+        Q(search_document=tsquery) | Q(sku__iexact=query.strip())
     )
 
 
