@@ -435,7 +435,7 @@ def purchase_promise_get() -> PurchasePromise:
 def requirements_rows(*, text: str) -> list[tuple[str, list[str]]]:
     """A requirements text as definition rows: a line "Processor: 1 GHz" is its own row;
     other items (one a line, or separated by semicolons, or by commas when the whole text
-    is one line listing several) gather under "Requirements"."""
+    is one line listing several) gather last, under "Requirements"."""
     lines = [part.strip() for line in text.splitlines() for part in line.split(";")]
     lines = [line for line in lines if line]
     if len(lines) == 1 and lines[0].count(",") >= 2:
@@ -449,5 +449,5 @@ def requirements_rows(*, text: str) -> list[tuple[str, list[str]]]:
         else:
             loose.append(line)
     if loose:
-        labelled.insert(0, (str(_("Requirements")), loose))
+        labelled.append((str(_("Requirements")), loose))
     return labelled

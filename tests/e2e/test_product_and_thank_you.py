@@ -106,6 +106,12 @@ def test_search_open_choose_quantity_buy_and_see_the_keys_with_activation_steps(
                 shot.goto(path + suffix)
                 shot.wait_for_load_state("networkidle")
                 _no_sideways_scroll(shot)
+                shot.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # lazy images
+                shot.wait_for_function(
+                    "Array.from(document.querySelectorAll('img.product-img'))"
+                    ".every(i => i.complete && i.naturalWidth > 0)"
+                )
+                shot.evaluate("window.scrollTo(0, 0)")
                 shot.screenshot(
                     path=str(SCREENSHOTS / f"{name}-{language}-{width}.png"), full_page=True
                 )

@@ -86,7 +86,7 @@ def test_requirements_are_a_definition_list_and_activation_steps_follow_the_plat
     )
     body = client.get(product.get_absolute_url()).content.decode()
     specs = re.search(r'<dl class="specs" id="requirements">(.*?)</dl>', body, re.S).group(1)
-    assert re.findall(r"<dt>([^<]+)</dt>", specs) == ["Requirements", "Processor", "Memory"]
+    assert re.findall(r"<dt>([^<]+)</dt>", specs) == ["Processor", "Memory", "Requirements"]
     steps = re.search(r'<ol class="steps">(.*?)</ol>', body, re.S).group(1)
     assert re.findall(r"<li>(.*?)</li>", steps) == activation_steps(
         platform="steam", kind="gift_code"
