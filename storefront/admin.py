@@ -3,10 +3,12 @@ from django.contrib import admin
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .images import (
     ProductImageRejected,
+    picture_for,
     product_image_clean,
     product_image_file,
     product_image_file_names,
@@ -71,8 +73,19 @@ class ProductImageInline(admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
     extra = 1
-    fields = ("file", "alt_text", "position", "width", "height")
-    readonly_fields = ("width", "height")
+    fields = ("preview", "file", "alt_text", "position", "width", "height")
+    readonly_fields = ("preview", "width", "height")
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj):
+        if not obj or not obj.pk or not obj.file:
+            return "–"
+        picture = picture_for(image=obj, product=obj.product)
+        return format_html(
+            '<img src="{}" alt="" width="120" height="{}" loading="lazy">',
+            picture.src,
+            round(120 * picture.height / picture.width) if picture.width else 90,
+        )
 
 
 @admin.register(Product)

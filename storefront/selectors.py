@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, models
@@ -24,6 +25,9 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy as _
 
 from .models import Category, Platform, Product, ProductImage
+
+if TYPE_CHECKING:
+    from django.contrib.postgres.search import SearchVector
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,25 @@ def search_terms(*, query: str) -> list[str]:
     return re.findall(r"\w+", query or "")[:SEARCH_TERMS_MAX]
 
 
+def search_document() -> SearchVector:
+    """The text PostgreSQL matches searches against; the GIN index of migration
+    ``0003_product_search_index`` is built on exactly this expression, so it is used."""
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector(*SEARCH_FIELDS, config="simple")
+
+
+SEARCH_FIELDS = ("name", "edition", "platform", "sku", "description")
+
+
 def _search_postgresql(qs: QuerySet[Product], terms: list[str], query: str) -> QuerySet[Product]:
     """Full-text search ranked by where the words are: the name weighs most, then the
-    edition and platform, then the description. Every word must match (as a prefix, so
-    "wind" finds Windows); an exact SKU matches too."""
+    edition, platform and SKU, then the description. Every word must match (as a prefix,
+    so "wind" finds Windows), or the exact SKU (as typed or in capitals: the SKU's own
+    index). Matching uses the indexed document; only the matches are ranked."""
     from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
-    vector = (
+    weighted = (
         SearchVector("name", weight="A", config="simple")
         + SearchVector("edition", "platform", "sku", weight="B", config="simple")
         + SearchVector("description", weight="C", config="simple")
@@ -93,10 +109,9 @@ def _search_postgresql(qs: QuerySet[Product], terms: list[str], query: str) -> Q
     tsquery = SearchQuery(
         " & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple"
     )
-    # Match with @@ (ts_rank is never 0, even for a document that does not match).
-    return qs.annotate(search_document=vector, search_rank=SearchRank(vector, tsquery)).filter(
-        Q(search_document=tsquery) | Q(sku__iexact=query.strip())
-    )
+    return qs.annotate(
+        search_document=search_document(), search_rank=SearchRank(weighted, tsquery)
+    ).filter(Q(search_document=tsquery) | Q(sku__in={query.strip(), query.strip().upper()}))
 
 
 def _search_simple(qs: QuerySet[Product], terms: list[str], query: str) -> QuerySet[Product]:

@@ -170,3 +170,23 @@ def test_the_catalog_query_count_is_the_same_at_10_and_200_products(
     assert "/media/products/originals/" in body
     with django_assert_max_num_queries(8):
         client.get(url, {"in_stock": "1", "platform": "steam", "page": "2"})
+
+
+@pytest.mark.postgres
+def test_postgresql_search_can_use_its_gin_index(category):
+    from django.contrib.postgres.search import SearchQuery
+
+    from storefront.selectors import search_document
+
+    ProductFactory(category=category, name="Office 2021 Professional")
+    matches = Product.objects.annotate(document=search_document()).filter(
+        document=SearchQuery("office:*", search_type="raw", config="simple")
+    )
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "storefront_product")
+        assert "product_search_document_gin" in constraints
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = matches.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "product_search_document_gin" in plan, plan

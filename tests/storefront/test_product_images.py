@@ -103,6 +103,11 @@ def test_an_uploaded_image_is_stored_re_encoded_with_webp_thumbnails_at_each_wid
         with default_storage.open(name) as thumb, Image.open(thumb) as pixels:
             assert pixels.format == "WEBP"
             assert pixels.size == (int(width), int(width) * 3 // 4)
+    # staff see it on the product's page
+    page = staff_client.get(url).content.decode()
+    assert re.search(
+        r'<img src="/media/products/thumbs/\d+/\w+-640\.webp" alt="" width="120"', page
+    )
 
 
 def test_thumbnails_are_never_upscaled_and_making_them_twice_changes_nothing(product):
