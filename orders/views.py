@@ -283,6 +283,7 @@ def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
         "order": order,
         "channel": channel,
         "rows": rows,
+        "has_keys": any(row.keys for row in rows),
         "consents": list(order.consents.all()),
         "waiting": selectors.order_is_waiting(order=order),
         "cancellable": selectors.order_cancellable(order=order),

@@ -10,27 +10,26 @@ under a random name in the private storage (``STORAGES["private"]``: local disk 
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 import secrets
-import warnings
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.images import (
+    EMPTY,
+    NOT_AN_IMAGE,
+    TOO_BIG,
+    TOO_MANY_PIXELS,
+    CleanImage,
+    ImageRejected,
+    image_read_limited,
+)
+from core.images import image_clean as core_image_clean
 from core.storage import private_storage
 
-# Stored format, MIME type and file extension for each accepted Pillow format.
-ACCEPTED_FORMATS = {
-    "PNG": ("image/png", "png"),
-    "JPEG": ("image/jpeg", "jpg"),
-    "WEBP": ("image/webp", "webp"),
-}
 EVIDENCE_DIR = "evidence"
 # Names we give (see evidence_write); anything else is never opened.
 _STORAGE_NAME = re.compile(
@@ -53,30 +52,6 @@ class EvidenceRejected(ValueError):
     """The upload is not an acceptable image; the message is shown to the customer."""
 
 
-@dataclass(frozen=True)
-class CleanImage:
-    data: bytes
-    content_type: str
-    extension: str
-    width: int
-    height: int
-    sha256: str
-
-
-def _read_limited(upload, limit: int) -> bytes:
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise EvidenceRejected(_too_big(limit))
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise EvidenceRejected(_too_big(limit))
-    if not data:
-        raise EvidenceRejected(_("The file is empty."))
-    return data
-
-
 def _too_big(limit: int) -> str:
     return _("The file is larger than %(mb)s MB. Please send a smaller screenshot.") % {
         "mb": f"{limit / (1024 * 1024):g}"
@@ -93,79 +68,32 @@ def _too_many_pixels(limit: int) -> str:
     ) % {"mp": f"{limit / 1_000_000:g}"}
 
 
+_MESSAGES = {
+    EMPTY: lambda limit: _("The file is empty."),
+    TOO_BIG: _too_big,
+    NOT_AN_IMAGE: lambda limit: _not_an_image(),
+    TOO_MANY_PIXELS: _too_many_pixels,
+}
+
+
 def image_clean(*, data: bytes) -> CleanImage:
     """Check ``data`` by content and return it re-encoded without metadata.
 
     Raises EvidenceRejected with a customer-readable message.
     """
-    max_pixels = evidence_max_pixels()
-    with warnings.catch_warnings():
-        # A decompression bomb warning is a refusal, not a log line.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data)) as probe:
-                fmt = probe.format
-                if fmt not in ACCEPTED_FORMATS:
-                    raise EvidenceRejected(_not_an_image())
-                width, height = probe.size
-                if width * height > max_pixels:
-                    raise EvidenceRejected(_too_many_pixels(max_pixels))
-                probe.verify()
-            # verify() leaves the image unusable: open again to decode the pixels.
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format != fmt or image.width * image.height > max_pixels:
-                    raise EvidenceRejected(_not_an_image())
-                image.load()
-                ImageOps.exif_transpose(image, in_place=True)
-                clean = _pixels_only(image, fmt)
-        except EvidenceRejected:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise EvidenceRejected(_too_many_pixels(max_pixels))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-            raise EvidenceRejected(_not_an_image())
-
-    content_type, extension = ACCEPTED_FORMATS[fmt]
-    out = io.BytesIO()
-    if fmt == "JPEG":
-        clean.save(out, format="JPEG", quality=90, optimize=True)
-    elif fmt == "PNG":
-        # zlib's default level: `optimize` costs seconds of CPU on a large screenshot
-        clean.save(out, format="PNG", compress_level=6)
-    else:
-        clean.save(out, format="WEBP", quality=90)
-    encoded = out.getvalue()
-    return CleanImage(
-        data=encoded,
-        content_type=content_type,
-        extension=extension,
-        width=clean.width,
-        height=clean.height,
-        sha256=hashlib.sha256(encoded).hexdigest(),
-    )
-
-
-def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
-    """A new image holding only the pixels: no EXIF, XMP, ICC profile or text chunks.
-
-    At most two copies of the pixels exist at once (the decoded image and the new one; a
-    mode conversion replaces the decoded copy rather than adding a third)."""
-    if fmt == "JPEG":
-        target = "L" if image.mode in ("1", "L") else "RGB"
-    else:
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        target = "RGBA" if has_alpha else ("L" if image.mode in ("1", "L") else "RGB")
-    source = image if image.mode == target else image.convert(target)
-    if source is not image:
-        image.close()  # the decoded pixels are no longer needed: free them now
-    clean = Image.new(target, source.size)
-    clean.paste(source)
-    return clean
+    try:
+        return core_image_clean(data=data, max_pixels=evidence_max_pixels())
+    except ImageRejected as rejected:
+        raise EvidenceRejected(_MESSAGES[rejected.reason](rejected.limit)) from None
 
 
 def upload_clean(*, upload) -> CleanImage:
     """Read an uploaded file (within the size limit) and clean it."""
-    return image_clean(data=_read_limited(upload, evidence_max_bytes()))
+    try:
+        data = image_read_limited(upload=upload, max_bytes=evidence_max_bytes())
+    except ImageRejected as rejected:
+        raise EvidenceRejected(_MESSAGES[rejected.reason](rejected.limit)) from None
+    return image_clean(data=data)
 
 
 def evidence_write(*, image: CleanImage) -> str:

@@ -133,3 +133,36 @@ class Product(models.Model):
         """The region as the customer reads it (``Global`` -> "Worldwide", "Monde entier")."""
         label = REGION_LABELS.get(self.region.strip().lower())
         return str(label) if label is not None else self.region
+
+
+class ProductImage(models.Model):
+    """A picture of a product, uploaded by staff, checked by content and re-encoded
+    (storefront.images), kept in the public ``default`` storage with WebP thumbnails."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
+    )
+    file = models.FileField(_("image"), max_length=255, upload_to="products/originals/")
+    alt_text = models.CharField(
+        _("alternative text"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "What the picture shows, for customers who cannot see it. Empty: the product name."
+        ),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    width = models.PositiveIntegerField(_("width"), default=0, editable=False)
+    height = models.PositiveIntegerField(_("height"), default=0, editable=False)
+    # {"320": "products/thumbs/<id>/<sha>-320.webp", ...}: written by the thumbnail task.
+    thumbnails = models.JSONField(_("thumbnails"), default=dict, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        indexes = [models.Index(fields=["product", "position"])]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.product.name

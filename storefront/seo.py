@@ -151,7 +151,19 @@ def robots_txt_render() -> str:
     return "\n".join(lines)
 
 
-def product_structured_data(*, product, available: int, shop_name: str) -> dict:
+def picture_absolute_url(*, pictures) -> str:
+    """The address search engines and link previews get for a product's picture: its
+    first uploaded image (absolute on SITE_URL), else the shop's logo (a placeholder is
+    an SVG drawing, which previews do not show)."""
+    first = next((p for p in pictures if not p.placeholder), None)
+    if first is None:
+        return shop_logo_url()
+    return first.src if urlsplit(first.src).scheme else site_absolute_url(path=first.src)
+
+
+def product_structured_data(
+    *, product, available: int, shop_name: str, image: str | None = None
+) -> dict:
     """schema.org ``Product`` with its ``Offer``: what search engines show as a rich result."""
     from core.money import money_quantize
 
@@ -162,7 +174,7 @@ def product_structured_data(*, product, available: int, shop_name: str) -> dict:
         "name": product.name,
         "sku": product.sku,
         "url": url,
-        "image": shop_logo_url(),
+        "image": image or shop_logo_url(),
         "category": product.category.name,
         "offers": {
             "@type": "Offer",
@@ -188,12 +200,13 @@ def sitemap_protocol_and_domain() -> tuple[str, str]:
     return parts.scheme or "https", parts.netloc
 
 
-def product_seo_context(*, product, available: int) -> dict:
+def product_seo_context(*, product, available: int, pictures=()) -> dict:
     """The product page's title, description, Open Graph type and JSON-LD."""
     from django.utils.translation import gettext as _
 
     from core.identity import shop_identity_get
 
+    image = picture_absolute_url(pictures=pictures)
     summary = _("%(name)s for %(platform)s, region %(region)s: delivered on screen and by email.")
     return {
         "seo_title": product.name,
@@ -205,7 +218,8 @@ def product_seo_context(*, product, available: int) -> dict:
             "region": product.region,
         },
         "seo_type": "product",
+        "seo_image": image,
         "structured_data": product_structured_data(
-            product=product, available=available, shop_name=shop_identity_get().name
+            product=product, available=available, shop_name=shop_identity_get().name, image=image
         ),
     }

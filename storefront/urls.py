@@ -1,7 +1,8 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core.health import ReadinessView
 from storefront import brand_views
@@ -42,6 +43,17 @@ urlpatterns = [
     path("cart/coupon/", include("pricing.urls")),
     path("", include("storefront.urls_catalog")),
 ]
+
+# Product images (the public `default` storage under MEDIA_URL): in production nginx
+# serves MEDIA_ROOT itself (deploy/nginx/keystore.conf); elsewhere Django does.
+if not settings.PRODUCTION and settings.MEDIA_URL.startswith("/"):
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
+            storefront_views.media_file,
+            name="media",
+        )
+    )
 
 # Under /api/ errors are JSON in the API's shape; elsewhere Django's pages.
 handler404 = "api.errors.page_not_found"

@@ -16,17 +16,23 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .activation import product_activation_steps
 from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
+from .images import product_pictures
 from .middleware import store_clock_exempt
-from .models import Platform, Product
+from .models import Product
 from .selectors import (
+    CatalogSort,
     cart_get,
-    category_list,
+    catalog_facets_get,
     contact_info_get,
     product_available_counts,
     product_get_active,
     product_list,
     product_list_with_stock,
+    purchase_promise_get,
+    requirements_rows,
+    search_terms,
     stock_status_for,
 )
 from .seo import (
@@ -38,7 +44,7 @@ from .seo import (
 from .services import CART_ID_SESSION_KEY, CartError, cart_add, cart_remove, cart_update
 
 CATALOG_PAGE_SIZE = 24
-CATALOG_PARAMS = ("q", "category", "platform", "page")
+CATALOG_PARAMS = ("q", "category", "platform", "region", "in_stock", "sort", "page")
 
 
 def _session_cart(request: HttpRequest) -> dict[str, int]:
@@ -92,7 +98,7 @@ def _catalog_seo(*, form: CatalogFilterForm, params: list[tuple[str, str]]) -> d
         ],
         "seo_noindex": bool(dict(params).get("q")),
     }
-    category = form.cleaned_data.get("category") if form.is_valid() else None
+    category = form.category_record()
     if category is not None:
         context["seo_title"] = category.name
         context["seo_description"] = category.description or category.name
@@ -114,18 +120,12 @@ def catalog(request: HttpRequest) -> HttpResponse:
         if page_html is not None:
             return HttpResponse(page_html)
 
-    form = CatalogFilterForm(request.GET or None)
+    facets = catalog_facets_get()
+    form = CatalogFilterForm(request.GET or None, facets=facets)
+    form.is_valid()  # errors are shown beside their fields; the valid filters still apply
     grid = cache.get(f"catalog-grid:{cache_id}") if seconds else None
     if grid is None:
-        filters: dict = {}
-        if form.is_valid():
-            category = form.cleaned_data.get("category")
-            filters = {
-                "category_slug": category.slug if category else None,
-                "platform": form.cleaned_data.get("platform") or None,
-                "query": form.cleaned_data.get("q") or None,
-            }
-        page = Paginator(product_list(**filters), CATALOG_PAGE_SIZE).get_page(
+        page = Paginator(product_list(**form.filters()), CATALOG_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         grid = render_to_string(
@@ -145,8 +145,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
         **_catalog_seo(form=form, params=params),
         "form": form,
         "grid": grid,
-        "categories": category_list(),
-        "platforms": Platform.choices,
+        "facets": facets,
+        "sorts": CatalogSort.choices,
+        "searching": bool(search_terms(query=request.GET.get("q", ""))),
         # The page may be kept for everyone: nothing on it may come from the request
         # beyond the parameters that make the cache key (the language form's return URL).
         "language_next": _catalog_url(params),
@@ -163,11 +164,17 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except Product.DoesNotExist:
         raise Http404
     available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)
+    pictures = product_pictures(product=product)
     context = {
-        **product_seo_context(product=product, available=available),
+        **product_seo_context(product=product, available=available, pictures=pictures),
         "product": product,
+        "pictures": pictures,
         "stock": stock_status_for(product=product, available=available),
         "form": CartAddForm(initial={"quantity": 1}),
+        "promise": purchase_promise_get(),
+        "activation_steps": product_activation_steps(product=product),
+        "quantity_max": max(1, min(product.max_per_order, available)),
+        "requirements": requirements_rows(text=product.system_requirements),
     }
     return render(request, "storefront/product_detail.html", context)
 
@@ -236,6 +243,16 @@ def contact(request: HttpRequest) -> HttpResponse:
 
 def robots_txt(request: HttpRequest) -> HttpResponse:
     return HttpResponse(robots_txt_render(), content_type="text/plain; charset=utf-8")
+
+
+@store_clock_exempt
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """A public media file (product images) outside production, where nginx serves them."""
+    from django.views.static import serve
+
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # The icons browsers and phones ask for at the root of the site (storefront/static/icons,

@@ -11,6 +11,10 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     syncMenu();
+    // Copy buttons are hidden in the markup (useless without JavaScript): show them here.
+    if (navigator.clipboard) {
+      document.querySelectorAll("[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
+    }
     if (wide.addEventListener) { wide.addEventListener("change", syncMenu); }
     document.addEventListener("click", function (event) {
       var button = event.target.closest("[data-copy]");
@@ -24,6 +28,9 @@
         var original = button.textContent;
         button.textContent = label;
         setTimeout(function () { button.textContent = original; }, 2000);
+        // Screen readers hear it from the page's live region ([data-copy-status]).
+        var status = document.querySelector("[data-copy-status]");
+        if (status) { status.textContent = ""; setTimeout(function () { status.textContent = label; }, 50); }
       });
     });
   });

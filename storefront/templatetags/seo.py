@@ -53,6 +53,6 @@ def seo_head(context) -> dict:
         "og_locale_alternates": [
             seo.og_locale(language=code) for code in seo.language_codes() if code != language
         ],
-        "image": seo.shop_logo_url(),
+        "image": context.get("seo_image") or seo.shop_logo_url(),
         "json_ld": json_ld(structured) if structured and not noindex else "",
     }

@@ -44,14 +44,26 @@ def test_search_matches_every_word_of_the_query(client, product):
 
 
 def test_unknown_filter_values_show_a_form_error_not_a_crash(client, product):
-    response = client.get(reverse("catalog:catalog"), {"category": "no-such", "platform": "amiga"})
+    response = client.get(
+        reverse("catalog:catalog"),
+        {"category": "no-such", "platform": "amiga", "region": "Atlantis", "sort": "random"},
+    )
     assert response.status_code == 200
     body = response.content.decode()
     invalid = "Select a valid choice"
-    for field in ("category", "platform"):
-        error = re.search(rf'<div id="id_{field}-error" role="alert">(.*?)</div>', body, re.S)
+    for field, value in (
+        ("category", "no-such"),
+        ("platform", "amiga"),
+        ("region", "Atlantis"),
+        ("sort", "random"),
+    ):
+        error = re.search(rf'<div id="id_{field}-error" role="alert"[^>]*>(.*?)</div>', body, re.S)
         assert error is not None, field
-        assert invalid in error.group(1), field
+        assert invalid in error.group(1) and value in error.group(1), field
+        # the field says it is invalid and points at its message
+        assert re.search(
+            rf'id="id_{field}" aria-invalid="true" aria-describedby="id_{field}-error"', body
+        )
     assert "Windows 11 Pro" in body  # the rest of the page still works
     fine = client.get(reverse("catalog:catalog"), {"category": "", "platform": "steam"})
     assert 'role="alert"' not in fine.content.decode()

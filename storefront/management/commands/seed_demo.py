@@ -58,7 +58,13 @@ class Command(BaseCommand):
         import importlib
 
         hooks = []
-        for module_name in ("policies.demo", "pricing.demo", "keys.demo", "orders.demo"):
+        for module_name in (
+            "storefront.demo_images",
+            "policies.demo",
+            "pricing.demo",
+            "keys.demo",
+            "orders.demo",
+        ):
             try:
                 module = importlib.import_module(module_name)
             except ModuleNotFoundError as exc:
