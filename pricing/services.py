@@ -138,6 +138,13 @@ def _eligible(coupon: Coupon, lines: Sequence[PriceLineIn]) -> list[bool]:
     return [li.product_id in product_ids or li.category_id in category_ids for li in lines]
 
 
+# The smallest amount a card payment may be for (Stripe's documented minimum charge amounts;
+# other currencies: the default).
+MINIMUM_CHARGE = {"EUR": Decimal("0.50"), "USD": Decimal("0.50"), "GBP": Decimal("0.30"),
+                  "SAR": Decimal("2.00"), "AED": Decimal("2.00")}  # fmt: skip
+DEFAULT_MINIMUM_CHARGE = Decimal("0.50")
+
+
 def coupon_usage_counts(*, coupon: Coupon, email: str = "") -> tuple[int, int]:
     """(uses in total, uses by ``email``) counting reserved and redeemed redemptions."""
     live = CouponRedemption.objects.filter(coupon=coupon, status__in=COUNTED_STATUSES)
@@ -249,6 +256,17 @@ def coupon_apply(
         eligible=eligible,
         currency=currency,
     )
+    left = subtotal - sum(discounts, ZERO)
+    if left < MINIMUM_CHARGE.get(currency.upper(), DEFAULT_MINIMUM_CHARGE):
+        # A card payment cannot be for nothing (Stripe's smallest charge is about 0.50 in
+        # most currencies); the shop has no payment-free checkout, so say so up front.
+        raise CouponError(
+            "nothing_to_pay",
+            _(
+                "This code would leave less than the smallest card payment to pay. "
+                "Add another item to use it, or contact us."
+            ),
+        )
     return CouponApplied(coupon=coupon, discounts=discounts)
 
 

@@ -77,6 +77,15 @@ def test_each_refusal_has_its_own_reason_and_message(office):
     assert _refusal("USD5", lines)[0] == "currency"
 
 
+def test_a_code_that_would_leave_nothing_to_pay_is_refused_not_charged_as_zero(office):
+    Coupon.objects.create(code="FREE", kind="percent", value=100)
+    Coupon.objects.create(code="ALMOST", kind="fixed", value=Decimal("29.60"), currency="EUR")
+    Coupon.objects.create(code="HALF", kind="percent", value=50)
+    assert _refusal("FREE", _lines(office))[0] == "nothing_to_pay"
+    assert _refusal("ALMOST", _lines(office))[0] == "nothing_to_pay"  # 0.30 left: below 0.50
+    assert coupon_apply(code="HALF", lines=_lines(office), currency="EUR").total == Decimal("14.95")
+
+
 def test_a_coupon_limited_to_a_category_discounts_only_its_lines(office):
     games = CategoryFactory(name="Games")
     game = ProductFactory(category=games, price=Decimal("10.00"))
