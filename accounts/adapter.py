@@ -27,6 +27,7 @@ class AccountAdapter(DefaultAccountAdapter):
         on commit, retried)."""
         from allauth.core import context as allauth_context
         from django.contrib.sites.shortcuts import get_current_site
+        from django.template.loader import render_to_string
         from django.utils import timezone, translation
 
         from core.outbox import outbox_enqueue
@@ -53,6 +54,9 @@ class AccountAdapter(DefaultAccountAdapter):
             text = msg.body if msg.content_subtype != "html" else ""
             if text and not html:
                 html = account_email_html(template_prefix=template_prefix, text=text, context=ctx)
+            if text:  # the seller's identity closes every customer email, as in order emails
+                footer = render_to_string("emails/_identity_footer.txt", ctx)
+                text = text.rstrip() + "\n" + footer
         with transaction.atomic():
             outbox_enqueue(
                 idempotency_key=f"account:{template_prefix.rsplit('/', 1)[-1]}:{uuid.uuid4().hex}",

@@ -46,6 +46,7 @@ def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailM
     with translation.override(language), timezone.override(time_zone):
         subject = render_to_string(f"emails/{name}.subject.txt", full_context)
         text = render_to_string(f"emails/{name}.txt", full_context)
+        text = text.rstrip() + "\n" + render_to_string("emails/_identity_footer.txt", full_context)
         html = render_to_string(f"emails/{name}.html", full_context)
     message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text)
     message.attach_alternative(html, "text/html")

@@ -140,3 +140,23 @@ def test_the_text_is_laid_out_as_paragraphs_a_button_and_a_code():
         'See <a href="https://shop.example.com/help/"><bdi>https://shop.example.com/help/</bdi>'
         "</a> for help.<br>Keystore"
     )
+
+
+def test_every_customer_email_ends_with_the_sellers_legal_identity(
+    client, django_capture_on_commit_callbacks
+):
+    from core.identity import shop_identity_update
+
+    shop_identity_update(
+        legal_name="AllKeyMasters SAS", address_line1="12 rue de la Paix", postcode="75002",
+        city="Paris", country="FR", vat_number="FR40303265045",
+        company_number="RCS Paris 303 265 045",
+    )  # fmt: skip
+    message, html = _signup(client, django_capture_on_commit_callbacks, language="en")
+    seller = re.search(r'<p [^>]*id="seller">(.*?)</p>', html, re.S).group(1)
+    assert "AllKeyMasters SAS" in seller and "12 rue de la Paix, 75002 Paris, FR" in seller
+    assert "VAT number <bdi>FR40303265045</bdi>" in seller
+    assert "RCS Paris 303 265 045" in seller
+    tail = message.body.rsplit("\n--\n", 1)[1]
+    assert tail.startswith("AllKeyMasters SAS, 12 rue de la Paix, 75002 Paris, FR")
+    assert "VAT number FR40303265045" in tail and "Company registration RCS Paris" in tail
