@@ -135,6 +135,7 @@ def test_the_owner_sets_colours_and_logo_in_the_admin(
         "legal_name": "Clé SAS",
         "support_email": "help@cle.example",
         "invoice_prefix": "CLE-",
+        "tax_regime": "none",
         "brand_color": "#ffd500",
     }
     response = client.post(url, data)

@@ -29,6 +29,8 @@ def _admin_data(product, **images) -> dict:
     data = {
         "category": product.category_id,
         "name": product.name,
+        "name_en": product.name,  # the per-language fields (django-modeltranslation)
+        "edition_en": product.edition,
         "slug": product.slug,
         "sku": product.sku,
         "kind": product.kind,
