@@ -10,7 +10,9 @@ Rules kept everywhere below:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -198,40 +200,64 @@ def order_transition(*, order: Order, to_status: str, actor: Any = None, reason:
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        from_status = locked.status
-        if from_status == to_status:
-            _copy_state(locked, order)
-            return False
-        if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
-            raise OrderTransitionError(
-                f"order {locked.number}: {from_status} -> {to_status} is not allowed"
-            )
-        now = timezone.now()
-        locked.status = to_status
-        fields = ["status"]
-        if to_status == S.PAID and locked.paid_at is None:
-            locked.paid_at = now
-            fields.append("paid_at")
-        if to_status == S.DELIVERED and locked.delivered_at is None:
-            locked.delivered_at = now
-            fields.append("delivered_at")
-        locked.save(update_fields=fields)
-        OrderEvent.objects.create(
-            order=locked,
-            actor=actor if getattr(actor, "pk", None) else None,
-            kind=OrderEventKind.STATUS,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason[:500],
+        moved = _order_transition_locked(
+            locked=locked, to_status=to_status, actor=actor, reason=reason
         )
-        if to_status in ORDER_WEBHOOK_EVENTS:
-            order_webhook_emit(
-                order=locked,
-                event=ORDER_WEBHOOK_EVENTS[to_status],
-                dedupe_key=f"{ORDER_WEBHOOK_EVENTS[to_status]}:{locked.pk}",
-            )
         _copy_state(locked, order)
-        return True
+        return moved
+
+
+def _order_transition_locked(
+    *,
+    locked: Order,
+    to_status: str,
+    actor: Any = None,
+    reason: str = "",
+    also_save: tuple[str, ...] = (),
+    events: list[OrderEvent] | None = None,
+) -> bool:
+    """``order_transition`` for an order row the caller's transaction already locked
+    (fresh from ``select_for_update``): no second read of the row. ``also_save`` names
+    fields the caller changed, written by the same UPDATE; with ``events`` the event row
+    is appended there for the caller to insert with its others (one ``bulk_create``)."""
+    from_status = locked.status
+    if from_status == to_status:
+        if also_save:
+            locked.save(update_fields=list(also_save))
+        return False
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
+        raise OrderTransitionError(
+            f"order {locked.number}: {from_status} -> {to_status} is not allowed"
+        )
+    now = timezone.now()
+    locked.status = to_status
+    fields = ["status", *also_save]
+    if to_status == S.PAID and locked.paid_at is None:
+        locked.paid_at = now
+        fields.append("paid_at")
+    if to_status == S.DELIVERED and locked.delivered_at is None:
+        locked.delivered_at = now
+        fields.append("delivered_at")
+    locked.save(update_fields=fields)
+    event = OrderEvent(
+        order=locked,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=OrderEventKind.STATUS,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason[:500],
+    )
+    if events is None:
+        event.save()
+    else:
+        events.append(event)
+    if to_status in ORDER_WEBHOOK_EVENTS:
+        order_webhook_emit(
+            order=locked,
+            event=ORDER_WEBHOOK_EVENTS[to_status],
+            dedupe_key=f"{ORDER_WEBHOOK_EVENTS[to_status]}:{locked.pk}",
+        )
+    return True
 
 
 # The order events merchants' endpoints can subscribe to, by the status that raises them
@@ -464,6 +490,38 @@ def order_checkout_start(*, order: Order, site_url: str = "") -> str:
 
 # --- payment confirmation ---------------------------------------------------------------------
 
+# Set by a task that delivers the orders it confirms itself, right after its transaction
+# commits (orders.tasks.orders_webhook_process): one task per paid order instead of two.
+_DELIVER_INLINE: ContextVar[list[tuple[str, bool]] | None] = ContextVar(
+    "orders_deliver_inline", default=None
+)
+
+
+@contextmanager
+def deliveries_inline() -> Iterator[list[tuple[str, bool]]]:
+    """Inside this block, an order confirmed paid is not handed to a delivery task: once
+    its transaction commits, ``(order id, replay_deferred)`` is appended to the yielded
+    list and the caller (a task, outside any transaction) delivers it, then replays the
+    events that waited for the payment when ``replay_deferred``
+    (``orders_webhook_replay_deferred``). A caller that dies before that leaves a paid
+    order the sweeper re-drives (``orders_sweep_undelivered``)."""
+    collected: list[tuple[str, bool]] = []
+    token = _DELIVER_INLINE.set(collected)
+    try:
+        yield collected
+    finally:
+        _DELIVER_INLINE.reset(token)
+
+
+def _delivery_schedule(*, order_id: str, replay_deferred: bool) -> None:
+    inline = _DELIVER_INLINE.get()
+    if inline is not None:
+        transaction.on_commit(lambda: inline.append((order_id, replay_deferred)))
+        return
+    _on_commit_task("orders_deliver", order_id)
+    if replay_deferred:
+        _on_commit_task("orders_webhook_replay_deferred", order_id)
+
 
 @dataclass(frozen=True)
 class PaymentConfirmation:
@@ -511,23 +569,31 @@ def order_payment_confirm(
                 dedupe_key=f"order:{order.pk}:payment-problem:{payment_id}",
             )
             return PaymentConfirmation(order=order, newly_paid=False, problem=problem)
-        risk, _created = OrderRisk.objects.get_or_create(order=order)
-        fields = []
-        if risk_level and risk.risk_level != risk_level:
-            risk.risk_level = risk_level
-            fields.append("risk_level")
-        if card_fingerprint and risk.card_fingerprint != card_fingerprint:
-            risk.card_fingerprint = card_fingerprint
-            fields.append("card_fingerprint")
-        if fields:
-            risk.save(update_fields=fields)
+        if risk_level or card_fingerprint:  # else the fraud check creates the row
+            risk, _created = OrderRisk.objects.get_or_create(order=order)
+            fields = []
+            if risk_level and risk.risk_level != risk_level:
+                risk.risk_level = risk_level
+                fields.append("risk_level")
+            if card_fingerprint and risk.card_fingerprint != card_fingerprint:
+                risk.card_fingerprint = card_fingerprint
+                fields.append("card_fingerprint")
+            if fields:
+                risk.save(update_fields=fields)
+        also_save: tuple[str, ...] = ()
         if payment_id and order.gateway_payment_id != payment_id:
             order.gateway_payment_id = payment_id
-            order.save(update_fields=["gateway_payment_id"])
-        order_transition(order=order, to_status=S.PAID, reason=f"payment confirmed ({source})")
-        _on_commit_task("orders_deliver", str(order.pk))
-        if WebhookEvent.objects.filter(order=order, status=WebhookEventStatus.DEFERRED).exists():
-            _on_commit_task("orders_webhook_replay_deferred", str(order.pk))
+            also_save = ("gateway_payment_id",)
+        _order_transition_locked(
+            locked=order,
+            to_status=S.PAID,
+            reason=f"payment confirmed ({source})",
+            also_save=also_save,
+        )
+        replay = WebhookEvent.objects.filter(
+            order=order, status=WebhookEventStatus.DEFERRED
+        ).exists()
+        _delivery_schedule(order_id=str(order.pk), replay_deferred=replay)
         return PaymentConfirmation(order=order, newly_paid=True)
 
 
@@ -640,12 +706,6 @@ def _keys_reserve(*, order: Order) -> dict[int, int]:
     return shortfall
 
 
-def _line_keys(*, line: OrderLine, statuses: tuple[str, ...]) -> list:
-    from keys.selectors import keys_for_order
-
-    return list(keys_for_order(order=line.order_id).filter(order_line=line, status__in=statuses))
-
-
 def order_hold_release(*, order: Order, actor: Any, note: str = "") -> Order:
     """Staff clear a security hold: delivery follows at once."""
     with transaction.atomic():
@@ -674,6 +734,9 @@ def order_hold_release(*, order: Order, actor: Any, note: str = "") -> Order:
 class DeliveryOutcome:
     status: str  # delivered | held | backordered | skipped
     email_ids: list[int] = field(default_factory=list)
+    # outbox messages this run created already leased to its caller, which sends them
+    # at once (core.outbox.outbox_send_leased); their email ids are not in email_ids
+    leased_messages: list[Any] = field(default_factory=list)
 
 
 def order_deliver(*, order_id: Any) -> DeliveryOutcome:
@@ -691,58 +754,95 @@ def order_deliver(*, order_id: Any) -> DeliveryOutcome:
 
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=order)
+        # Every writer of an order's risk row holds the order's lock: no race on creating it.
+        risk = OrderRisk.objects.select_for_update().filter(order=order).first()
+        risk_new = risk is None
+        if risk_new:
+            risk = OrderRisk(order=order)
+        risk_fields: list[str] = []
         if facts is not None and (facts.risk_level or facts.card_fingerprint):
             risk.risk_level = facts.risk_level or risk.risk_level
             risk.card_fingerprint = facts.card_fingerprint or risk.card_fingerprint
-            risk.save(update_fields=["risk_level", "card_fingerprint"])
+            risk_fields += ["risk_level", "card_fingerprint"]
+        events: list[OrderEvent] = []
         if order.status == S.PAID and risk.checked_at is None:
             verdict = fraud_check(order=order, risk=risk)
             risk.checked_at = timezone.now()
-            risk.save(update_fields=["checked_at"])
-            order_event_add(
-                order=order,
-                kind=OrderEventKind.FRAUD,
-                reason="hold: " + "; ".join(verdict.reasons) if verdict.hold else "passed",
+            risk_fields.append("checked_at")
+            events.append(
+                OrderEvent(
+                    order=order,
+                    kind=OrderEventKind.FRAUD,
+                    from_status=order.status,
+                    to_status=order.status,
+                    reason=("hold: " + "; ".join(verdict.reasons) if verdict.hold else "passed")[
+                        :500
+                    ],
+                )
             )
             if verdict.hold:
                 risk.hold_reasons = verdict.reasons
                 risk.held_at = risk.checked_at
-                risk.save(update_fields=["hold_reasons", "held_at"])
-                order_transition(
-                    order=order, to_status=S.ON_HOLD, reason="; ".join(verdict.reasons)
+                risk_fields += ["hold_reasons", "held_at"]
+                _risk_save(risk=risk, new=risk_new, fields=risk_fields)
+                _order_transition_locked(
+                    locked=order,
+                    to_status=S.ON_HOLD,
+                    reason="; ".join(verdict.reasons),
+                    events=events,
                 )
+                OrderEvent.objects.bulk_create(events)
                 _keys_reserve(order=order)
                 email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
+        _risk_save(risk=risk, new=risk_new, fields=risk_fields)
         if order.status == S.ON_HOLD and risk.released_at is None:
+            OrderEvent.objects.bulk_create(events)
             return DeliveryOutcome(status="held")
         if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
+            OrderEvent.objects.bulk_create(events)
             return DeliveryOutcome(status="skipped")
-        return _order_keys_deliver(order=order)
+        return _order_keys_deliver(order=order, events=events)
 
 
-def _order_keys_deliver(*, order: Order) -> DeliveryOutcome:
-    """Inside the order lock: give every line its keys, all or nothing, then deliver."""
+def _risk_save(*, risk: OrderRisk, new: bool, fields: list[str]) -> None:
+    if new:
+        risk.save(force_insert=True)
+    elif fields:
+        risk.save(update_fields=list(dict.fromkeys(fields)))
+
+
+def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None) -> DeliveryOutcome:
+    """Inside the order lock: give every line its keys, all or nothing, then deliver.
+    ``events`` (order events of this run not written yet) go in with the delivery's own."""
     from keys.services import key_allocate
 
+    events = [] if events is None else events
     shortfall: dict[int, int] = {}
     savepoint = transaction.savepoint()
-    for line in order.lines.select_for_update().order_by("id"):
+    lines = list(order.lines.select_for_update().order_by("id"))
+    for line in lines:
         # Keys the line already holds count (reserved ones are delivered), so this never
         # allocates twice; short stock changes nothing for that line.
-        result = key_allocate(order_line=line, quantity=line.quantity, status="delivered")
+        result = key_allocate(
+            order_line=line, quantity=line.quantity, status="delivered", line_locked=True
+        )
         if not result.ok:
             shortfall[line.pk] = int(result.shortfall)
     if shortfall:
         transaction.savepoint_rollback(savepoint)
+        OrderEvent.objects.bulk_create(events)
         return _order_backorder(order=order, shortfall=shortfall)
     transaction.savepoint_commit(savepoint)
-    order_transition(order=order, to_status=S.DELIVERED, reason="keys delivered")
-    # Delivered happens once, in this transaction: its email row cannot exist yet.
+    _order_transition_locked(
+        locked=order, to_status=S.DELIVERED, reason="keys delivered", events=events
+    )
+    OrderEvent.objects.bulk_create(events)
+    # Delivered happens once, in this transaction: its email row cannot exist yet, nor its
+    # outbox message, which is created leased to this worker: it sends it right after commit.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
-    _order_email_enqueue(email=email, schedule=False)  # the delivery task sends it at once
-    return DeliveryOutcome(status="delivered", email_ids=[email.pk])
+    message = _order_email_enqueue(email=email, schedule=False, lease=True)
+    return DeliveryOutcome(status="delivered", leased_messages=[message])
 
 
 def _backorder_deadline_hours() -> int:
@@ -847,9 +947,11 @@ def _order_emails_without_message():
     )
 
 
-def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True):
+def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True, lease: bool = False):
     """The outbox message of one order email (created once; no key code is stored: the
-    body is rendered when it is sent)."""
+    body is rendered when it is sent). ``lease``: the email row was just created in this
+    transaction, so its message cannot exist yet; it is written leased to the caller
+    (``core.outbox.outbox_enqueue``), who sends it after commit."""
     from core.outbox import outbox_enqueue
 
     return outbox_enqueue(
@@ -859,6 +961,7 @@ def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True):
         context={"order_email_id": email.pk},
         hook=OUTBOX_NAME,
         schedule=schedule,
+        lease=lease,
     )
 
 
@@ -904,7 +1007,7 @@ def order_email_render(*, message):
 
 def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
     """Told by the outbox (in its transaction) what became of an order email."""
-    from keys.services import key_view_record
+    from keys.services import key_views_record_email
 
     email = (
         OrderEmail.objects.select_for_update(of=("self",))
@@ -923,8 +1026,8 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     email.last_error = ""
     email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
     # The codes reached a mail server: only now is the email channel's view audited.
-    for key_id in facts.get("key_ids", []):
-        key_view_record(key_id=key_id, channel="email", guest_email=email.order.email)
+    if facts.get("key_ids"):
+        key_views_record_email(key_ids=facts["key_ids"], guest_email=email.order.email)
     order_event_add(order=email.order, kind=OrderEventKind.EMAIL, reason=f"{email.kind} email sent")
 
 
@@ -941,16 +1044,17 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
         "key_ids": [],
     }
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
-        from keys.services import key_code_for_email
+        from keys.services import key_codes_for_order_email
 
+        codes_by_line: dict[int, list[str]] = {}
+        for key, code in key_codes_for_order_email(order_id=order.pk):  # one query
+            codes_by_line.setdefault(key.order_line_id, []).append(code)
+            context["key_ids"].append(key.pk)
         for line in order.lines.select_related("product").order_by("id"):
-            keys = list(_line_keys(line=line, statuses=("delivered",)))
-            codes = [key_code_for_email(key_id=key.pk) for key in keys]
-            context["key_ids"].extend(key.pk for key in keys)
             context["lines"].append(
                 {
                     "name": line.product_name,
-                    "codes": codes,
+                    "codes": codes_by_line.get(line.pk, []),
                     "activation": line.product.activation_instructions,
                 }
             )
@@ -1380,19 +1484,28 @@ def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: date
         )
         raise WebhookMalformed(problem, event)
     created = payload.get("created")
-    event, _created = WebhookEvent.objects.get_or_create(
-        event_id=payload["id"][:255],
-        defaults={
-            "gateway": "stripe",
-            "type": payload["type"][:100],
-            "payload": payload,
-            "received_at": received_at,
-            "created_at_gateway": (
-                datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
-            ),
-        },
+    event_id = payload["id"][:255]
+    row = WebhookEvent(
+        event_id=event_id,
+        gateway="stripe",
+        type=payload["type"][:100],
+        payload=payload,
+        received_at=received_at,
+        created_at_gateway=(
+            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+        ),
     )
-    return event
+    # One INSERT for a new event (the usual case); the unique event id turns a gateway
+    # retry into a read of the row stored the first time.
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            row.save(force_insert=True)
+    except IntegrityError:
+        return WebhookEvent.objects.get(event_id=event_id)
+    return row
 
 
 FINAL_EVENT_STATES = frozenset(
@@ -1400,37 +1513,53 @@ FINAL_EVENT_STATES = frozenset(
 )
 
 
+def webhook_event_enqueue(*, event: WebhookEvent) -> str:
+    """Hand a stored event to the task queue; returns "queued", or the status of an event
+    already processed (a gateway retry of one: nothing to do). Raises when the broker
+    cannot take it (the caller answers an error so the gateway sends it again; the
+    sweeper also picks up events left received)."""
+    if event.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.REJECTED):
+        return event.status
+    from . import tasks
+
+    tasks.orders_webhook_process.delay(event.pk)
+    return "queued"
+
+
 def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
     """Process a stored event exactly once (row lock on the event); returns its new status."""
-    event = WebhookEvent.objects.get(pk=event_pk)
-    if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
-        return event.status
-    if event.type.startswith("charge.dispute."):
-        return _dispute_event_process(event=event, replay=replay)
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-        if event.status in FINAL_EVENT_STATES and not replay:
+        if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
             return event.status
-        event.attempts += 1
-        status, error, order = WebhookEventStatus.PROCESSED, "", None
-        try:
-            with transaction.atomic():
-                status, order = _stripe_event_dispatch(event=event)
-        except EventNotReady as exc:
-            status, error, order = WebhookEventStatus.DEFERRED, str(exc), exc.order
-        except Exception as exc:
-            logger.exception("webhook event %s failed", event.event_id)
-            status, error = WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        event.status = status
-        event.error = error[:2000]
-        fields = ["status", "error", "attempts"]
-        if order is not None:
-            event.order = order
-            fields.append("order")
-        if status in FINAL_EVENT_STATES:
-            event.processed_at = timezone.now()
-            fields.append("processed_at")
-        event.save(update_fields=fields)
+        if not event.type.startswith("charge.dispute."):
+            return _stripe_event_process_locked(event=event, replay=replay)
+    return _dispute_event_process(event=event, replay=replay)  # may call Stripe: outside
+
+
+def _stripe_event_process_locked(*, event: WebhookEvent, replay: bool) -> str:
+    if event.status in FINAL_EVENT_STATES and not replay:
+        return event.status
+    event.attempts += 1
+    status, error, order = WebhookEventStatus.PROCESSED, "", None
+    try:
+        with transaction.atomic():
+            status, order = _stripe_event_dispatch(event=event)
+    except EventNotReady as exc:
+        status, error, order = WebhookEventStatus.DEFERRED, str(exc), exc.order
+    except Exception as exc:
+        logger.exception("webhook event %s failed", event.event_id)
+        status, error = WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    event.status = status
+    event.error = error[:2000]
+    fields = ["status", "error", "attempts"]
+    if order is not None:
+        event.order = order
+        fields.append("order")
+    if status in FINAL_EVENT_STATES:
+        event.processed_at = timezone.now()
+        fields.append("processed_at")
+    event.save(update_fields=fields)
     return status
 
 
@@ -1656,6 +1785,13 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
         _order_email_enqueue(email=email)
         result.emails += 1
     result.events = webhook_events_replay_deferred()
+    # events stored by the web process whose task never ran (the broker lost it)
+    received = WebhookEvent.objects.filter(
+        status=WebhookEventStatus.RECEIVED, received_at__lte=cutoff
+    )
+    for pk in received.order_by("received_at").values_list("pk", flat=True)[:500]:
+        tasks.orders_webhook_process.delay(pk)
+        result.events += 1
     for refund in Refund.objects.filter(
         status__in=[RefundStatus.FAILED, RefundStatus.PENDING],
         gateway_refund_id="",
