@@ -413,7 +413,7 @@ class Stack:
         else:
             self.base = f"http://127.0.0.1:{ports[0]}"
         for port in ports:
-            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=300)
         wait_http(self.base + "/healthz", timeout=30)
 
     def parts(self) -> dict[str, list[int]]:

@@ -527,16 +527,22 @@ def key_code_for_email(*, key_id: int) -> str:
 
 
 @sensitive_variables()
-def key_codes_for_order_email(*, order_id) -> list[tuple[Key, str]]:
+def key_codes_for_order_email(*, order_id, keys: list[Key] | None = None) -> list[tuple[Key, str]]:
     """The delivered keys of an order with their plaintexts (by line, then key), for an
-    email being sent now: one query for every key. Writes no audit row, like
+    email being sent now: one query for every key, or none when the caller hands over the
+    rows its own transaction just delivered (``keys``). Writes no audit row, like
     :func:`key_code_for_email`; the outbox hook records the views once the server
     accepted the message. Never log the codes."""
-    keys = (
-        Key.objects.filter(order_line__order_id=order_id, status=S.DELIVERED)
-        .only("id", "status", "ciphertext", "order_line_id")
-        .order_by("order_line_id", "id")
-    )
+    if keys is None:
+        keys = list(
+            Key.objects.filter(order_line__order_id=order_id, status=S.DELIVERED)
+            .only("id", "status", "ciphertext", "order_line_id")
+            .order_by("order_line_id", "id")
+        )
+    else:
+        keys = sorted(
+            (k for k in keys if k.status == S.DELIVERED), key=lambda k: (k.order_line_id, k.pk)
+        )
     return [(key, code_decrypt(key.ciphertext, key_id=key.pk)) for key in keys]
 
 

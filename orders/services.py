@@ -490,22 +490,29 @@ def order_checkout_start(*, order: Order, site_url: str = "") -> str:
 
 # --- payment confirmation ---------------------------------------------------------------------
 
+
 # Set by a task that delivers the orders it confirms itself, right after its transaction
 # commits (orders.tasks.orders_webhook_process): one task per paid order instead of two.
-_DELIVER_INLINE: ContextVar[list[tuple[str, bool]] | None] = ContextVar(
+@dataclass(frozen=True)
+class PaidNow:
+    order_id: str
+    replay_deferred: bool  # events waited for this payment: replay them after delivery
+    order: Order | None  # as committed, when it has no risk row (order_deliver(paid_now=))
+
+
+_DELIVER_INLINE: ContextVar[list[PaidNow] | None] = ContextVar(
     "orders_deliver_inline", default=None
 )
 
 
 @contextmanager
-def deliveries_inline() -> Iterator[list[tuple[str, bool]]]:
+def deliveries_inline() -> Iterator[list[PaidNow]]:
     """Inside this block, an order confirmed paid is not handed to a delivery task: once
-    its transaction commits, ``(order id, replay_deferred)`` is appended to the yielded
-    list and the caller (a task, outside any transaction) delivers it, then replays the
-    events that waited for the payment when ``replay_deferred``
-    (``orders_webhook_replay_deferred``). A caller that dies before that leaves a paid
-    order the sweeper re-drives (``orders_sweep_undelivered``)."""
-    collected: list[tuple[str, bool]] = []
+    its transaction commits, a :class:`PaidNow` is appended to the yielded list and the
+    caller (a task, outside any transaction) delivers it, then replays the events that
+    waited for the payment (``orders_webhook_replay_deferred``). A caller that dies before
+    that leaves a paid order the sweeper re-drives (``orders_sweep_undelivered``)."""
+    collected: list[PaidNow] = []
     token = _DELIVER_INLINE.set(collected)
     try:
         yield collected
@@ -513,10 +520,12 @@ def deliveries_inline() -> Iterator[list[tuple[str, bool]]]:
         _DELIVER_INLINE.reset(token)
 
 
-def _delivery_schedule(*, order_id: str, replay_deferred: bool) -> None:
+def _delivery_schedule(*, order: Order, replay_deferred: bool, facts_given: bool) -> None:
+    order_id = str(order.pk)
     inline = _DELIVER_INLINE.get()
     if inline is not None:
-        transaction.on_commit(lambda: inline.append((order_id, replay_deferred)))
+        paid = PaidNow(order_id, replay_deferred, None if facts_given else order)
+        transaction.on_commit(lambda: inline.append(paid))
         return
     _on_commit_task("orders_deliver", order_id)
     if replay_deferred:
@@ -593,7 +602,9 @@ def order_payment_confirm(
         replay = WebhookEvent.objects.filter(
             order=order, status=WebhookEventStatus.DEFERRED
         ).exists()
-        _delivery_schedule(order_id=str(order.pk), replay_deferred=replay)
+        _delivery_schedule(
+            order=order, replay_deferred=replay, facts_given=bool(risk_level or card_fingerprint)
+        )
         return PaymentConfirmation(order=order, newly_paid=True)
 
 
@@ -680,15 +691,11 @@ def blocklist_add(*, kind: str, value: str, reason: str = "", actor: Any = None)
     return entry
 
 
-def _order_risk_facts_fetch(*, order: Order):
+def _order_risk_facts_fetch(*, order: Order, risk: OrderRisk | None):
     """Risk facts (Radar level, card fingerprint) the gateway has and we lack, or None.
 
     Called outside any transaction: it may ask the gateway over the network.
     """
-    try:
-        risk = order.risk  # loaded with select_related by the caller
-    except OrderRisk.DoesNotExist:
-        risk = None
     if risk is not None and (risk.risk_level or risk.checked_at):
         return None
     return gateway_get(name=order.gateway).risk_get(order=order)
@@ -739,17 +746,24 @@ class DeliveryOutcome:
     leased_messages: list[Any] = field(default_factory=list)
 
 
-def order_deliver(*, order_id: Any) -> DeliveryOutcome:
+def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOutcome:
     """Run the paid-order pipeline once: fraud check, then hold or allocate and deliver.
 
     Safe to call any number of times, concurrently: the order row lock serializes runs and
     each step checks what was already done. Returns the emails the caller should send now.
+    ``paid_now``: the order as the committed confirmation that made it paid (without risk
+    facts) left it, so it has no risk row yet; it is not read again before the gateway's
+    risk lookup (everything is checked again under the lock).
     """
-    order = Order.objects.select_related("risk").get(pk=order_id)
+    if paid_now is not None:
+        order, risk = paid_now, None
+    else:
+        order = Order.objects.select_related("risk").get(pk=order_id)
+        risk = getattr(order, "risk", None)  # none yet: RelatedObjectDoesNotExist
     if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
         return _delivery_emails_pending(order=order)
     # may call the gateway: never inside a transaction
-    facts = _order_risk_facts_fetch(order=order) if order.status == S.PAID else None
+    facts = _order_risk_facts_fetch(order=order, risk=risk) if order.status == S.PAID else None
     from .selectors import fraud_check
 
     with transaction.atomic():
@@ -820,7 +834,10 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     events = [] if events is None else events
     shortfall: dict[int, int] = {}
     savepoint = transaction.savepoint()
-    lines = list(order.lines.select_for_update().order_by("id"))
+    lines = list(
+        order.lines.select_for_update(of=("self",)).select_related("product").order_by("id")
+    )
+    keys = []
     for line in lines:
         # Keys the line already holds count (reserved ones are delivered), so this never
         # allocates twice; short stock changes nothing for that line.
@@ -829,6 +846,7 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
         )
         if not result.ok:
             shortfall[line.pk] = int(result.shortfall)
+        keys += result.keys
     if shortfall:
         transaction.savepoint_rollback(savepoint)
         OrderEvent.objects.bulk_create(events)
@@ -842,6 +860,8 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     # outbox message, which is created leased to this worker: it sends it right after commit.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
     message = _order_email_enqueue(email=email, schedule=False, lease=True)
+    # what the renderer would read again, handed over in memory (never stored)
+    message.prefetched = {"email": email, "lines": lines, "keys": keys}
     return DeliveryOutcome(status="delivered", leased_messages=[message])
 
 
@@ -989,9 +1009,17 @@ def order_email_render(*, message):
     from core.outbox import RenderedEmail
     from storefront.emails import email_render
 
-    email = OrderEmail.objects.select_related("order").get(pk=message.context["order_email_id"])
+    prefetched = getattr(message, "prefetched", None) or {}
+    email = prefetched.get("email")
+    if email is None or email.pk != message.context["order_email_id"]:
+        email, prefetched = (
+            OrderEmail.objects.select_related("order").get(pk=message.context["order_email_id"]),
+            {},
+        )
     order = email.order
-    context = _email_context(order=order, kind=email.kind)
+    context = _email_context(
+        order=order, kind=email.kind, lines=prefetched.get("lines"), keys=prefetched.get("keys")
+    )
     rendered = email_render(
         name=EMAIL_TEMPLATES[email.kind], context=context, language=order.language or "en"
     )
@@ -1031,7 +1059,11 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     order_event_add(order=email.order, kind=OrderEventKind.EMAIL, reason=f"{email.kind} email sent")
 
 
-def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
+def _email_context(
+    *, order: Order, kind: str, lines: list | None = None, keys: list | None = None
+) -> dict[str, Any]:
+    """What the order email templates show. ``lines`` (with their products) and the
+    order's delivered ``keys`` may be handed over by a caller that just read them."""
     base = settings.SITE_URL.rstrip("/")
     context: dict[str, Any] = {
         "order": order,
@@ -1047,10 +1079,12 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
         from keys.services import key_codes_for_order_email
 
         codes_by_line: dict[int, list[str]] = {}
-        for key, code in key_codes_for_order_email(order_id=order.pk):  # one query
+        for key, code in key_codes_for_order_email(order_id=order.pk, keys=keys):
             codes_by_line.setdefault(key.order_line_id, []).append(code)
             context["key_ids"].append(key.pk)
-        for line in order.lines.select_related("product").order_by("id"):
+        if lines is None:
+            lines = list(order.lines.select_related("product").order_by("id"))
+        for line in lines:
             context["lines"].append(
                 {
                     "name": line.product_name,

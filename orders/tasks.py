@@ -47,14 +47,14 @@ def _emails_send(outcome: services.DeliveryOutcome) -> None:
         services.order_email_send(email_id=email_id)
 
 
-def _deliver_inline(order_id: str) -> None:
+def _deliver_inline(paid: services.PaidNow) -> None:
     """What ``orders_deliver`` does, in the task that confirmed the payment; when the
     gateway cannot be asked for the risk facts now, the delivery task takes over (with
     its retries and backoff)."""
     try:
-        outcome = services.order_deliver(order_id=order_id)
+        outcome = services.order_deliver(order_id=paid.order_id, paid_now=paid.order)
     except GatewayError:
-        orders_deliver.apply_async(args=[order_id], countdown=10)
+        orders_deliver.apply_async(args=[paid.order_id], countdown=10)
         return
     _emails_send(outcome)
 
@@ -75,10 +75,10 @@ def orders_webhook_process(event_pk: int) -> str:
     after the payment commits (one task per paid order, not a second hop)."""
     with services.deliveries_inline() as paid:
         status = services.webhook_event_process(event_pk=event_pk)
-    for order_id, replay_deferred in paid:
-        _deliver_inline(order_id)
-        if replay_deferred:  # e.g. a refund that arrived before the payment
-            orders_webhook_replay_deferred.delay(order_id)
+    for item in paid:
+        _deliver_inline(item)
+        if item.replay_deferred:  # e.g. a refund that arrived before the payment
+            orders_webhook_replay_deferred.delay(item.order_id)
     return status
 
 
