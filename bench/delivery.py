@@ -53,7 +53,7 @@ from pathlib import Path
 from common import ROOT, database_ensure, free_port  # noqa: E402 (sets up sys.path)
 
 WEBHOOK_SECRET = "whsec_bench_delivery"
-SWEEP_RATES = [20, 30, 40, 60, 80, 100, 120, 150, 200, 250, 300]
+SWEEP_RATES = [5, 10, 20, 30, 40, 60, 80, 100, 120, 150, 200, 250, 300]
 P99_LIMIT_MS = 1000.0
 
 
@@ -536,7 +536,7 @@ class StepResult:
 
 def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seconds: float,
              warmup: int, drain: float, helpers: dict[str, int], pg_database: str,
-             queries_per_order: float) -> StepResult:  # fmt: skip
+             queries_per_order: float, idle_seconds: float = 5.0) -> StepResult:  # fmt: skip
     from django.db import connection
 
     count = max(int(rate * seconds), 10)
@@ -548,11 +548,19 @@ def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seco
     orders, payloads = orders[warmup:], payloads[warmup:]
     parts = {**stack.parts(), **{name: [pid] for name, pid in helpers.items()}}
     backends = pg_backend_pids(pg_database)
+    # What the idle stack burns (Celery's event loop, gunicorn's heartbeats, Redis): taken
+    # out of the per-order figure, so a slow run does not inflate it.
+    idle_from = cpu_sample(parts=parts, pg_database=pg_database, skip_pids=set())
+    idle_started = time.monotonic()
+    time.sleep(idle_seconds)
     before = cpu_sample(parts=parts, pg_database=pg_database, skip_pids=set())
+    idle_elapsed = time.monotonic() - idle_started
+    started = time.monotonic()
     submitted, lag = send(stack.base, payloads, rate=rate)
     numbers = {o.number for o in orders}
     wait_emails(smtp_log, numbers, timeout=drain)
     after = cpu_sample(parts=parts, pg_database=pg_database, skip_pids=set())
+    elapsed = time.monotonic() - started
     gone = pg_backends_gone(before=backends, pg_database=pg_database)
     if gone:
         print(
@@ -575,11 +583,12 @@ def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seco
     achieved = delivered / max(last - min(submitted), 1e-9) if delivered > 1 else 0.0
     names = {"web": "web", "worker": "worker", "pg": "pg", "redis": "redis", "smtp": "smtp",
              "stripe": "stripe", "nginx": "nginx"}  # fmt: skip
-    cpu = {
-        names[k]: 1000 * (after.by_part[k] - before.by_part.get(k, 0.0)) / n
-        for k in after.by_part
-        if k in names
-    }
+    cpu = {}
+    for k in after.by_part:
+        if k in names:
+            idle = (before.by_part.get(k, 0.0) - idle_from.by_part.get(k, 0.0)) / idle_elapsed
+            used = after.by_part[k] - before.by_part.get(k, 0.0) - idle * elapsed
+            cpu[names[k]] = max(1000 * used / n, 0.0)
     return StepResult(
         offered=rate,
         orders=n,
@@ -732,6 +741,16 @@ def main() -> None:
 
     celery_app.control.purge()
     wait_http(stripe_url + "/", timeout=30)
+    # SQL statements per order (BEGIN, COMMIT and savepoints included), counted in this
+    # process on the same code path: the webhook request, then what it queued.
+    from delivery_profile import measure
+
+    _counted, counted_payloads = bench_seed(total=12, stripe_url=stripe_url)
+    steps = measure(payloads=counted_payloads, warmup=2)
+    queries_per_order = sum(queries for _runs, queries, _cpu in steps.values()) / 10
+    from django.db import connection
+
+    connection.close()
     rates = [float(r) for r in args.rates.split(",")] if args.sweep else [args.rate]
     lines = []
     try:
@@ -746,6 +765,7 @@ def main() -> None:
                         stack=stack, smtp_log=smtp_log, stripe_url=stripe_url, rate=rate,
                         seconds=args.seconds, warmup=args.warmup, drain=args.drain,
                         helpers={k: p.pid for k, p in helpers.items()}, pg_database=pg_database,
+                        queries_per_order=queries_per_order,
                     )  # fmt: skip
                     step_print(last, nodes=nodes)
                     if not last.held:

@@ -29,9 +29,9 @@ SEED_SQL = """
 INSERT INTO orders_order (id, number, email, billing_name, language, status, currency, total,
     purchase_ip, user_agent, policy_preset, gateway, gateway_session_id, gateway_payment_id,
     created_at, paid_at, delivered_at, refunded_total, cart_ref)
-SELECT md5('o' || g)::uuid, 'KX-' || lpad(g::text, 9, '0'), 'buyer' || (g % 400000) || '@example.com',
+SELECT md5('o' || g)::uuid, 'KX-' || lpad(g::text, 9, '0'), 'buyer' || (g %% 400000) || '@example.com',
     'Buyer', 'en', 'delivered', 'EUR', 19.90,
-    ('10.' || (g >> 16) % 256 || '.' || (g >> 8) % 256 || '.' || g % 256)::inet, 'seed', '',
+    ('10.' || (g >> 16) %% 256 || '.' || (g >> 8) %% 256 || '.' || g %% 256)::inet, 'seed', '',
     'stripe', 'cs_seed_' || g, 'pi_seed_' || g,
     now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval,
     now() - (g || ' seconds')::interval, 0, ''
@@ -41,7 +41,7 @@ INSERT INTO orders_orderline (product_name, quantity, unit_price, line_total, or
 SELECT 'Seed key', 1, 19.90, 19.90, md5('o' || g)::uuid, %(product)s, ''
 FROM generate_series(1, %(n)s) g;
 INSERT INTO orders_orderrisk (risk_level, card_fingerprint, checked_at, hold_reasons, order_id)
-SELECT 'normal', 'fp_seed_' || (g % 300000), now() - (g || ' seconds')::interval, '[]',
+SELECT 'normal', 'fp_seed_' || (g %% 300000), now() - (g || ' seconds')::interval, '[]',
     md5('o' || g)::uuid
 FROM generate_series(1, %(n)s) g;
 INSERT INTO keys_key (status, ciphertext, fingerprint, last4, delivered_at, status_changed_at,
@@ -127,13 +127,13 @@ def run(args, *, stripe_url: str) -> None:
     wait_http(stripe_url + "/", timeout=60)
     _orders, payloads = bench_seed(total=3, stripe_url=stripe_url)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM orders_order WHERE number LIKE 'KX-%%'")
+        cursor.execute("SELECT count(*) FROM orders_order WHERE number LIKE 'KX-%'")
         have = cursor.fetchone()[0]
     if have < args.orders:
         batch = KeyBatch.objects.order_by("-id").first()
         started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM orders_order WHERE number LIKE 'KX-%%'") if have else None
+            cursor.execute("DELETE FROM orders_order WHERE number LIKE 'KX-%'") if have else None
             for statement in SEED_SQL.split(";\n"):
                 if statement.strip():
                     cursor.execute(
@@ -151,7 +151,7 @@ def run(args, *, stripe_url: str) -> None:
         if verb not in ("SELECT", "UPDATE"):
             continue
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%"))
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             plan = [row[0] for row in cursor.fetchall()]
             transaction.set_rollback(True)
         print(f"\n-- {sql[:300]}")
