@@ -22,7 +22,8 @@ after more than 1 s, ``doubled`` those that got their key email twice.
 CPU per order is the figure to compare across machines: the CPU time (user + system, from
 /proc) of every process of the stack before and after the run, divided by the orders:
 gunicorn, Celery worker, PostgreSQL backends of the bench database, Redis, SMTP sink
-(the Stripe stand-in is reported apart: it plays Stripe).
+(the Stripe stand-in is reported apart: it plays Stripe), less what the idle stack burns
+over the same time (measured for 5 s just before).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/keystore_bench \\
     .venv/bin/python bench/delivery.py [--rate 20] [--seconds 20]
