@@ -89,6 +89,6 @@ class LockedScheduler(PersistentScheduler):
                 client = self._client()
                 if client.get(LOCK_KEY) == self._token.encode():
                     client.delete(LOCK_KEY)
-            except Exception:  # noqa: BLE001 - shutting down
-                pass
+            except Exception:  # noqa: BLE001 - shutting down: the lock expires by itself
+                logger.warning("beat %s: could not release the schedule lock", self._token)
         super().close()
