@@ -268,6 +268,11 @@ def _smtp_send(email: EmailMultiAlternatives) -> None:
     from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
     backend = getattr(_smtp_local, "backend", None)
+    server = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT,
+              settings.EMAIL_HOST_USER, settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL)  # fmt: skip
+    if backend is not None and getattr(_smtp_local, "server", None) != server:
+        _smtp_drop(backend)  # the settings name another server now
+        backend = None
     if backend is None:
         backend = get_connection(fail_silently=False)
         if not isinstance(backend, SmtpBackend):  # test outbox, file outbox: as before
@@ -275,6 +280,7 @@ def _smtp_send(email: EmailMultiAlternatives) -> None:
                 email.connection = backend
                 email.send(fail_silently=False)
             return
+        _smtp_local.server = server
     now = time.monotonic()
     if backend.connection is not None and now - _smtp_local.used > SMTP_IDLE_CHECK_SECONDS:
         try:
