@@ -78,7 +78,7 @@ def test_an_expired_lease_lets_another_worker_send_and_the_first_cannot_mark_it_
     assert (message.status, message.attempts, message.lease_until) == ("sent", 2, None)
     assert len(mail.outbox) == 1
     # worker A wakes up and reports its own acceptance: nothing is recorded twice
-    assert outbox._accepted(message_id=message.pk, facts={}) == "done"
+    assert outbox._accepted(message=leased, facts={}) == "done"
     assert counted_hook == ["accepted"]
 
 
@@ -231,7 +231,11 @@ def test_a_workers_messages_share_one_smtp_connection_and_a_dead_one_is_replaced
 
     def send(n):
         message = outbox.outbox_enqueue(
-            idempotency_key=f"test:reuse:{n}", to=["a@example.com"], subject=f"m{n}", text="x"
+            idempotency_key=f"test:reuse:{n}",
+            to=["a@example.com"],
+            subject=f"m{n}",
+            text="x",
+            schedule=False,  # sent below, by this "worker"
         )
         return outbox.outbox_send(message_id=message.pk)
 
