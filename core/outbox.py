@@ -24,6 +24,9 @@ with :func:`outbox_renderer_register` and :func:`outbox_hook_register`.
 from __future__ import annotations
 
 import logging
+import smtplib
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -153,6 +156,7 @@ def outbox_enqueue(
     audience: str = "customer",
     send_at=None,
     schedule: bool = True,
+    lease: bool = False,
 ) -> OutboundEmail:
     """The message for ``idempotency_key``, created once (inside the caller's transaction).
 
@@ -160,6 +164,12 @@ def outbox_enqueue(
     registered ``renderer`` and the ids it needs in ``context``. The send is scheduled on
     commit (``schedule=False``: the caller sends it itself right after, e.g. the delivery
     task; the sweeper still covers it); the same key again returns the existing message.
+
+    ``lease=True`` is for a caller whose key cannot exist yet (derived from a row its own
+    transaction just created): the message is inserted at once, already leased to the
+    caller (status sending, attempt 1), who sends it after commit with
+    :func:`outbox_send_leased`; if the caller dies first, the lease expires and the
+    sweeper hands the message on, as for a worker that dies mid-send.
     """
     if renderer and renderer not in OUTBOX_RENDERERS:
         raise ValueError(f"no outbox renderer registered as {renderer!r}")
@@ -167,24 +177,29 @@ def outbox_enqueue(
         raise ValueError(f"no outbox hook registered as {hook!r}")
     if not renderer and not subject:
         raise ValueError("a stored message needs a subject")
+    fields = {
+        "idempotency_key": idempotency_key,
+        "audience": audience,
+        "recipients": list(to),
+        "subject": " ".join(subject.split())[:500],
+        "body_text": text,
+        "body_html": html,
+        "headers": headers or {},
+        "renderer": renderer,
+        "context": context or {},
+        "hook": hook,
+        "next_attempt_at": send_at or timezone.now(),
+    }
+    if lease:
+        lease_until = timezone.now() + timedelta(seconds=outbox_setting("OUTBOX_LEASE_SECONDS"))
+        fields.update(status=Status.SENDING, attempts=1, lease_until=lease_until)
+        return OutboundEmail.objects.create(**fields)  # a clash raises: the key was not new
     existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            message = OutboundEmail.objects.create(
-                idempotency_key=idempotency_key,
-                audience=audience,
-                recipients=list(to),
-                subject=" ".join(subject.split())[:500],
-                body_text=text,
-                body_html=html,
-                headers=headers or {},
-                renderer=renderer,
-                context=context or {},
-                hook=hook,
-                next_attempt_at=send_at or timezone.now(),
-            )
+            message = OutboundEmail.objects.create(**fields)
     except IntegrityError:  # the same step ran concurrently: its message stands
         return OutboundEmail.objects.get(idempotency_key=idempotency_key)
     if schedule:
@@ -250,28 +265,87 @@ def outbox_send(*, message_id: int) -> str:
     claimed = _claim(message_id=message_id, now=timezone.now())
     if isinstance(claimed, str):
         return claimed
-    message = claimed
+    return outbox_send_leased(message=claimed)
+
+
+def outbox_send_leased(*, message: OutboundEmail) -> str:
+    """Send a message this worker holds the lease of (claimed by :func:`outbox_send`, or
+    created with ``outbox_enqueue(lease=True)``); returns sent | retry | failed | done."""
+    transaction_require_none(what="outbox_send talks to SMTP")
     facts: dict[str, Any] = {}
     try:
         email, facts = _render(message)
-        with get_connection(fail_silently=False) as connection:
-            email.connection = connection
-            email.send(fail_silently=False)
+        _smtp_send(email)
     except Exception as exc:  # SMTP down, refused, timeout, or the renderer failed
         return _attempt_failed(message_id=message.pk, error=exc)
-    return _accepted(message_id=message.pk, facts=facts)
+    return _accepted(message=message, facts=facts)
 
 
-def _accepted(*, message_id: int, facts: dict[str, Any]) -> str:
+# One SMTP connection per worker process (and thread), kept open across messages: a
+# conversation per message instead of a connection (TCP, EHLO, STARTTLS, AUTH) per message.
+# It is checked with NOOP after a pause (servers drop idle clients) and dropped after any
+# failure, so the next message opens a fresh one.
+SMTP_IDLE_CHECK_SECONDS = 10.0
+_smtp_local = threading.local()
+
+
+def _smtp_send(email: EmailMultiAlternatives) -> None:
+    from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+
+    backend = getattr(_smtp_local, "backend", None)
+    server = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT,
+              settings.EMAIL_HOST_USER, settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL)  # fmt: skip
+    if backend is not None and getattr(_smtp_local, "server", None) != server:
+        _smtp_drop(backend)  # the settings name another server now
+        backend = None
+    if backend is None:
+        backend = get_connection(fail_silently=False)
+        if not isinstance(backend, SmtpBackend):  # test outbox, file outbox: as before
+            with backend:
+                email.connection = backend
+                email.send(fail_silently=False)
+            return
+        _smtp_local.server = server
+    now = time.monotonic()
+    if backend.connection is not None and now - _smtp_local.used > SMTP_IDLE_CHECK_SECONDS:
+        try:
+            if backend.connection.noop()[0] != 250:
+                raise smtplib.SMTPServerDisconnected("NOOP refused")
+        except (smtplib.SMTPException, OSError):
+            _smtp_drop(backend)
+    try:
+        backend.open()  # no-op while the connection is open
+        email.connection = backend
+        email.send(fail_silently=False)
+    except BaseException:
+        _smtp_drop(backend)
+        raise
+    _smtp_local.backend = backend
+    _smtp_local.used = time.monotonic()
+
+
+def _smtp_drop(backend) -> None:
+    try:
+        backend.close()
+    except Exception:  # noqa: BLE001 - a broken connection may fail to close
+        backend.connection = None
+    _smtp_local.backend = None
+
+
+def _accepted(*, message: OutboundEmail, facts: dict[str, Any]) -> str:
+    now = timezone.now()
     with transaction.atomic():
-        row = OutboundEmail.objects.select_for_update().get(pk=message_id)
-        if row.status == Status.SENT:  # another worker took over an expired lease and won
+        # One UPDATE both locks the row and marks it; 0 rows: another worker took over an
+        # expired lease and won.
+        won = (
+            OutboundEmail.objects.filter(pk=message.pk)
+            .exclude(status=Status.SENT)
+            .update(status=Status.SENT, sent_at=now, lease_until=None, last_error="")
+        )
+        if not won:
             return "done"
-        row.status = Status.SENT
-        row.sent_at = timezone.now()
-        row.lease_until = None
-        row.last_error = ""
-        row.save(update_fields=["status", "sent_at", "lease_until", "last_error"])
+        row = message
+        row.status, row.sent_at, row.lease_until, row.last_error = Status.SENT, now, None, ""
         if row.hook:
             OUTBOX_HOOKS[row.hook](message=row, event="accepted", facts=facts)
     logger.info("outbox: %s accepted (attempt %d)", row.idempotency_key, row.attempts)

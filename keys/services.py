@@ -357,6 +357,7 @@ def key_allocate(
     status: str = S.DELIVERED,
     actor=None,
     reason: str = "",
+    line_locked: bool = False,
 ) -> AllocationResult:
     """Give ``order_line`` exactly ``quantity`` keys, all or nothing, in one transaction.
 
@@ -364,6 +365,8 @@ def key_allocate(
     or delivered) count, so running this twice never allocates twice. With
     ``status="delivered"`` reserved keys already on the line are delivered too. When stock
     is short nothing changes and the result says by how much (``ok`` False, ``shortfall``).
+    ``line_locked``: ``order_line`` is a row the caller's transaction read with
+    ``select_for_update`` (it is not read again).
     """
     from orders.models import OrderLine
 
@@ -373,7 +376,10 @@ def key_allocate(
         raise ValueError("key_allocate quantity must be at least 1")
     why = reason or ("held for a fraud check" if status == S.RESERVED else "sold")
     with transaction.atomic():
-        line = OrderLine.objects.select_for_update().get(pk=order_line.pk)
+        if line_locked:
+            line = order_line
+        else:
+            line = OrderLine.objects.select_for_update().get(pk=order_line.pk)
         held = list(
             Key.objects.select_for_update()
             .filter(order_line=line, status__in=HELD_STATUSES)
@@ -521,6 +527,39 @@ def key_code_for_email(*, key_id: int) -> str:
     if current.status != S.DELIVERED:
         raise KeyNotRevealable(f"Key #{key_id} is {current.status}; its code is not shown.")
     return code_decrypt(current.ciphertext, key_id=current.pk)
+
+
+@sensitive_variables()
+def key_codes_for_order_email(*, order_id, keys: list[Key] | None = None) -> list[tuple[Key, str]]:
+    """The delivered keys of an order with their plaintexts (by line, then key), for an
+    email being sent now: one query for every key, or none when the caller hands over the
+    rows its own transaction just delivered (``keys``). Writes no audit row, like
+    :func:`key_code_for_email`; the outbox hook records the views once the server
+    accepted the message. Never log the codes."""
+    if keys is None:
+        keys = list(
+            Key.objects.filter(order_line__order_id=order_id, status=S.DELIVERED)
+            .only("id", "status", "ciphertext", "order_line_id")
+            .order_by("order_line_id", "id")
+        )
+    else:
+        keys = sorted(
+            (k for k in keys if k.status == S.DELIVERED), key=lambda k: (k.order_line_id, k.pk)
+        )
+    return [(key, code_decrypt(key.ciphertext, key_id=key.pk)) for key in keys]
+
+
+def key_views_record_email(*, key_ids: Iterable[int], guest_email: str) -> None:
+    """Audit that these codes went out in an email a server accepted (channel ``email``,
+    not a customer's own view: ``first_viewed_at`` is not set): one insert for all."""
+    now = timezone.now()
+    KeyView.objects.bulk_create(
+        [
+            KeyView(key_id=key_id, guest_email=guest_email or "", channel=ViewChannel.EMAIL,
+                    first_view=False, created_at=now)
+            for key_id in key_ids
+        ]
+    )  # fmt: skip
 
 
 def key_view_record(

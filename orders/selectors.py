@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Func, IntegerField, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from .models import (
@@ -216,6 +216,26 @@ def fraud_settings_get() -> FraudSettings:
     return settings_row
 
 
+# Names of the process-local copies (core.versioned_cache) the fraud check reads; bumped on
+# every change of their rows (orders.apps: post_save / post_delete).
+FRAUD_SETTINGS_CACHE = "orders.fraud_settings"
+BLOCKLIST_CACHE = "orders.blocklist"
+
+
+def fraud_settings_cached_get() -> FraudSettings:
+    """The fraud settings as last saved, without a query while they are unchanged (a copy:
+    the caller may not change the shared one)."""
+    from copy import copy
+
+    from core.versioned_cache import versioned_cache_get
+
+    return copy(versioned_cache_get(name=FRAUD_SETTINGS_CACHE, loader=fraud_settings_get))
+
+
+def _blocklist_load() -> frozenset[tuple[str, str]]:
+    return frozenset(BlocklistEntry.objects.values_list("kind", "value"))
+
+
 @dataclass(frozen=True)
 class FraudVerdict:
     hold: bool
@@ -225,19 +245,24 @@ class FraudVerdict:
 def blocklist_matches(*, email: str, ip: str | None, card_fingerprint: str) -> list[str]:
     email = email_normalize(email)
     domain = email.rsplit("@", 1)[-1] if "@" in email else ""
-    wanted = Q(kind=BlocklistKind.EMAIL, value=email)
+    wanted = [(BlocklistKind.EMAIL, email)]
     if domain:
-        wanted |= Q(kind=BlocklistKind.EMAIL_DOMAIN, value=domain)
+        wanted.append((BlocklistKind.EMAIL_DOMAIN, domain))
     if ip:
-        wanted |= Q(kind=BlocklistKind.IP, value=ip.lower())
+        wanted.append((BlocklistKind.IP, ip.lower()))
     if card_fingerprint:
-        wanted |= Q(kind=BlocklistKind.CARD, value=card_fingerprint.lower())
-    return [f"blocklisted {e.kind}" for e in BlocklistEntry.objects.filter(wanted)]
+        wanted.append((BlocklistKind.CARD, card_fingerprint.lower()))
+    from core.versioned_cache import versioned_cache_get
+
+    # The whole list, held per process while it is unchanged (a shop blocks hundreds of
+    # values, not millions): a set lookup per value instead of a query per order.
+    blocked = versioned_cache_get(name=BLOCKLIST_CACHE, loader=_blocklist_load)
+    return [f"blocklisted {kind}" for kind, value in wanted if (kind, value) in blocked]
 
 
 def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
     """Should this paid order be held for a security check before any key is shown?"""
-    rules = fraud_settings_get()
+    rules = fraud_settings_cached_get()
     if not rules.enabled:
         return FraudVerdict(hold=False, reasons=[])
     risk = risk or OrderRisk.objects.filter(order=order).first()
@@ -251,14 +276,6 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
         reasons.append("payment risk level elevated")
 
     others = Order.objects.exclude(pk=order.pk).filter(status__in=VELOCITY_STATES)
-    threshold = rules.first_order_amount_threshold
-    if (
-        threshold is not None
-        and order.total > threshold
-        and not others.filter(email__iexact=order.email).exists()
-    ):
-        reasons.append(f"first order above {threshold} {order.currency}")
-
     since = timezone.now() - timedelta(minutes=rules.velocity_window_minutes)
     checks = {
         "email": (Q(email__iexact=order.email), rules.velocity_max_per_email),
@@ -267,11 +284,24 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
     }  # fmt: skip
     recent = others.filter(paid_at__gte=since)
     # One indexed count per rule ((upper(email), paid_at), (purchase_ip, paid_at), card):
-    # each reads only that customer's recent orders, however busy the shop is.
-    counts = {
-        label: recent.filter(cond).count()
+    # each reads only that customer's recent orders, however busy the shop is. They run
+    # as scalar subqueries of one statement (one round trip), each keeping its own index.
+    subqueries = {
+        f"velocity_{label}": _count_subquery(recent.filter(cond))
         for label, (cond, limit) in checks.items()
         if cond is not None and limit
+    }
+    threshold = rules.first_order_amount_threshold
+    first_check = threshold is not None and order.total > threshold
+    if first_check:
+        subqueries["velocity_earlier"] = Exists(others.filter(email__iexact=order.email))
+    counts = (
+        Order.objects.filter(pk=order.pk).values(**subqueries).first() if subqueries else None
+    ) or {}
+    if first_check and not counts.get("velocity_earlier"):
+        reasons.append(f"first order above {threshold} {order.currency}")
+    counts = {
+        label: counts[f"velocity_{label}"] for label in checks if f"velocity_{label}" in counts
     }
     for label, count in counts.items():
         if count >= checks[label][1]:
@@ -280,6 +310,12 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
                 f"{rules.velocity_window_minutes} minutes"
             )
     return FraudVerdict(hold=bool(reasons), reasons=reasons)
+
+
+def _count_subquery(qs: QuerySet) -> Subquery:
+    """``SELECT COUNT(*) ...`` of ``qs`` as a scalar subquery (no GROUP BY)."""
+    counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Subquery(counted, output_field=IntegerField())
 
 
 # --- checkout ------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ Rules kept everywhere below:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -199,41 +201,65 @@ def order_transition(*, order: Order, to_status: str, actor: Any = None, reason:
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        from_status = locked.status
-        if from_status == to_status:
-            _copy_state(locked, order)
-            return False
-        if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
-            raise OrderTransitionError(
-                f"order {locked.number}: {from_status} -> {to_status} is not allowed"
-            )
-        now = timezone.now()
-        locked.status = to_status
-        fields = ["status"]
-        if to_status == S.PAID and locked.paid_at is None:
-            locked.paid_at = now
-            fields.append("paid_at")
-        if to_status == S.DELIVERED and locked.delivered_at is None:
-            locked.delivered_at = now
-            fields.append("delivered_at")
-        locked.save(update_fields=fields)
-        OrderEvent.objects.create(
-            order=locked,
-            actor=actor if getattr(actor, "pk", None) else None,
-            kind=OrderEventKind.STATUS,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason[:500],
+        moved = _order_transition_locked(
+            locked=locked, to_status=to_status, actor=actor, reason=reason
         )
-        _coupon_follow(order=locked, to_status=to_status)
-        if to_status in ORDER_WEBHOOK_EVENTS:
-            order_webhook_emit(
-                order=locked,
-                event=ORDER_WEBHOOK_EVENTS[to_status],
-                dedupe_key=f"{ORDER_WEBHOOK_EVENTS[to_status]}:{locked.pk}",
-            )
         _copy_state(locked, order)
-        return True
+        return moved
+
+
+def _order_transition_locked(
+    *,
+    locked: Order,
+    to_status: str,
+    actor: Any = None,
+    reason: str = "",
+    also_save: tuple[str, ...] = (),
+    events: list[OrderEvent] | None = None,
+) -> bool:
+    """``order_transition`` for an order row the caller's transaction already locked
+    (fresh from ``select_for_update``): no second read of the row. ``also_save`` names
+    fields the caller changed, written by the same UPDATE; with ``events`` the event row
+    is appended there for the caller to insert with its others (one ``bulk_create``)."""
+    from_status = locked.status
+    if from_status == to_status:
+        if also_save:
+            locked.save(update_fields=list(also_save))
+        return False
+    if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
+        raise OrderTransitionError(
+            f"order {locked.number}: {from_status} -> {to_status} is not allowed"
+        )
+    now = timezone.now()
+    locked.status = to_status
+    fields = ["status", *also_save]
+    if to_status == S.PAID and locked.paid_at is None:
+        locked.paid_at = now
+        fields.append("paid_at")
+    if to_status == S.DELIVERED and locked.delivered_at is None:
+        locked.delivered_at = now
+        fields.append("delivered_at")
+    locked.save(update_fields=fields)
+    event = OrderEvent(
+        order=locked,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=OrderEventKind.STATUS,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason[:500],
+    )
+    if events is None:
+        event.save()
+    else:
+        events.append(event)
+    _coupon_follow(order=locked, to_status=to_status)
+    if to_status in ORDER_WEBHOOK_EVENTS:
+        order_webhook_emit(
+            order=locked,
+            event=ORDER_WEBHOOK_EVENTS[to_status],
+            dedupe_key=f"{ORDER_WEBHOOK_EVENTS[to_status]}:{locked.pk}",
+        )
+    return True
 
 
 def _coupon_follow(*, order: Order, to_status: str) -> None:
@@ -560,6 +586,47 @@ def order_checkout_start(*, order: Order, site_url: str = "") -> str:
 # --- payment confirmation ---------------------------------------------------------------------
 
 
+# Set by a task that delivers the orders it confirms itself, right after its transaction
+# commits (orders.tasks.orders_webhook_process): one task per paid order instead of two.
+@dataclass(frozen=True)
+class PaidNow:
+    order_id: str
+    replay_deferred: bool  # events waited for this payment: replay them after delivery
+    order: Order | None  # as committed, when it has no risk row (order_deliver(paid_now=))
+
+
+_DELIVER_INLINE: ContextVar[list[PaidNow] | None] = ContextVar(
+    "orders_deliver_inline", default=None
+)
+
+
+@contextmanager
+def deliveries_inline() -> Iterator[list[PaidNow]]:
+    """Inside this block, an order confirmed paid is not handed to a delivery task: once
+    its transaction commits, a :class:`PaidNow` is appended to the yielded list and the
+    caller (a task, outside any transaction) delivers it, then replays the events that
+    waited for the payment (``orders_webhook_replay_deferred``). A caller that dies before
+    that leaves a paid order the sweeper re-drives (``orders_sweep_undelivered``)."""
+    collected: list[PaidNow] = []
+    token = _DELIVER_INLINE.set(collected)
+    try:
+        yield collected
+    finally:
+        _DELIVER_INLINE.reset(token)
+
+
+def _delivery_schedule(*, order: Order, replay_deferred: bool, facts_given: bool) -> None:
+    order_id = str(order.pk)
+    inline = _DELIVER_INLINE.get()
+    if inline is not None:
+        paid = PaidNow(order_id, replay_deferred, None if facts_given else order)
+        transaction.on_commit(lambda: inline.append(paid))
+        return
+    _on_commit_task("orders_deliver", order_id)
+    if replay_deferred:
+        _on_commit_task("orders_webhook_replay_deferred", order_id)
+
+
 @dataclass(frozen=True)
 class PaymentConfirmation:
     order: Order
@@ -607,25 +674,35 @@ def order_payment_confirm(
                 dedupe_key=f"order:{order.pk}:payment-problem:{payment_id}",
             )
             return PaymentConfirmation(order=order, newly_paid=False, problem=problem)
-        risk, _created = OrderRisk.objects.get_or_create(order=order)
-        fields = []
-        if risk_level and risk.risk_level != risk_level:
-            risk.risk_level = risk_level
-            fields.append("risk_level")
-        if card_fingerprint and risk.card_fingerprint != card_fingerprint:
-            risk.card_fingerprint = card_fingerprint
-            fields.append("card_fingerprint")
-        if fields:
-            risk.save(update_fields=fields)
+        if risk_level or card_fingerprint:  # else the fraud check creates the row
+            risk, _created = OrderRisk.objects.get_or_create(order=order)
+            fields = []
+            if risk_level and risk.risk_level != risk_level:
+                risk.risk_level = risk_level
+                fields.append("risk_level")
+            if card_fingerprint and risk.card_fingerprint != card_fingerprint:
+                risk.card_fingerprint = card_fingerprint
+                fields.append("card_fingerprint")
+            if fields:
+                risk.save(update_fields=fields)
+        also_save: tuple[str, ...] = ()
         if payment_id and order.gateway_payment_id != payment_id:
             order.gateway_payment_id = payment_id
-            order.save(update_fields=["gateway_payment_id"])
+            also_save = ("gateway_payment_id",)
         order_card_country_record(order=order, card_country=card_country)
-        order_transition(order=order, to_status=S.PAID, reason=f"payment confirmed ({source})")
+        _order_transition_locked(
+            locked=order,
+            to_status=S.PAID,
+            reason=f"payment confirmed ({source})",
+            also_save=also_save,
+        )
         hooks_run_on_commit(registry=order_paid_hooks, order_id=str(order.pk))
-        _on_commit_task("orders_deliver", str(order.pk))
-        if WebhookEvent.objects.filter(order=order, status=WebhookEventStatus.DEFERRED).exists():
-            _on_commit_task("orders_webhook_replay_deferred", str(order.pk))
+        replay = WebhookEvent.objects.filter(
+            order=order, status=WebhookEventStatus.DEFERRED
+        ).exists()
+        _delivery_schedule(
+            order=order, replay_deferred=replay, facts_given=bool(risk_level or card_fingerprint)
+        )
         return PaymentConfirmation(order=order, newly_paid=True)
 
 
@@ -741,15 +818,11 @@ def blocklist_add(*, kind: str, value: str, reason: str = "", actor: Any = None)
     return entry
 
 
-def _order_risk_facts_fetch(*, order: Order):
+def _order_risk_facts_fetch(*, order: Order, risk: OrderRisk | None):
     """Risk facts (Radar level, card fingerprint) the gateway has and we lack, or None.
 
     Called outside any transaction: it may ask the gateway over the network.
     """
-    try:
-        risk = order.risk  # loaded with select_related by the caller
-    except OrderRisk.DoesNotExist:
-        risk = None
     if risk is not None and (risk.risk_level or risk.checked_at):
         return None
     return gateway_get(name=order.gateway).risk_get(order=order)
@@ -765,12 +838,6 @@ def _keys_reserve(*, order: Order) -> dict[int, int]:
         if not result.ok:
             shortfall[line.pk] = int(result.shortfall)
     return shortfall
-
-
-def _line_keys(*, line: OrderLine, statuses: tuple[str, ...]) -> list:
-    from keys.selectors import keys_for_order
-
-    return list(keys_for_order(order=line.order_id).filter(order_line=line, status__in=statuses))
 
 
 def order_hold_release(*, order: Order, actor: Any, note: str = "") -> Order:
@@ -801,77 +868,130 @@ def order_hold_release(*, order: Order, actor: Any, note: str = "") -> Order:
 class DeliveryOutcome:
     status: str  # delivered | held | backordered | skipped
     email_ids: list[int] = field(default_factory=list)
+    # outbox messages this run created already leased to its caller, which sends them
+    # at once (core.outbox.outbox_send_leased); their email ids are not in email_ids
+    leased_messages: list[Any] = field(default_factory=list)
 
 
-def order_deliver(*, order_id: Any) -> DeliveryOutcome:
+def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOutcome:
     """Run the paid-order pipeline once: fraud check, then hold or allocate and deliver.
 
     Safe to call any number of times, concurrently: the order row lock serializes runs and
     each step checks what was already done. Returns the emails the caller should send now.
+    ``paid_now``: the order as the committed confirmation that made it paid (without risk
+    facts) left it, so it has no risk row yet; it is not read again before the gateway's
+    risk lookup (everything is checked again under the lock).
     """
-    order = Order.objects.select_related("risk").get(pk=order_id)
+    if paid_now is not None:
+        order, risk = paid_now, None
+    else:
+        order = Order.objects.select_related("risk").get(pk=order_id)
+        risk = getattr(order, "risk", None)  # none yet: RelatedObjectDoesNotExist
     if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
         return _delivery_emails_pending(order=order)
     # may call the gateway: never inside a transaction
-    facts = _order_risk_facts_fetch(order=order) if order.status == S.PAID else None
+    facts = _order_risk_facts_fetch(order=order, risk=risk) if order.status == S.PAID else None
     from .selectors import fraud_check
 
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        risk, _created = OrderRisk.objects.select_for_update().get_or_create(order=order)
+        # Every writer of an order's risk row holds the order's lock: no race on creating it.
+        risk = OrderRisk.objects.select_for_update().filter(order=order).first()
+        risk_new = risk is None
+        if risk_new:
+            risk = OrderRisk(order=order)
+        risk_fields: list[str] = []
         if facts is not None and (facts.risk_level or facts.card_fingerprint):
             risk.risk_level = facts.risk_level or risk.risk_level
             risk.card_fingerprint = facts.card_fingerprint or risk.card_fingerprint
-            risk.save(update_fields=["risk_level", "card_fingerprint"])
+            risk_fields += ["risk_level", "card_fingerprint"]
         if facts is not None:
             order_card_country_record(order=order, card_country=facts.card_country)
+        events: list[OrderEvent] = []
         if order.status == S.PAID and risk.checked_at is None:
             verdict = fraud_check(order=order, risk=risk)
             risk.checked_at = timezone.now()
-            risk.save(update_fields=["checked_at"])
-            order_event_add(
-                order=order,
-                kind=OrderEventKind.FRAUD,
-                reason="hold: " + "; ".join(verdict.reasons) if verdict.hold else "passed",
+            risk_fields.append("checked_at")
+            events.append(
+                OrderEvent(
+                    order=order,
+                    kind=OrderEventKind.FRAUD,
+                    from_status=order.status,
+                    to_status=order.status,
+                    reason=("hold: " + "; ".join(verdict.reasons) if verdict.hold else "passed")[
+                        :500
+                    ],
+                )
             )
             if verdict.hold:
                 risk.hold_reasons = verdict.reasons
                 risk.held_at = risk.checked_at
-                risk.save(update_fields=["hold_reasons", "held_at"])
-                order_transition(
-                    order=order, to_status=S.ON_HOLD, reason="; ".join(verdict.reasons)
+                risk_fields += ["hold_reasons", "held_at"]
+                _risk_save(risk=risk, new=risk_new, fields=risk_fields)
+                _order_transition_locked(
+                    locked=order,
+                    to_status=S.ON_HOLD,
+                    reason="; ".join(verdict.reasons),
+                    events=events,
                 )
+                OrderEvent.objects.bulk_create(events)
                 _keys_reserve(order=order)
                 email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
+        _risk_save(risk=risk, new=risk_new, fields=risk_fields)
         if order.status == S.ON_HOLD and risk.released_at is None:
+            OrderEvent.objects.bulk_create(events)
             return DeliveryOutcome(status="held")
         if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
+            OrderEvent.objects.bulk_create(events)
             return DeliveryOutcome(status="skipped")
-        return _order_keys_deliver(order=order)
+        return _order_keys_deliver(order=order, events=events)
 
 
-def _order_keys_deliver(*, order: Order) -> DeliveryOutcome:
-    """Inside the order lock: give every line its keys, all or nothing, then deliver."""
+def _risk_save(*, risk: OrderRisk, new: bool, fields: list[str]) -> None:
+    if new:
+        risk.save(force_insert=True)
+    elif fields:
+        risk.save(update_fields=list(dict.fromkeys(fields)))
+
+
+def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None) -> DeliveryOutcome:
+    """Inside the order lock: give every line its keys, all or nothing, then deliver.
+    ``events`` (order events of this run not written yet) go in with the delivery's own."""
     from keys.services import key_allocate
 
+    events = [] if events is None else events
     shortfall: dict[int, int] = {}
     savepoint = transaction.savepoint()
-    for line in order.lines.select_for_update().order_by("id"):
+    lines = list(
+        order.lines.select_for_update(of=("self",)).select_related("product").order_by("id")
+    )
+    keys = []
+    for line in lines:
         # Keys the line already holds count (reserved ones are delivered), so this never
         # allocates twice; short stock changes nothing for that line.
-        result = key_allocate(order_line=line, quantity=line.quantity, status="delivered")
+        result = key_allocate(
+            order_line=line, quantity=line.quantity, status="delivered", line_locked=True
+        )
         if not result.ok:
             shortfall[line.pk] = int(result.shortfall)
+        keys += result.keys
     if shortfall:
         transaction.savepoint_rollback(savepoint)
+        OrderEvent.objects.bulk_create(events)
         return _order_backorder(order=order, shortfall=shortfall)
     transaction.savepoint_commit(savepoint)
-    order_transition(order=order, to_status=S.DELIVERED, reason="keys delivered")
-    # Delivered happens once, in this transaction: its email row cannot exist yet.
+    _order_transition_locked(
+        locked=order, to_status=S.DELIVERED, reason="keys delivered", events=events
+    )
+    OrderEvent.objects.bulk_create(events)
+    # Delivered happens once, in this transaction: its email row cannot exist yet, nor its
+    # outbox message, which is created leased to this worker: it sends it right after commit.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
-    _order_email_enqueue(email=email, schedule=False)  # the delivery task sends it at once
-    return DeliveryOutcome(status="delivered", email_ids=[email.pk])
+    message = _order_email_enqueue(email=email, schedule=False, lease=True)
+    # what the renderer would read again, handed over in memory (never stored)
+    message.prefetched = {"email": email, "lines": lines, "keys": keys}
+    return DeliveryOutcome(status="delivered", leased_messages=[message])
 
 
 def _backorder_deadline_hours() -> int:
@@ -976,9 +1096,11 @@ def _order_emails_without_message():
     )
 
 
-def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True):
+def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True, lease: bool = False):
     """The outbox message of one order email (created once; no key code is stored: the
-    body is rendered when it is sent)."""
+    body is rendered when it is sent). ``lease``: the email row was just created in this
+    transaction, so its message cannot exist yet; it is written leased to the caller
+    (``core.outbox.outbox_enqueue``), who sends it after commit."""
     from core.outbox import outbox_enqueue
 
     return outbox_enqueue(
@@ -988,6 +1110,7 @@ def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True):
         context={"order_email_id": email.pk},
         hook=OUTBOX_NAME,
         schedule=schedule,
+        lease=lease,
     )
 
 
@@ -1015,9 +1138,17 @@ def order_email_render(*, message):
     from core.outbox import RenderedEmail
     from storefront.emails import email_render
 
-    email = OrderEmail.objects.select_related("order").get(pk=message.context["order_email_id"])
+    prefetched = getattr(message, "prefetched", None) or {}
+    email = prefetched.get("email")
+    if email is None or email.pk != message.context["order_email_id"]:
+        email, prefetched = (
+            OrderEmail.objects.select_related("order").get(pk=message.context["order_email_id"]),
+            {},
+        )
     order = email.order
-    context = _email_context(order=order, kind=email.kind)
+    context = _email_context(
+        order=order, kind=email.kind, lines=prefetched.get("lines"), keys=prefetched.get("keys")
+    )
     rendered = email_render(
         name=EMAIL_TEMPLATES[email.kind], context=context, language=order.language or "en"
     )
@@ -1033,7 +1164,7 @@ def order_email_render(*, message):
 
 def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
     """Told by the outbox (in its transaction) what became of an order email."""
-    from keys.services import key_view_record
+    from keys.services import key_views_record_email
 
     email = (
         OrderEmail.objects.select_for_update(of=("self",))
@@ -1052,12 +1183,16 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     email.last_error = ""
     email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
     # The codes reached a mail server: only now is the email channel's view audited.
-    for key_id in facts.get("key_ids", []):
-        key_view_record(key_id=key_id, channel="email", guest_email=email.order.email)
+    if facts.get("key_ids"):
+        key_views_record_email(key_ids=facts["key_ids"], guest_email=email.order.email)
     order_event_add(order=email.order, kind=OrderEventKind.EMAIL, reason=f"{email.kind} email sent")
 
 
-def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
+def _email_context(
+    *, order: Order, kind: str, lines: list | None = None, keys: list | None = None
+) -> dict[str, Any]:
+    """What the order email templates show. ``lines`` (with their products) and the
+    order's delivered ``keys`` may be handed over by a caller that just read them."""
     base = settings.SITE_URL.rstrip("/")
     context: dict[str, Any] = {
         "order": order,
@@ -1076,16 +1211,19 @@ def _email_context(*, order: Order, kind: str) -> dict[str, Any]:
         for line in order.lines.all()
     }  # fmt: skip
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
-        from keys.services import key_code_for_email
+        from keys.services import key_codes_for_order_email
 
-        for line in order.lines.select_related("product").order_by("id"):
-            keys = list(_line_keys(line=line, statuses=("delivered",)))
-            codes = [key_code_for_email(key_id=key.pk) for key in keys]
-            context["key_ids"].extend(key.pk for key in keys)
+        codes_by_line: dict[int, list[str]] = {}
+        for key, code in key_codes_for_order_email(order_id=order.pk, keys=keys):
+            codes_by_line.setdefault(key.order_line_id, []).append(code)
+            context["key_ids"].append(key.pk)
+        if lines is None:
+            lines = list(order.lines.select_related("product").order_by("id"))
+        for line in lines:
             context["lines"].append(
                 {
                     "name": line.product_name,
-                    "codes": codes,
+                    "codes": codes_by_line.get(line.pk, []),
                     "activation": line.product.activation_instructions,
                     **amounts[line.pk],
                 }
@@ -1517,19 +1655,28 @@ def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: date
         )
         raise WebhookMalformed(problem, event)
     created = payload.get("created")
-    event, _created = WebhookEvent.objects.get_or_create(
-        event_id=payload["id"][:255],
-        defaults={
-            "gateway": "stripe",
-            "type": payload["type"][:100],
-            "payload": payload,
-            "received_at": received_at,
-            "created_at_gateway": (
-                datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
-            ),
-        },
+    event_id = payload["id"][:255]
+    row = WebhookEvent(
+        event_id=event_id,
+        gateway="stripe",
+        type=payload["type"][:100],
+        payload=payload,
+        received_at=received_at,
+        created_at_gateway=(
+            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+        ),
     )
-    return event
+    # One INSERT for a new event (the usual case); the unique event id turns a gateway
+    # retry into a read of the row stored the first time.
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            row.save(force_insert=True)
+    except IntegrityError:
+        return WebhookEvent.objects.get(event_id=event_id)
+    return row
 
 
 FINAL_EVENT_STATES = frozenset(
@@ -1537,37 +1684,53 @@ FINAL_EVENT_STATES = frozenset(
 )
 
 
+def webhook_event_enqueue(*, event: WebhookEvent) -> str:
+    """Hand a stored event to the task queue; returns "queued", or the status of an event
+    already processed (a gateway retry of one: nothing to do). Raises when the broker
+    cannot take it (the caller answers an error so the gateway sends it again; the
+    sweeper also picks up events left received)."""
+    if event.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.REJECTED):
+        return event.status
+    from . import tasks
+
+    tasks.orders_webhook_process.delay(event.pk)
+    return "queued"
+
+
 def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
     """Process a stored event exactly once (row lock on the event); returns its new status."""
-    event = WebhookEvent.objects.get(pk=event_pk)
-    if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
-        return event.status
-    if event.type.startswith("charge.dispute."):
-        return _dispute_event_process(event=event, replay=replay)
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-        if event.status in FINAL_EVENT_STATES and not replay:
+        if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
             return event.status
-        event.attempts += 1
-        status, error, order = WebhookEventStatus.PROCESSED, "", None
-        try:
-            with transaction.atomic():
-                status, order = _stripe_event_dispatch(event=event)
-        except EventNotReady as exc:
-            status, error, order = WebhookEventStatus.DEFERRED, str(exc), exc.order
-        except Exception as exc:
-            logger.exception("webhook event %s failed", event.event_id)
-            status, error = WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        event.status = status
-        event.error = error[:2000]
-        fields = ["status", "error", "attempts"]
-        if order is not None:
-            event.order = order
-            fields.append("order")
-        if status in FINAL_EVENT_STATES:
-            event.processed_at = timezone.now()
-            fields.append("processed_at")
-        event.save(update_fields=fields)
+        if not event.type.startswith("charge.dispute."):
+            return _stripe_event_process_locked(event=event, replay=replay)
+    return _dispute_event_process(event=event, replay=replay)  # may call Stripe: outside
+
+
+def _stripe_event_process_locked(*, event: WebhookEvent, replay: bool) -> str:
+    if event.status in FINAL_EVENT_STATES and not replay:
+        return event.status
+    event.attempts += 1
+    status, error, order = WebhookEventStatus.PROCESSED, "", None
+    try:
+        with transaction.atomic():
+            status, order = _stripe_event_dispatch(event=event)
+    except EventNotReady as exc:
+        status, error, order = WebhookEventStatus.DEFERRED, str(exc), exc.order
+    except Exception as exc:
+        logger.exception("webhook event %s failed", event.event_id)
+        status, error = WebhookEventStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    event.status = status
+    event.error = error[:2000]
+    fields = ["status", "error", "attempts"]
+    if order is not None:
+        event.order = order
+        fields.append("order")
+    if status in FINAL_EVENT_STATES:
+        event.processed_at = timezone.now()
+        fields.append("processed_at")
+    event.save(update_fields=fields)
     return status
 
 
@@ -1793,6 +1956,13 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
         _order_email_enqueue(email=email)
         result.emails += 1
     result.events = webhook_events_replay_deferred()
+    # events stored by the web process whose task never ran (the broker lost it)
+    received = WebhookEvent.objects.filter(
+        status=WebhookEventStatus.RECEIVED, received_at__lte=cutoff
+    )
+    for pk in received.order_by("received_at").values_list("pk", flat=True)[:500]:
+        tasks.orders_webhook_process.delay(pk)
+        result.events += 1
     for refund in Refund.objects.filter(
         status__in=[RefundStatus.FAILED, RefundStatus.PENDING],
         gateway_refund_id="",

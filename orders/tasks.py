@@ -33,9 +33,30 @@ def orders_deliver(self, order_id: str) -> str:
     except GatewayError as exc:  # risk facts unavailable: try again shortly
         _retry_later(self, exc)
         return "retry"
-    for email_id in outcome.email_ids:  # at once (the outbox retries a failure itself)
-        services.order_email_send(email_id=email_id)
+    _emails_send(outcome)
     return outcome.status
+
+
+def _emails_send(outcome: services.DeliveryOutcome) -> None:
+    """The emails a delivery run produced, at once (the outbox retries a failure itself)."""
+    from core.outbox import outbox_send_leased
+
+    for message in outcome.leased_messages:
+        outbox_send_leased(message=message)
+    for email_id in outcome.email_ids:
+        services.order_email_send(email_id=email_id)
+
+
+def _deliver_inline(paid: services.PaidNow) -> None:
+    """What ``orders_deliver`` does, in the task that confirmed the payment; when the
+    gateway cannot be asked for the risk facts now, the delivery task takes over (with
+    its retries and backoff)."""
+    try:
+        outcome = services.order_deliver(order_id=paid.order_id, paid_now=paid.order)
+    except GatewayError:
+        orders_deliver.apply_async(args=[paid.order_id], countdown=10)
+        return
+    _emails_send(outcome)
 
 
 @app.task(acks_late=True)
@@ -50,7 +71,15 @@ def orders_webhook_replay_deferred(order_id: str) -> int:
 
 @app.task(acks_late=True)
 def orders_webhook_process(event_pk: int) -> str:
-    return services.webhook_event_process(event_pk=event_pk)
+    """Process a stored gateway event; an order it confirms paid is delivered here, right
+    after the payment commits (one task per paid order, not a second hop)."""
+    with services.deliveries_inline() as paid:
+        status = services.webhook_event_process(event_pk=event_pk)
+    for item in paid:
+        _deliver_inline(item)
+        if item.replay_deferred:  # e.g. a refund that arrived before the payment
+            orders_webhook_replay_deferred.delay(item.order_id)
+    return status
 
 
 @app.task

@@ -428,7 +428,11 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("invalid signature")
     except services.WebhookMalformed as exc:
         return HttpResponseBadRequest(f"not an event: {exc}")
-    status = services.webhook_event_process(event_pk=event.pk)
-    if status == "failed":
-        return HttpResponse("stored; processing failed, will retry", status=500)
+    # Acknowledged once stored: the processing (payment, fraud check, keys, email) runs on
+    # the task queue; a failure there is retried by the sweeper, not by the gateway.
+    try:
+        status = services.webhook_event_enqueue(event=event)
+    except Exception:  # the broker is unreachable: the gateway sends the event again
+        logger.exception("webhook event %s stored but not queued", event.event_id)
+        return HttpResponse("stored; not queued, send again", status=503)
     return HttpResponse(status)

@@ -22,6 +22,19 @@ def preset_active_get() -> PresetRules | None:
     return preset.rules_get() if preset else None
 
 
+# The process-local copy of the active preset's rules (core.versioned_cache), bumped on
+# every change of a preset row (policies.apps: post_save / post_delete).
+PRESET_ACTIVE_CACHE = "policies.preset_active"
+
+
+def preset_active_cached_get() -> PresetRules | None:
+    """:func:`preset_active_get` without a query or a JSON parse while no preset changed
+    (the rules are immutable; every process reloads on the next read after a change)."""
+    from core.versioned_cache import versioned_cache_get
+
+    return versioned_cache_get(name=PRESET_ACTIVE_CACHE, loader=preset_active_get)
+
+
 def document_current_get(
     *,
     kind: str,

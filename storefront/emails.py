@@ -21,9 +21,9 @@ from core.identity import shop_identity_get
 
 def shop_time_zone() -> str:
     """The store's own time zone (the active preset's calendar), for dates in emails."""
-    from policies.selectors import preset_active_get
+    from policies.selectors import preset_active_cached_get
 
-    rules = preset_active_get()
+    rules = preset_active_cached_get()
     return rules.calendar.time_zone if rules else settings.TIME_ZONE
 
 

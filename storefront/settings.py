@@ -320,6 +320,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Beat must stay single: with Redis, each beat sends only while it holds a lock there
+# (storefront/beat.py), so a second beat on another host is a standby, not a duplicate.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BEAT_SCHEDULER = "storefront.beat:LockedScheduler"
+BEAT_LOCK_SECONDS = 60
 CELERY_BEAT_SCHEDULE: dict = {}  # each app registers its periodic tasks in storefront.celery
 
 # Payments: Stripe when a secret key is configured, else the local test gateway.

@@ -186,11 +186,25 @@ def webhook_body_render(*, event: WebhookEvent, endpoint_format: str) -> bytes:
 # --- emit --------------------------------------------------------------------------------------
 
 
+# The process-local copy of the active endpoints (core.versioned_cache), bumped on every
+# change of an endpoint row (webhooks.apps: post_save / post_delete): every order raises
+# events, and a shop changes its endpoints rarely.
+ENDPOINTS_ACTIVE_CACHE = "webhooks.endpoints_active"
+
+
+def _endpoints_active_load() -> tuple[WebhookEndpoint, ...]:
+    return tuple(WebhookEndpoint.objects.filter(is_active=True).order_by("id"))
+
+
 def webhook_endpoints_subscribed(*, event: str) -> list[WebhookEndpoint]:
+    from core.versioned_cache import versioned_cache_get
+
     # JSON "contains" is not portable to SQLite; endpoints are few, filter here.
     return [
         endpoint
-        for endpoint in WebhookEndpoint.objects.filter(is_active=True).order_by("id")
+        for endpoint in versioned_cache_get(
+            name=ENDPOINTS_ACTIVE_CACHE, loader=_endpoints_active_load
+        )
         if event in (endpoint.events or [])
     ]
 

@@ -78,7 +78,7 @@ def test_an_expired_lease_lets_another_worker_send_and_the_first_cannot_mark_it_
     assert (message.status, message.attempts, message.lease_until) == ("sent", 2, None)
     assert len(mail.outbox) == 1
     # worker A wakes up and reports its own acceptance: nothing is recorded twice
-    assert outbox._accepted(message_id=message.pk, facts={}) == "done"
+    assert outbox._accepted(message=leased, facts={}) == "done"
     assert counted_hook == ["accepted"]
 
 
@@ -208,3 +208,47 @@ def test_two_workers_racing_for_one_message_send_it_once(settings):
     assert results == {"a": "sent", "b": "busy"}
     assert len(sink.accepted) == 1
     assert OutboundEmail.objects.get(pk=message.pk).attempts == 1
+
+
+class _CountingSink(SmtpSink):
+    """Counts the SMTP sessions opened (one EHLO each)."""
+
+    sessions: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workers_messages_share_one_smtp_connection_and_a_dead_one_is_replaced(settings):
+    sink = _CountingSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = False, 10
+    outbox._smtp_local.__dict__.clear()
+
+    def send(n):
+        message = outbox.outbox_enqueue(
+            idempotency_key=f"test:reuse:{n}",
+            to=["a@example.com"],
+            subject=f"m{n}",
+            text="x",
+            schedule=False,  # sent below, by this "worker"
+        )
+        return outbox.outbox_send(message_id=message.pk)
+
+    try:
+        assert [send(n) for n in range(3)] == ["sent", "sent", "sent"]
+        assert sink.sessions == 1  # one conversation per message, not one connection
+        sink.stop()  # the server goes away: the open connection is dead
+        restarted = _CountingSink(port=sink.port).start()
+        try:
+            assert send(3) == "retry"  # recorded and retried later, like any SMTP failure
+            assert [send(n) for n in (4, 5)] == ["sent", "sent"]  # a fresh connection
+            assert restarted.sessions == 1
+        finally:
+            restarted.stop()
+    finally:
+        outbox._smtp_local.__dict__.clear()
