@@ -41,8 +41,8 @@ beat: install
 	$(BIN)/celery -A storefront beat --loglevel INFO --schedule var/celerybeat-schedule
 
 messages: install
-	$(BIN)/python manage.py makemessages -l fr -l ar --ignore=.venv --ignore=var
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py makemessages -l fr -l ar --ignore=.venv --ignore=var --ignore=node_modules
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf $(VENV) var staticfiles
