@@ -23,6 +23,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from fpdf import FPDF
 
 from core.money import currency_precision
@@ -79,7 +80,7 @@ def _label_set(language: str) -> dict[str, str]:
             "coupon": _("Discount (coupon %(code)s)"),
             "total_net": _("Total net"),
             "total_vat": _("Total VAT"),
-            "total": _("Total paid"),
+            "total": pgettext("invoice", "Total paid"),
             "total_credited": _("Total credited"),
             "refers_to": _("Credits invoice %(number)s of %(date)s"),
             "reason": _("Reason"),
