@@ -209,6 +209,9 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Accept the code of the previous or next 30-second step too (RFC 6238 section 5.2: one
+# step for network delay and clock drift); a code typed as the step turns still works.
+MFA_TOTP_TOLERANCE = 1
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # the TOTP issuer is the shop identity's name
 
 LANGUAGE_CODE = "en"

@@ -40,22 +40,28 @@ def lighthouse_run(url: str) -> dict:
         if os.environ.get("REQUIRE_E2E"):
             pytest.fail(reason)
         pytest.skip(reason)
-    completed = subprocess.run(  # noqa: S603  (our own node_modules, fixed arguments)
-        [
-            str(LIGHTHOUSE),
-            url,
-            f"--chrome-flags={CHROME_FLAGS}",
-            "--output=json",
-            "--output-path=stdout",
-            "--quiet",
-            f"--only-categories={','.join(CATEGORIES)}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-        check=False,
-    )
+    # Lighthouse itself sometimes fails to record the page load's trace (its runtime error
+    # NO_NAVSTART says "Please run Lighthouse again"): one more run then, never for a score.
+    for attempt in (1, 2):
+        completed = subprocess.run(  # noqa: S603  (our own node_modules, fixed arguments)
+            [
+                str(LIGHTHOUSE),
+                url,
+                f"--chrome-flags={CHROME_FLAGS}",
+                "--output=json",
+                "--output-path=stdout",
+                "--quiet",
+                f"--only-categories={','.join(CATEGORIES)}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "CHROME_PATH": CHROMIUM},
+            check=False,
+        )
+        if attempt == 1 and "Please run Lighthouse again" in completed.stderr + completed.stdout:
+            continue
+        break
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout)
 
