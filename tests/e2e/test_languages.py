@@ -24,7 +24,11 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import page_in, signed_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.browser_audit,
+    pytest.mark.django_db(transaction=True),
+]
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 MIN_WORDS = 4  # shorter strings ("OK", "Order", "Total") are too often legitimately shared
