@@ -21,10 +21,10 @@ WORKDIR /app
 COPY --from=build /venv /venv
 COPY . .
 # Production-mode collectstatic with throwaway secrets that exist only in this RUN step
-# (KEYSTORE_BUILD_STATIC is refused by every other command; see storefront/settings.py).
+# (KEYSTORE_BUILD_STATIC is refused by every other command; see config/settings.py).
 RUN KEYSTORE_ENV=production KEYSTORE_BUILD_STATIC=1 python manage.py collectstatic --noinput
 RUN mkdir -p /app/var/private /app/var/media && chown -R keystore:keystore /app/var
 USER keystore
 EXPOSE 8000
 # The web service's command in docker-compose.yml runs `check --deploy` first.
-CMD ["gunicorn", "storefront.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

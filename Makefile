@@ -35,10 +35,10 @@ format: install
 	$(BIN)/ruff format .
 
 worker: install
-	$(BIN)/celery -A storefront worker --loglevel INFO
+	$(BIN)/celery -A config worker --loglevel INFO
 
 beat: install
-	$(BIN)/celery -A storefront beat --loglevel INFO --schedule var/celerybeat-schedule
+	$(BIN)/celery -A config beat --loglevel INFO --schedule var/celerybeat-schedule
 
 messages: install
 	$(BIN)/python manage.py makemessages -l fr -l ar --ignore=.venv --ignore=var --ignore=node_modules

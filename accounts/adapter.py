@@ -30,8 +30,9 @@ class AccountAdapter(DefaultAccountAdapter):
         from django.template.loader import render_to_string
         from django.utils import timezone, translation
 
+        from core.emails import email_base_context
         from core.outbox import outbox_enqueue
-        from storefront.emails import email_base_context, shop_time_zone
+        from core.shop_clock import shop_time_zone
         from storefront.seo import site_url_rebase, site_url_site
 
         from .emails import account_email_html, account_email_language

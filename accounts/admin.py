@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from storefront.admin_inlines import ReadOnlyInline, has_perm_method
+from core.admin_inlines import ReadOnlyInline, has_perm_method
 
 from .models import AccountEvent, User
 from .services import user_suspend, user_unsuspend

@@ -3,7 +3,7 @@
 A signed-in staff member without a TOTP authenticator is sent to allauth's TOTP
 enrolment; one with TOTP whose session never passed it (signed in before enrolling, or
 by any path that skipped allauth's MFA stage) is sent to allauth's MFA check. The admin's
-own login page already goes through allauth's login (``storefront.urls``), where
+own login page already goes through allauth's login (``config.urls``), where
 allauth asks for the code of anyone who has TOTP.
 """
 

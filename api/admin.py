@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from storefront.admin_inlines import has_perm_method
+from core.admin_inlines import has_perm_method
 
 from . import services
 from .forms import ApiKeyCreateForm

@@ -148,7 +148,7 @@ def main() -> None:
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "storefront.wsgi", "-b", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
          "-w", str(args.workers), "-k", "gthread", "--threads", "4", "--keep-alive", "30",
          "--log-level", "warning"],
         cwd=ROOT, env=env,

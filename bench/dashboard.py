@@ -195,8 +195,8 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from core.shop_clock import shop_time_zone
     from storefront.dashboard import dashboard_get
-    from storefront.emails import shop_time_zone
 
     started = time.perf_counter()
     products = products_ensure()

@@ -385,13 +385,13 @@ class Stack:
             ports.append(port)
             self.spawn(
                 f"web{node}",
-                [str(bin_dir / "gunicorn"), "storefront.wsgi", "-b", f"127.0.0.1:{port}",
+                [str(bin_dir / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
                  "-w", str(args.web_workers), "-k", "gthread", "--threads", str(args.web_threads),
                  "--keep-alive", "30", "--log-level", "warning"],
             )  # fmt: skip
             self.spawn(
                 f"worker{node}",
-                [str(bin_dir / "celery"), "-A", "storefront", "worker", "--loglevel", "WARNING",
+                [str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel", "WARNING",
                  "--pool", args.worker_pool, "--concurrency", str(args.worker_concurrency),
                  "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "-n", f"node{node}-{uuid.uuid4().hex[:6]}@%h"],
@@ -713,7 +713,7 @@ def main() -> None:
     stripe_url = f"http://127.0.0.1:{stripe_port}"
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="storefront.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         KEYSTORE_ENV="test",  # fixed test secrets, shared by every process; nothing in var/
         DEBUG="false",
         DB_CONN_MAX_AGE="600",
@@ -738,7 +738,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    from storefront.celery import app as celery_app
+    from config.celery import app as celery_app
 
     celery_app.control.purge()
     wait_http(stripe_url + "/", timeout=30)

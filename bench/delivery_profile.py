@@ -60,7 +60,7 @@ def main() -> None:
     ]  # fmt: skip
     stripe_url = f"http://127.0.0.1:{stripe_port}"
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="storefront.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         KEYSTORE_ENV="test",
         DEBUG="false",
         DB_CONN_MAX_AGE="60",
@@ -133,7 +133,7 @@ def measure(
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from storefront.celery import app as celery_app
+    from config.celery import app as celery_app
     from tests.orders.helpers import signature_header
 
     queued: list[tuple[str, tuple]] = []

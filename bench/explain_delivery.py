@@ -97,7 +97,7 @@ def main() -> None:
     ]  # fmt: skip
     stripe_url = f"http://127.0.0.1:{stripe_port}"
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="storefront.settings", KEYSTORE_ENV="test", DEBUG="false",
+        DJANGO_SETTINGS_MODULE="config.settings", KEYSTORE_ENV="test", DEBUG="false",
         EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port), EMAIL_USE_TLS="false",
         PAYMENT_GATEWAY="stripe", STRIPE_SECRET_KEY="sk_test_bench", STRIPE_API_BASE=stripe_url,
         STRIPE_WEBHOOK_SECRET="whsec_bench_delivery", STAFF_ALERT_EMAILS="staff@bench.invalid",

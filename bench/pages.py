@@ -565,7 +565,7 @@ def server_start(*, database_url: str, workers: int, extra_env: dict) -> tuple:
         **extra_env,
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "storefront.wsgi", "-b", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
          "-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "30",
          "--log-level", "warning"],
         cwd=ROOT, env=env,

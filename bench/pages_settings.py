@@ -3,6 +3,6 @@
 Never used by the shop itself (its URLs do not carry the bare view).
 """
 
-from storefront.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.pages_urls"

@@ -4,8 +4,8 @@ with (a Django view answering "ok" through the whole middleware stack, no databa
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from storefront.urls import handler404, handler500  # noqa: F401
-from storefront.urls import urlpatterns as shop_urlpatterns
+from config.urls import handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as shop_urlpatterns
 
 
 def bare(request: HttpRequest) -> HttpResponse:

@@ -65,10 +65,10 @@ def seed(*, clients: int) -> list[dict]:
     from django.conf import settings
     from django.test import Client
 
+    from config.celery import app
     from keys.models import Key
     from orders.services import order_hold_release
     from policies.services import preset_load
-    from storefront.celery import app
     from tests.factories import UserFactory, keys_create, order_delivered_new
 
     app.conf.task_always_eager = True  # deliver the seed orders in this process
@@ -242,7 +242,7 @@ def main() -> None:
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "storefront.wsgi", "-b", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
          "-w", str(args.workers), *worker_class, "--timeout", "120", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip

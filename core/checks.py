@@ -1,8 +1,8 @@
 """Fail closed: the configuration a live shop must have, as named system checks.
 
 In production and staging (``KEYSTORE_ENV``) every check below is an error, so
-``manage.py check`` (and ``check --deploy``), ``migrate``, gunicorn (``storefront.wsgi``)
-and the Celery worker and beat (``storefront.celery``) all refuse to start, each error
+``manage.py check`` (and ``check --deploy``), ``migrate``, gunicorn (``config.wsgi``)
+and the Celery worker and beat (``config.celery``) all refuse to start, each error
 naming what to fix. In development and tests they stay silent.
 
 - ``keystore.E001`` the test payment gateway in production (staging may use it, only when

@@ -85,7 +85,7 @@ class ReadinessView(HealthCheckView):
     @classonlymethod
     def as_view(cls, **initkwargs):
         view = super().as_view(**initkwargs)
-        view.store_clock_exempt = True  # storefront.middleware: no time zone lookup
+        view.store_clock_exempt = True  # core.shop_clock: no time zone lookup
         return view
 
     def get_checks(self):

@@ -47,7 +47,7 @@ class InvoiceError(Exception):
 
 
 def shop_time_zone_name() -> str:
-    from storefront.emails import shop_time_zone
+    from core.shop_clock import shop_time_zone
 
     return shop_time_zone()
 

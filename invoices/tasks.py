@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from storefront.celery import app
+from celery import shared_task
 
 from . import services
 
 
-@app.task(bind=True, max_retries=8, acks_late=True)
+@shared_task(bind=True, max_retries=8, acks_late=True, name="invoices.tasks.invoices_issue")
 def invoices_issue(self, order_id: str) -> str:
     invoice = services.invoice_issue(order_id=order_id)
     return invoice.display_number if invoice else "not paid"
 
 
-@app.task(bind=True, max_retries=8, acks_late=True)
+@shared_task(
+    bind=True, max_retries=8, acks_late=True, name="invoices.tasks.invoices_credit_note_issue"
+)
 def invoices_credit_note_issue(self, refund_id: int) -> str:
     note = services.credit_note_issue(refund_id=refund_id)
     return note.display_number if note else "nothing to credit"
 
 
-@app.task
+@shared_task(name="invoices.tasks.invoices_sweep")
 def invoices_sweep() -> str:
     issued, credited = services.invoices_sweep()
     return f"{issued} invoices, {credited} credit notes"

@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from core.admin_filters import ActionCheckboxMixin, NewestRelatedListFilter
+from core.admin_inlines import ReadOnlyInline, has_perm_method
 from core.exports import ExportAdminMixin
 from core.http import client_ip_get, user_agent_get
-from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import services
 from .crypto import KeyDecryptionError, code_fingerprint

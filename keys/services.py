@@ -721,7 +721,7 @@ def _stock_check_schedule(product_id: int) -> None:
     first sale of a window schedules one check for just after the window, so it sees every
     sale made in it and no crossing is missed. In-process mode (no broker) checks at once.
     """
-    from storefront.celery import app
+    from config.celery import app
 
     from .tasks import keys_stock_check
 

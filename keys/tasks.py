@@ -1,6 +1,6 @@
 """Key inventory tasks: thin wrappers that call one service."""
 
-from storefront.celery import app
+from config.celery import app
 
 from . import services
 

@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_filters import ActionCheckboxMixin, choices_list_filter
+from core.admin_inlines import ReadOnlyInline, has_perm_method
 from core.exports import ExportAdminMixin
-from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import services
 from .models import (

@@ -1135,8 +1135,8 @@ def order_email_send(*, email_id: int) -> str:
 def order_email_render(*, message):
     """The outbox renderer of order emails: rendered at send time, codes included (never
     stored). The key ids shown go to the hook, which audits them once the server accepted."""
+    from core.emails import email_render
     from core.outbox import RenderedEmail
-    from storefront.emails import email_render
 
     prefetched = getattr(message, "prefetched", None) or {}
     email = prefetched.get("email")

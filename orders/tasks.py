@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from storefront.celery import app
+from config.celery import app
 
 from . import services
 from .gateways import GatewayError

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from storefront.admin_inlines import has_perm_method
+from core.admin_inlines import has_perm_method
 
 from .models import PolicyAcceptance, PolicyDocument, PolicyPreset
 from .services import preset_activate

@@ -35,6 +35,12 @@ def preset_active_cached_get() -> PresetRules | None:
     return versioned_cache_get(name=PRESET_ACTIVE_CACHE, loader=preset_active_get)
 
 
+def preset_time_zone_get() -> str:
+    """The active preset's time zone, or "" when no preset is active (core.shop_clock)."""
+    rules = preset_active_cached_get()
+    return rules.calendar.time_zone if rules else ""
+
+
 def document_current_get(
     *,
     kind: str,

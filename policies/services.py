@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.identity import shop_identity_get
+from core.shop_clock import shop_time_zone_cache_clear
 
 from .documents import Contact, documents_build
 from .models import PolicyAcceptance, PolicyDocument, PolicyPreset
@@ -115,9 +115,7 @@ def preset_activate(*, preset: PolicyPreset) -> PolicyPreset:
         preset.is_active = True
         preset.save(update_fields=["is_active", "updated_at"])
     # Pages read the store's time zone from a short cache: drop it once this is committed.
-    from storefront.middleware import SHOP_TIME_ZONE_CACHE_KEY
-
-    transaction.on_commit(lambda: cache.delete(SHOP_TIME_ZONE_CACHE_KEY))
+    shop_time_zone_cache_clear()
     return preset
 
 

@@ -25,10 +25,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_filters import ActionCheckboxMixin, NewestRelatedListFilter, choices_list_filter
+from core.admin_inlines import ReadOnlyInline, has_perm_method
 from core.exports import ExportAdminMixin
 from keys.services import KeyTransitionError
 from orders.services import OrderError
-from storefront.admin_inlines import ReadOnlyInline, has_perm_method
 
 from . import conf
 from .forms import (

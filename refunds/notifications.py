@@ -97,8 +97,8 @@ def claim_email_enqueue(*, claim: Claim, name: str) -> None:
 
 def claim_email_render(*, message):
     """The outbox renderer of claim emails, at send time, in the claim's language."""
+    from core.emails import email_render
     from core.outbox import RenderedEmail
-    from storefront.emails import email_render
 
     name = message.context["name"]
     claim = Claim.objects.select_related(

@@ -1,6 +1,6 @@
 """Celery tasks of the refunds app: thin wrappers, each calling one service or email.
 
-The periodic ones are named in storefront/celery.py's beat schedule and are idempotent:
+The periodic ones are named in config/celery.py's beat schedule and are idempotent:
 an escalation is sent once per claim; a stale claim is closed once.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from storefront.celery import app
+from config.celery import app
 
 logger = logging.getLogger(__name__)
 

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     env.update(site_env_for(addr=args.addr, env=env))
     print(f"run_dev: the shop is at {env.get('SITE_URL')}", flush=True)
     python = sys.executable
-    celery = [python, "-m", "celery", "-A", "storefront"]
+    celery = [python, "-m", "celery", "-A", "config"]
     commands = {
         "web": [python, "manage.py", "runserver", args.addr]
         + (["--noreload"] if args.noreload else []),

@@ -13,8 +13,7 @@ from django.views.decorators.http import require_safe
 
 from core.brand import brand_css_render
 from core.identity import Identity, shop_identity_get
-
-from .middleware import store_clock_exempt
+from core.shop_clock import store_clock_exempt
 
 LOGO_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 YEAR = 365 * 24 * 3600

@@ -16,10 +16,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.shop_clock import store_clock_exempt
+
 from .activation import product_activation_steps
 from .forms import CartAddForm, CartUpdateForm, CatalogFilterForm
 from .images import product_pictures
-from .middleware import store_clock_exempt
 from .models import Product
 from .selectors import (
     CatalogSort,

@@ -69,7 +69,7 @@ def celery_worker_live(transactional_db):
     """A real Celery worker thread consuming from Redis, sharing this test's database."""
     from celery.contrib.testing.worker import start_worker
 
-    from storefront.celery import app
+    from config.celery import app
 
     app.conf.task_always_eager = False
     try:

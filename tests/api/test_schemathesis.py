@@ -75,7 +75,7 @@ def _connections_kept():
 
 
 def test_api_conforms_to_its_openapi_document(shop, settings, _connections_kept):
-    from storefront.wsgi import application
+    from config.wsgi import application
 
     settings.API_IMPORT_INLINE_MAX = 10_000  # imports finish inside the request
     _key, raw = api_key_new(*Scope.values, name="schemathesis")

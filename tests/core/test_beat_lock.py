@@ -13,8 +13,8 @@ pytestmark = pytest.mark.skipif(
 def beats(tmp_path, settings):
     import redis
 
-    from storefront.beat import LOCK_KEY, LockedScheduler
-    from storefront.celery import app
+    from config.beat import LOCK_KEY, LockedScheduler
+    from config.celery import app
 
     settings.CELERY_BROKER_URL = os.environ["REDIS_URL"]
     settings.BEAT_LOCK_SECONDS = 2

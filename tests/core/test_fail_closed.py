@@ -186,7 +186,7 @@ def test_staging_may_use_the_test_gateway_only_when_asked_explicitly(tmp_path):
 def test_gunicorn_refuses_to_start_on_an_unsafe_configuration(tmp_path):
     env = production_env(tmp_path, PAYMENT_GATEWAY="test", KEY_FINGERPRINT_SECRET="fingerprint")
     result = subprocess.run(
-        [str(BIN / "gunicorn"), "storefront.wsgi", "--bind", "127.0.0.1:0", "--workers", "1"],
+        [str(BIN / "gunicorn"), "config.wsgi", "--bind", "127.0.0.1:0", "--workers", "1"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -200,7 +200,7 @@ def test_gunicorn_refuses_to_start_on_an_unsafe_configuration(tmp_path):
 @pytest.mark.parametrize("command", ["worker", "beat"])
 def test_celery_refuses_to_start_on_an_unsafe_configuration(tmp_path, command):
     env = production_env(tmp_path, SECRET_KEY="change-me")
-    args = [str(BIN / "celery"), "-A", "storefront", command, "--loglevel", "WARNING"]
+    args = [str(BIN / "celery"), "-A", "config", command, "--loglevel", "WARNING"]
     if command == "worker":
         args += ["--pool", "solo"]
     else:

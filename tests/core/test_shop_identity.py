@@ -98,7 +98,7 @@ def test_changing_the_support_email_republishes_the_pages_that_quote_it():
 
 
 def test_emails_and_pages_show_the_identity(client, product):
-    from storefront.emails import email_render
+    from core.emails import email_render
 
     shop_identity_update(name="Clé Shop", support_email="help@cle.example")
     page = client.get(reverse("catalog:catalog")).content.decode()

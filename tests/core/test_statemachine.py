@@ -79,7 +79,9 @@ def test_events_can_be_collected_for_one_bulk_insert():
     collected = []
     with transaction.atomic():
         locked = row_lock(model=Order, pk=order.pk)
-        MACHINE.transition(locked=locked, to_status="cancelled", event=_event(locked), events=collected)
+        MACHINE.transition(
+            locked=locked, to_status="cancelled", event=_event(locked), events=collected
+        )
         assert not order.events.exists()
         OrderEvent.objects.bulk_create(collected)
     assert order.events.count() == 1

@@ -164,9 +164,9 @@ def test_changing_the_fraud_settings_takes_effect_on_the_next_order(client, paid
 
 
 def test_activating_another_preset_changes_the_next_emails_time_zone(db):
+    from core.shop_clock import shop_time_zone
     from policies.selectors import preset_active_cached_get
     from policies.services import preset_activate, preset_load
-    from storefront.emails import shop_time_zone
 
     preset_load(slug="allkeymasters", activate=True)
     first = preset_active_cached_get()

@@ -26,7 +26,7 @@ def _wait_for(predicate, *, seconds: float = 30.0):
 
 
 def test_a_paid_order_is_delivered_by_a_real_worker_from_redis(celery_worker_live, stocked):
-    from storefront.celery import app
+    from config.celery import app
 
     assert not app.conf.task_always_eager  # tasks really travel through the broker
     mail.outbox.clear()

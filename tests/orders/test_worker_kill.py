@@ -38,7 +38,7 @@ def _worker_env(smtp_port: int) -> dict:
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="storefront.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         KEYSTORE_ENV="test",  # the same fixed test secrets (key encryption) as this process
         DATABASE_URL=url,  # the TEST database
         REDIS_URL=os.environ["REDIS_URL"],
@@ -60,7 +60,7 @@ def _start_worker(env: dict, name: str) -> subprocess.Popen:
         [
             str(celery),
             "-A",
-            "storefront",
+            "config",
             "worker",
             "--pool",
             "solo",
@@ -93,7 +93,7 @@ def _wait(predicate, timeout: float, what: str):
 @pytest.fixture
 def broker():
     """Tasks go to Redis (not in-process) for this test; the queue starts empty."""
-    from storefront.celery import app
+    from config.celery import app
 
     app.conf.task_always_eager = False
     app.control.purge()

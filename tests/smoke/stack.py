@@ -324,7 +324,7 @@ class Stack:
             **keep,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
-            "DJANGO_SETTINGS_MODULE": "storefront.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "KEYSTORE_ENV": "production",
             "KEYSTORE_VAR_DIR": str(self.run / "var"),
             "DATABASE_URL": self.database_url,
@@ -350,7 +350,7 @@ class Stack:
     def gunicorn_start(self) -> None:
         self._spawn(
             "gunicorn",
-            [str(BIN / "gunicorn"), "storefront.wsgi", "--bind", f"127.0.0.1:{self.app_port}",
+            [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.app_port}",
              "--workers", "2", "--timeout", "60", "--graceful-timeout", "5",
              "--access-logfile", "-", "--error-logfile", "-",
              "--control-socket", str(self.run / "gunicorn.ctl")],
@@ -360,12 +360,12 @@ class Stack:
         celery = str(BIN / "celery")
         self._spawn(
             "worker",
-            [celery, "-A", "storefront", "worker", "--pool", "solo", "--loglevel", "INFO",
+            [celery, "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO",
              "--hostname", "smoke@%h", "--without-gossip", "--without-mingle"],
         )  # fmt: skip
         self._spawn(
             "beat",
-            [celery, "-A", "storefront", "beat", "--loglevel", "INFO",
+            [celery, "-A", "config", "beat", "--loglevel", "INFO",
              "--schedule", str(self.run / "celerybeat-schedule")],
         )  # fmt: skip
 

@@ -83,7 +83,7 @@ def test_the_images_static_files_serve_a_production_page_with_200(tmp_path):
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "storefront.wsgi:application"]
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
         + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"],
         cwd=ROOT,
         env=env,
@@ -124,7 +124,7 @@ def test_the_images_static_files_serve_a_production_page_with_200(tmp_path):
 def test_the_build_time_static_flag_cannot_serve_or_run_anything_else(tmp_path):
     env = {**_production_env(tmp_path), "KEYSTORE_BUILD_STATIC": "1"}
     for command in (
-        [sys.executable, "-c", "import storefront.wsgi"],
+        [sys.executable, "-c", "import config.wsgi"],
         [sys.executable, "manage.py", "migrate", "--noinput"],
     ):
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -195,7 +195,7 @@ def test_env_example_documents_every_variable_the_shop_reads():
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, flags=re.M))
     documented |= set(re.findall(r"\b([A-Z][A-Z0-9_]{3,})\b", example))
     read = set()
-    for path in [ROOT / "storefront" / "settings.py", ROOT / "storefront" / "env.py"]:
+    for path in [ROOT / "config" / "settings.py", ROOT / "config" / "env.py"]:
         read |= set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', path.read_text()))
     read -= {"KEYSTORE_BUILD_STATIC"}  # a build step's own flag, never configured
     assert read - documented == set()

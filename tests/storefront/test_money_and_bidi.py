@@ -9,7 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from storefront.emails import email_render
+from core.emails import email_render
 from tests.factories import ProductFactory, UserFactory, keys_create, order_delivered_new
 
 pytestmark = pytest.mark.django_db

@@ -151,11 +151,11 @@ def test_docker_compose_services_run_things_that_exist():
         command = services[name]["command"]
         command = command if isinstance(command, str) else " ".join(command)
         if "gunicorn" in command:
-            assert "storefront.wsgi" in command
-            import storefront.wsgi  # noqa: F401
+            assert "config.wsgi" in command
+            import config.wsgi  # noqa: F401
         if "celery" in command:
-            assert "-A storefront" in command
-            from storefront.celery import app
+            assert "-A config" in command
+            from config.celery import app
 
             assert app.main == "keystore"
         assert (ROOT / "Dockerfile").exists()
@@ -166,7 +166,7 @@ def test_docker_compose_services_run_things_that_exist():
 
 
 def test_beat_schedule_names_registered_tasks():
-    from storefront.celery import app
+    from config.celery import app
 
     app.loader.import_default_modules()
     for entry in app.conf.beat_schedule.values():
@@ -216,8 +216,8 @@ def test_pages_show_times_on_the_active_stores_clock(client, django_capture_on_c
     from django.test import RequestFactory
     from django.utils import timezone
 
+    from core.shop_clock import StoreTimeZoneMiddleware
     from policies.services import preset_load
-    from storefront.middleware import StoreTimeZoneMiddleware
 
     seen = {}
 

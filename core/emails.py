@@ -17,14 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from core.identity import shop_identity_get
-
-
-def shop_time_zone() -> str:
-    """The store's own time zone (the active preset's calendar), for dates in emails."""
-    from policies.selectors import preset_active_cached_get
-
-    rules = preset_active_cached_get()
-    return rules.calendar.time_zone if rules else settings.TIME_ZONE
+from core.shop_clock import shop_time_zone
 
 
 def email_base_context(*, time_zone: str) -> dict[str, Any]:

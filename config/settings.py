@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "storefront.middleware.LanguageFromQueryMiddleware",  # seo: ?lang= addresses
-    "storefront.middleware.StoreTimeZoneMiddleware",
+    "core.shop_clock.StoreTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -113,9 +113,9 @@ MIDDLEWARE = [
     "accounts.middleware.StaffMFAMiddleware",
 ]
 
-ROOT_URLCONF = "storefront.urls"
-WSGI_APPLICATION = "storefront.wsgi.application"
-ASGI_APPLICATION = "storefront.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -218,7 +218,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("ar", _("Arabic"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # One date format per page in every language (day month year, 24-hour clock).
-FORMAT_MODULE_PATH = ["storefront.formats"]
+FORMAT_MODULE_PATH = ["config.formats"]
 # Catalog content per language: English is the source every other language falls back to;
 # a row created in another language also fills the English column.
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
@@ -324,11 +324,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 # Beat must stay single: with Redis, each beat sends only while it holds a lock there
-# (storefront/beat.py), so a second beat on another host is a standby, not a duplicate.
+# (config/beat.py), so a second beat on another host is a standby, not a duplicate.
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BEAT_SCHEDULER = "storefront.beat:LockedScheduler"
+    CELERY_BEAT_SCHEDULER = "config.beat:LockedScheduler"
 BEAT_LOCK_SECONDS = 60
-CELERY_BEAT_SCHEDULE: dict = {}  # each app registers its periodic tasks in storefront.celery
+CELERY_BEAT_SCHEDULE: dict = {}  # each app registers its periodic tasks in config.celery
 
 # Payments: Stripe when a secret key is configured, else the local test gateway.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
