@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # `make run ADDR=0.0.0.0:8080`: where the dev server listens (email links follow it).
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: install run test test-e2e lint format worker beat messages bench clean
+.PHONY: install run test test-e2e lint typecheck format worker beat messages bench clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ test-e2e: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with django-stubs: what it checks and skips is [tool.mypy] in pyproject.toml.
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -20,7 +20,10 @@ API_PATH = "/api/"
 class ErrorDetail(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # A field named "fields": DRF's metaclass takes it off the class, .fields still works.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField())
+    )
 
 
 class Error(serializers.Serializer):
@@ -73,9 +76,9 @@ def api_exception_handler(exc, context):
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         fields = {}
-        message = detail if isinstance(detail, str) else str(detail)
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
-    response.data = error_body(code=str(code), message=message, fields=fields)
+        message = str(detail)
+        code = str(getattr(detail, "code", None) or getattr(exc, "default_code", "error"))
+    response.data = error_body(code=code, message=message, fields=fields)
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -16,9 +17,14 @@ from storefront.models import Product
 
 from .models import ImportJob
 
+if TYPE_CHECKING:
+    from storefront.models import Category
+
 
 class ProductSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     stock_available = serializers.SerializerMethodField(
         help_text="Keys on sale now (not quarantined, not expired)."
     )
@@ -97,7 +103,9 @@ class ReasonSerializer(serializers.Serializer):
 class ImportRequestSerializer(serializers.Serializer):
     """Codes as a JSON list (one code each) or a CSV/text file body in ``csv``."""
 
-    product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all())
+    product: serializers.SlugRelatedField[Product] = serializers.SlugRelatedField(
+        slug_field="sku", queryset=Product.objects.all()
+    )
     batch = serializers.PrimaryKeyRelatedField(
         queryset=KeyBatch.objects.all(),
         required=False,
@@ -169,7 +177,8 @@ class ImportLineErrorSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     product = serializers.CharField(source="product.sku", read_only=True)
-    errors = ImportLineErrorSerializer(many=True, read_only=True)
+    # A field named "errors": DRF's metaclass takes it off the class, .errors still works.
+    errors = ImportLineErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]
     done = serializers.SerializerMethodField()
 
     class Meta:

@@ -14,6 +14,7 @@ import logging
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
@@ -46,7 +47,7 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def admin_log(*, actor, obj, message: str) -> None:
+def admin_log(*, actor, obj, message: str | list[dict[str, Any]]) -> None:
     """The admin's own audit row (``ModelAdmin.log_change``) for a change made elsewhere."""
     LogEntry.objects.log_actions(
         user_id=actor.pk,
@@ -237,6 +238,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
         return job
     actor = job.api_key.user
     lines = code_decrypt(job.payload).split("\n") if job.payload else []
+    batch: KeyBatch | None
     try:
         if job.batch is not None:
             batch = job.batch

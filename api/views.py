@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -34,7 +35,7 @@ from storefront.models import Product
 from . import serializers as s
 from . import services
 from .errors import Error
-from .models import ImportJob, Scope
+from .models import ApiKey, ImportJob, Scope
 
 ERRORS = {
     400: OpenApiResponse(Error, description="Invalid request"),
@@ -262,7 +263,8 @@ class ImportJobViewSet(
 
     def get_queryset(self):
         return (
-            ImportJob.objects.filter(api_key=self.request.auth)
+            # ApiKeyAuthentication puts the ApiKey row in request.auth
+            ImportJob.objects.filter(api_key=cast(ApiKey, self.request.auth))
             .select_related("product")
             .order_by("-id")
         )

@@ -49,6 +49,10 @@ return 0
 class LockedScheduler(PersistentScheduler):
     """A ``PersistentScheduler`` that sends only while it holds the Redis beat lock."""
 
+    # Always a number once built (the argument, beat_max_loop_interval or 300); the
+    # stubs allow None for the constructor's argument.
+    max_interval: int
+
     def __init__(self, *args, **kwargs):
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._redis = None

@@ -12,27 +12,32 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return value if value else default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value in (None, ""):
+    if not value:
         return default
     return value.strip().lower() in TRUE_VALUES
 
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    if value in (None, ""):
+    if not value:
         return default
     try:
         return int(value)
@@ -42,7 +47,7 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     value = os.environ.get(name)
-    if value in (None, ""):
+    if not value:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
 

@@ -5,6 +5,7 @@ import os
 os.environ["KEYSTORE_ENV"] = "test"
 
 from .settings import *  # noqa: E402,F403
+from .settings import CACHES  # noqa: E402  (named too: mypy does not count the star import)
 
 # Tasks run in-process by default; tests marked `celery_worker` switch to a real worker
 # consuming from Redis (see tests/conftest.py).

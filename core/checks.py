@@ -117,7 +117,7 @@ def check_payment_gateway(app_configs=None, **kwargs) -> list[checks.CheckMessag
                 id="keystore.E005",
             )
         ]
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for name, prefixes in STRIPE_PREFIXES.items():
         value = getattr(settings, name, None) or ""
         if not value:
@@ -147,7 +147,7 @@ def check_secrets(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         return []
     from cryptography.fernet import Fernet
 
-    errors = []
+    errors: list[checks.CheckMessage] = []
     why = secret_weakness(value=settings.SECRET_KEY or "", min_length=SECRET_KEY_MIN_LENGTH)
     if why:
         errors.append(

@@ -38,7 +38,7 @@ def email_render(*, name: str, context: dict[str, Any], language: str) -> EmailM
     full_context = {**email_base_context(time_zone=time_zone), **context}
     with translation.override(language), timezone.override(time_zone):
         subject = render_to_string(f"emails/{name}.subject.txt", full_context)
-        text = render_to_string(f"emails/{name}.txt", full_context)
+        text: str = render_to_string(f"emails/{name}.txt", full_context)
         text = text.rstrip() + "\n" + render_to_string("emails/_identity_footer.txt", full_context)
         html = render_to_string(f"emails/{name}.html", full_context)
     message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -20,6 +20,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    # For the type checker the mixin is a ModelAdmin (its model, admin_site, views).
+    _AdminBase = ModelAdmin[Any]
+else:
+    _AdminBase = object
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -54,7 +62,7 @@ def csv_rows_stream(*, header: list[str], rows: Iterable[list[Any]]) -> Iterator
 Column = tuple[str, Callable[[Any], Any]]
 
 
-class ExportAdminMixin:
+class ExportAdminMixin(_AdminBase):
     """Adds ``<changelist>/export/csv/`` (same query string as the list) and its button."""
 
     export_permission: str = ""

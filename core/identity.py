@@ -28,7 +28,7 @@ SHOP_IDENTITY_CACHE_SECONDS = 3600
 # What production refuses to run without (keystore.E050).
 SHOP_IDENTITY_REQUIRED = ("name", "legal_name", "support_email")
 
-_changed_handlers: list[Callable[..., None]] = []
+_changed_handlers: list[Callable[..., object]] = []  # what a handler returns is unused
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def shop_identity_get(*, use_cache: bool = True) -> Identity:
     return identity
 
 
-def shop_identity_changed_handler_register(handler: Callable[..., None]) -> None:
+def shop_identity_changed_handler_register(handler: Callable[..., object]) -> None:
     """Call ``handler(identity=<the new Identity>)`` inside the transaction of every
     identity change (registering twice is a no-op)."""
     if handler not in _changed_handlers:

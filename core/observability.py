@@ -18,9 +18,12 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{7,127}$")
@@ -84,7 +87,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_clean(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
-        request.request_id = request_id
+        # our own attribute (django-stubs does not know it): the id for code holding the request
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
@@ -199,7 +203,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def sentry_event_scrub(event: dict, hint: dict | None = None) -> dict:
+def sentry_event_scrub(event: Event, hint: dict[str, Any] | None = None) -> Event:
     """Sentry's ``before_send``: the event without codes, ciphertexts or secrets (messages,
     exception values, breadcrumbs, request data, local variables: every string in it)."""
     return value_scrub(event)

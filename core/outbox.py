@@ -129,7 +129,7 @@ def _schedule_send(message: OutboundEmail) -> None:
 
     def send() -> None:
         if delay > 1 and not _eager():
-            outbox_send_task.apply_async(args=[pk], countdown=int(delay) + 1)
+            outbox_send_task.apply_async(args=(pk,), countdown=int(delay) + 1)
         else:
             outbox_send_task.delay(pk)
 

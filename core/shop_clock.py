@@ -32,7 +32,7 @@ def shop_time_zone() -> str:
 
 def shop_time_zone_cached() -> str:
     """The store's time zone from a short cache (pages: one read a minute at most)."""
-    return cache.get_or_set(SHOP_TIME_ZONE_CACHE_KEY, shop_time_zone, timeout=60)
+    return str(cache.get_or_set(SHOP_TIME_ZONE_CACHE_KEY, shop_time_zone, timeout=60))
 
 
 def shop_time_zone_cache_clear() -> None:

@@ -128,4 +128,4 @@ class StateMachine:
 
 def row_lock(*, model: type[M], pk: Any) -> M:
     """The row ``pk`` of ``model``, locked until the caller's transaction ends."""
-    return model.objects.select_for_update().get(pk=pk)
+    return model._default_manager.select_for_update().get(pk=pk)

@@ -21,7 +21,9 @@ class PrivateFileSystemStorage(FileSystemStorage):
 
     @cached_property
     def base_location(self):
-        return self._value_or_setting(self._location, settings.PRIVATE_MEDIA_ROOT)
+        # _location: the constructor's argument (FileSystemStorage sets it; not in the stubs)
+        location = self._location  # type: ignore[attr-defined]
+        return self._value_or_setting(location, settings.PRIVATE_MEDIA_ROOT)
 
     @cached_property
     def base_url(self):

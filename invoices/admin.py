@@ -164,7 +164,8 @@ class VatReportForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("period")
         if kind == "custom":
             if not data.get("start") or not data.get("end"):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -156,7 +156,7 @@ class _Page(FPDF):
         self.set_font(FONT, "B" if bold else "", size)
         self.set_text_color(*color)
 
-    def mirror(self, x: float, w: float) -> float:
+    def x_mirrored(self, x: float, w: float) -> float:
         return self.l_margin + self.epw - (x - self.l_margin) - w if self.rtl else x
 
     def align(self, align: str) -> str:
@@ -174,11 +174,11 @@ class _Page(FPDF):
         *,
         align: str = "L",
         fill: bool = False,
-        border: int | str = 0,
+        border: Literal[0, 1] | str = 0,
         fit: bool = False,
     ) -> None:
         """One line of text in a box; ``fit`` shrinks the font until the text fits."""
-        self.set_xy(self.mirror(x, w), y)
+        self.set_xy(self.x_mirrored(x, w), y)
         self.direction_for(text)
         size = self.font_size_pt
         if fit:
@@ -191,7 +191,7 @@ class _Page(FPDF):
         self, x: float, y: float, w: float, h: float, text: str, *, align: str = "L"
     ) -> float:
         """Wrapped text; returns the y below it."""
-        self.set_xy(self.mirror(x, w), y)
+        self.set_xy(self.x_mirrored(x, w), y)
         self.direction_for(text)
         self.multi_cell(w, h, text, align=self.align(align), new_x="LEFT", new_y="NEXT")
         return self.get_y()
@@ -298,7 +298,7 @@ class DocumentRenderer:
         if is_credit:
             return [self.label("credit_note")]
         if self.doc["kind"] == "simplified":
-            if self.bilingual:
+            if self.label.arabic is not None:  # bilingual
                 return [self.label.arabic["simplified"], self.label.main["simplified"]]
             return [self.label("simplified")]
         return [self.label("invoice")]
@@ -359,7 +359,7 @@ class DocumentRenderer:
                 pdf.put(right_x + title_w - 42, ty, 42, 4.6, value, align="R")
                 ty += 4.6
         if qr:
-            qx = pdf.mirror(x0 + pdf.epw - 32, 32)
+            qx = pdf.x_mirrored(x0 + pdf.epw - 32, 32)
             pdf.image(io.BytesIO(qr), x=qx, y=16, w=32, h=32)
             pdf.font(6.5, color=MUTED)
             pdf.put(x0 + pdf.epw - 32, 48.5, 32, 3.5, self.label.main["qr"], align="C")
@@ -454,7 +454,7 @@ class DocumentRenderer:
         pdf.cell(pdf.epw, header_h, "", fill=True)
         x = pdf.l_margin
         for label, width, align, _field in columns:
-            pdf.set_xy(pdf.mirror(x, width), y + (0.6 if self.bilingual else 0))
+            pdf.set_xy(pdf.x_mirrored(x, width), y + (0.6 if self.bilingual else 0))
             pdf.direction_for(label)
             pdf.multi_cell(
                 width,
@@ -469,8 +469,17 @@ class DocumentRenderer:
             desc_w = columns[0][1]
             pdf.font(8.5)
             pdf.direction_for(str(line["description"]))
-            rows = pdf.multi_cell(
-                desc_w, 4.6, str(line["description"]), dry_run=True, output="LINES", padding=(0, 1)
+            # output="LINES": the list of lines (the stubs type every output mode at once)
+            rows = cast(
+                list[str],
+                pdf.multi_cell(
+                    desc_w,
+                    4.6,
+                    str(line["description"]),
+                    dry_run=True,
+                    output="LINES",
+                    padding=(0, 1),
+                ),
             )
             height = max(1, len(rows)) * 4.6 + 2
             if y + height > pdf.h - pdf.b_margin:
@@ -483,7 +492,7 @@ class DocumentRenderer:
             x = pdf.l_margin
             for _label, width, align, field in columns:
                 text = self.cell_text(line, field, is_credit=is_credit)
-                pdf.set_xy(pdf.mirror(x, width), y + 1)
+                pdf.set_xy(pdf.x_mirrored(x, width), y + 1)
                 pdf.direction_for(text)
                 pdf.multi_cell(width, 4.6, text, align=pdf.align(align), padding=(0, 1))
                 x += width

@@ -106,16 +106,16 @@ def business_deadline(
                 remaining -= 1
         return week.settle(_local(day, clock, week.tz)).astimezone(week.tz)
 
-    remaining = timedelta(hours=amount)
+    remaining_time = timedelta(hours=amount)
     for open_at, close_at in week.intervals_from(moment):
         begin = max(open_at, moment)
         available = close_at - begin
-        if remaining <= available:
-            deadline = begin + remaining
+        if remaining_time <= available:
+            deadline = begin + remaining_time
             # A deadline at a 24:00 close is the next day's midnight; when that day is
             # closed, the next opening is the same point in business time.
             return week.settle(deadline).astimezone(week.tz)
-        remaining -= available
+        remaining_time -= available
     raise ValueError("calendar has no working time")  # pragma: no cover
 
 

@@ -79,16 +79,17 @@ def case_parse(data: Any) -> ClaimCase:
     policy = data.get("policy")
     if policy is not None and not isinstance(policy, str):
         raise CaseError("policy", "expected a preset slug")
-    timestamps = {name: _timestamp(data, name, nullable=False) for name in TIMESTAMP_FIELDS}
-    timestamps |= {
-        name: _timestamp(data, name, nullable=True) for name in NULLABLE_TIMESTAMP_FIELDS
+    # the checked timestamps and flags, by field name (Any: one dict for both kinds)
+    fields: dict[str, Any] = {
+        name: _timestamp(data, name, nullable=False) for name in TIMESTAMP_FIELDS
     }
+    fields |= {name: _timestamp(data, name, nullable=True) for name in NULLABLE_TIMESTAMP_FIELDS}
+    fields |= {name: _bool(data, name) for name in BOOL_FIELDS}
     return ClaimCase(
         reason=reason,
         verification=verification,
         replacements_given=replacements,
         policy=policy,
         key_remedy=key_remedy,
-        **timestamps,
-        **{name: _bool(data, name) for name in BOOL_FIELDS},
+        **fields,
     )

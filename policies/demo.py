@@ -16,6 +16,8 @@ def demo_seed(stdout, keys_per_product: int = 0) -> None:
         preset_load(slug=slug)
     if preset_active_record_get() is None:
         preset_load(slug=DEMO_PRESET, activate=True)
+    active = preset_active_record_get()
     stdout.write(
-        f"Policies: {len(preset_slugs_shipped())} presets loaded, active: {preset_active_record_get().slug}"
+        f"Policies: {len(preset_slugs_shipped())} presets loaded, "
+        f"active: {active.slug if active else 'none'}"
     )

@@ -22,11 +22,15 @@ LANGUAGES = ("en", "fr", "ar")
 
 
 class Contact(Protocol):
-    """The shop's support contact (``core.identity.Identity`` has these)."""
+    """The shop's support contact (``core.identity.Identity`` has these). Read-only, so a
+    frozen dataclass fits."""
 
-    support_email: str
-    support_phone: str
-    support_hours: str
+    @property
+    def support_email(self) -> str: ...
+    @property
+    def support_phone(self) -> str: ...
+    @property
+    def support_hours(self) -> str: ...
 
 
 class _Blank(dict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
@@ -9,6 +11,20 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Coupon, CouponBatch, CouponRedemption, RedemptionStatus
 from .services import coupon_batch_csv, coupon_batch_generate
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _CouponCounts(TypedDict):
+        redeemed_count: int
+        reserved_count: int
+
+    class _BatchCounts(TypedDict):
+        code_count: int
+
+    # the rows of the admin lists below, with their querysets' annotations
+    CouponWithCounts = WithAnnotations[Coupon, _CouponCounts]
+    CouponBatchWithCounts = WithAnnotations[CouponBatch, _BatchCounts]
 
 
 class RedemptionInline(admin.TabularInline):
@@ -66,11 +82,11 @@ class CouponAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description=_("redeemed"), ordering="redeemed_count")
-    def redeemed(self, obj: Coupon) -> int:
+    def redeemed(self, obj: CouponWithCounts) -> int:
         return obj.redeemed_count
 
     @admin.display(description=_("reserved"), ordering="reserved_count")
-    def reserved(self, obj: Coupon) -> int:
+    def reserved(self, obj: CouponWithCounts) -> int:
         return obj.reserved_count
 
 
@@ -87,7 +103,7 @@ class CouponBatchAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(code_count=Count("coupons"))
 
     @admin.display(description=_("codes made"), ordering="code_count")
-    def codes(self, obj: CouponBatch) -> int:
+    def codes(self, obj: CouponBatchWithCounts) -> int:
         return obj.code_count
 
     def save_model(self, request, obj, form, change):

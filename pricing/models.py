@@ -9,12 +9,17 @@ below orders and never imports it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from storefront.models import Category, Product
 
 
 class CouponKind(models.TextChoices):
@@ -70,10 +75,10 @@ class Coupon(models.Model):
     currency = models.CharField(
         _("currency (fixed amounts)"), max_length=3, blank=True, help_text=_("e.g. EUR")
     )
-    products = models.ManyToManyField(
+    products: models.ManyToManyField[Product, Any] = models.ManyToManyField(
         "storefront.Product", blank=True, related_name="+", verbose_name=_("products")
     )
-    categories = models.ManyToManyField(
+    categories: models.ManyToManyField[Category, Any] = models.ManyToManyField(
         "storefront.Category", blank=True, related_name="+", verbose_name=_("categories")
     )
     minimum_amount = models.DecimalField(

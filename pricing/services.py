@@ -314,13 +314,14 @@ class Quote:
 
 def price_tax_label(*, treatment: str) -> str:
     """What customers read next to a total under ``treatment``."""
-    return {
+    labels: dict[str, str] = {
         TaxTreatment.DOMESTIC: _("incl. VAT"),
         TaxTreatment.OSS: _("incl. VAT"),
         TaxTreatment.NATIONAL: _("incl. VAT"),
         TaxTreatment.REVERSE_CHARGE: _("VAT reverse charged"),
         TaxTreatment.OUTSIDE_SCOPE: _("no VAT (outside the EU)"),
-    }.get(treatment, "")
+    }
+    return labels.get(treatment, "")
 
 
 def pricing_quote(

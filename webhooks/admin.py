@@ -36,8 +36,10 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if "owner" in self.fields:  # staff only: customers are never told about endpoints
-            self.fields["owner"].queryset = self.fields["owner"].queryset.filter(is_staff=True)
+        owner = self.fields.get("owner")
+        # staff only: customers are never told about endpoints
+        if isinstance(owner, forms.ModelChoiceField) and owner.queryset is not None:
+            owner.queryset = owner.queryset.filter(is_staff=True)
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]

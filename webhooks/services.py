@@ -122,7 +122,7 @@ def webhook_url_problem(*, url: str) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return _("The host %(host)s could not be resolved.") % {"host": host}
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})  # (host, port, ...) for TCP
     public = all(_address_is_public(address) for address in addresses)
     if parts.scheme == "http":
         loopback = all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
@@ -214,7 +214,7 @@ def _schedule_send(delivery_id: int, *, countdown: int = 0) -> None:
 
     def send() -> None:
         if countdown > 0 and not _eager():
-            webhook_delivery_send_task.apply_async(args=[delivery_id], countdown=countdown)
+            webhook_delivery_send_task.apply_async(args=(delivery_id,), countdown=countdown)
         else:
             webhook_delivery_send_task.delay(delivery_id)
 
@@ -287,7 +287,8 @@ def _claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | str:
             return "done"
         if row.status == Status.FAILED:
             return "gave_up"
-        if row.status == Status.SENDING and row.lease_until > now:
+        # (a sending row always has a lease: the table's check constraint)
+        if row.status == Status.SENDING and row.lease_until and row.lease_until > now:
             return "busy"
         if row.status == Status.PENDING and row.next_attempt_at > now:
             return "not_due"

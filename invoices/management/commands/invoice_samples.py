@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 
@@ -163,6 +163,8 @@ class Command(BaseCommand):
                 session_id=order.gateway_session_id, card_number="4242424242424242"
             )
             invoice = invoice_issue(order_id=order.pk)
+            if invoice is None:
+                raise CommandError(f"{name}: the sample order was not paid")
             documents.append((name, document_pdf(document=invoice)))
             if name == "1-domestic-fr":
                 refund = Refund.objects.create(
@@ -176,6 +178,8 @@ class Command(BaseCommand):
                     status="succeeded",
                 )
                 note = credit_note_issue(refund_id=refund.pk)
+                if note is None:
+                    raise CommandError("the sample refund did not succeed")
                 documents.append(("6-credit-note-fr", document_pdf(document=note)))
         return documents
 
