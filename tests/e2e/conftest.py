@@ -8,6 +8,7 @@ A screenshot of the page is saved under test-results/ when a journey fails.
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -156,10 +157,14 @@ def checkout_pay(
     card: str = TEST_CARD,
     email: str | None = None,
     language: str = "en",
+    on_page: Callable[[str], None] | None = None,
 ) -> str:
     """Buy one unit of a product through the cart, checkout and the test gateway, reading
     every label in ``language``. Outside English each label must be translated (an English
-    fallback fails here, not silently). Returns the order number shown on the order page."""
+    fallback fails here, not silently). ``on_page`` is called with "product", "cart",
+    "checkout" and "order" once each page is shown (to read it, say). Returns the order
+    number shown on the order page."""
+    seen = on_page or (lambda name: None)
     with translation.override(language):
 
         def t(msgid: str) -> str:
@@ -168,10 +173,13 @@ def checkout_pay(
             return text
 
         page.goto(f"/products/{product_slug}/")
+        seen("product")
         page.get_by_role("button", name=t("Add to cart")).click()
         page.goto("/cart/")
+        seen("cart")
         page.get_by_role("link", name=t("Checkout"), exact=True).click()
         page.get_by_label(t("Billing name")).fill("Grace Hopper")
+        seen("checkout")
         if email:
             address = re.compile("^" + re.escape(t("Email address")))
             page.get_by_role("textbox", name=address).fill(email)
@@ -183,4 +191,6 @@ def checkout_pay(
         page.get_by_label(t("Card number")).fill(card)
         pay = t("Pay %(total)s").split("%(")[0].strip()
         page.get_by_role("button", name=re.compile("^" + re.escape(pay))).click()
-        return order_number_on(page)
+        number = order_number_on(page)
+        seen("order")
+        return number
