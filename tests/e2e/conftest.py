@@ -119,6 +119,20 @@ def admin_page(*, browser, base_url: str, user, **options):
     return admin
 
 
+def csp_violations_watch(page) -> list[str]:
+    """A list that fills with every Content-Security-Policy report and page error the
+    browser logs on ``page`` from now on (assert it is empty at the end)."""
+    violations: list[str] = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: violations.append(f"{page.url}: {error}"))
+    return violations
+
+
 def shot(page, name: str) -> None:
     """Keep a screenshot of this step as var/e2e-shots/<name>.png when E2E_SHOTS is set
     (for a person to look at; off by default, the suite has a time budget)."""

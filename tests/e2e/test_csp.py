@@ -8,22 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import checkout_pay, page_in, signed_in
+from tests.e2e.conftest import checkout_pay, csp_violations_watch, page_in, signed_in
 from tests.factories import ProductFactory, UserFactory, claim_new, keys_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _watch_csp(page) -> list[str]:
-    violations: list[str] = []
-
-    def on_console(message):
-        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            violations.append(f"{page.url}: {message.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: violations.append(f"{page.url}: {error}"))
-    return violations
 
 
 def test_shop_and_admin_pages_have_no_csp_violations(browser, page, live_server, shop):
@@ -31,7 +19,7 @@ def test_shop_and_admin_pages_have_no_csp_violations(browser, page, live_server,
     product = ProductFactory(name="Windows 11 Pro", slug="windows-11-pro")
     keys_create(product=product, count=3)
     customer = UserFactory(email="grace@example.com")
-    violations = _watch_csp(page)
+    violations = csp_violations_watch(page)
     signed_in(page=page, base_url=live_server.url, user=customer)
 
     page.goto("/")
@@ -57,7 +45,7 @@ def test_shop_and_admin_pages_have_no_csp_violations(browser, page, live_server,
     claim = claim_new(order=order, key=order.lines.first().keys.first(), user=customer)
     staff = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
     admin = page_in(browser=browser, base_url=live_server.url)
-    violations += _watch_csp(admin)
+    violations += csp_violations_watch(admin)
     signed_in(page=admin, base_url=live_server.url, user=staff, staff=True)
     for url in (
         "/admin/",
