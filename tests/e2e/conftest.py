@@ -111,11 +111,18 @@ def page_in(*, browser, base_url: str, locale: str = "en-US", **options):
     return context.new_page()
 
 
-def admin_page(*, browser, base_url: str, user, **options):
-    """A page in its own context, signed in to the admin as staff ``user`` through the real
-    sign-in pages (password, then the TOTP code an authenticator app would show)."""
+def admin_page(*, browser, base_url: str, user, sign_in_pages: bool = False, **options):
+    """A page in its own context, signed in to the admin as staff ``user``.
+
+    By default the session is the one a completed sign-in leaves (password and TOTP, see
+    ``tests.staff.staff_login``): the sign-in pages cost seconds each time and the
+    journeys below are about what staff do once in. ``sign_in_pages``: sign in through the
+    real pages instead (password, then the code an authenticator app would show)."""
     admin = page_in(browser=browser, base_url=base_url, **options)
-    staff_login_browser(page=admin, user=user)
+    if sign_in_pages:
+        staff_login_browser(page=admin, user=user)
+    else:
+        signed_in(page=admin, base_url=base_url, user=user, staff=True)
     return admin
 
 

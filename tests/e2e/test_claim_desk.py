@@ -50,7 +50,7 @@ def test_an_agent_decides_three_claims_in_a_row_with_save_and_next(page, live_se
     agent = UserFactory(email="agent@example.com", is_staff=True)
     agent.groups.add(Group.objects.get(name="Support agent"))
 
-    staff_login_browser(page=page, user=agent)
+    staff_login_browser(page=page, user=agent)  # the real sign-in: password, then TOTP
     page.goto(live_server.url + "/admin/refunds/claim/next/")
     expect(page.locator("#desk-title")).to_contain_text(queue[0].number)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
