@@ -3,7 +3,17 @@
 No browser is ever downloaded: the session's ``browser`` (tests/browser.py) is Debian's
 /usr/bin/chromium (override with CHROMIUM_PATH).
 Without it the journeys are skipped with a reason, unless REQUIRE_E2E is set (CI).
-A screenshot of the page is saved under test-results/ when a journey fails.
+A screenshot of the page is saved under test-results/ when a journey fails; with
+E2E_SHOTS=1 the journeys also keep a screenshot of a chosen step under var/e2e-shots/.
+
+Shared helpers (below): ``shop`` (fixture: test gateway, links to this server, a policy
+preset), ``signed_in`` (a customer's or a staff member's session cookie), ``page_in`` and
+``admin_page`` (a page in its own context), ``checkout_pay`` (cart, checkout, the test
+card, in any language), ``order_number_on``, ``outbox_email``/``outbox_link`` (what the
+customer received and the link they click), ``csp_violations_watch`` and ``shot``.
+Staff sign-in through the real pages with a TOTP code: ``tests.staff.staff_login_browser``.
+Wait with Playwright's ``expect``/``wait_for``, or a page's clock (``page.clock``), never
+with a sleep.
 """
 
 import os
