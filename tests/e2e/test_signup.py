@@ -40,8 +40,7 @@ def _order_in_my_account(page, number: str):
 def test_signing_up_with_the_guest_email_shows_the_guest_order_once_verified(page, win):
     number, code = _guest_buys(page=page, product=win, email="sam@example.com")
 
-    page.goto("/")
-    page.get_by_role("link", name="Create account").click()
+    page.get_by_role("link", name="Create account").click()  # in the header of the order page
     page.get_by_label("Email").fill("Sam@Example.com")
     page.get_by_label("Password:").fill("a-long-unusual-pass-42")
     page.get_by_label("Password (again)").fill("a-long-unusual-pass-42")
