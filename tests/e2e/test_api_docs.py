@@ -4,18 +4,13 @@ it renders the OpenAPI document and the console reports no CSP violation."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import csp_violations_watch
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_api_docs_render_under_the_csp_without_violations(page, live_server):
-    violations: list[str] = []
-
-    def on_console(message):
-        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            violations.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: violations.append(str(error)))
+    violations = csp_violations_watch(page)
     page.goto("/api/v1/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Keystore merchant API")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()

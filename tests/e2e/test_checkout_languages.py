@@ -1,12 +1,13 @@
-"""Browser journeys through checkout in French and in Arabic (right to left): every step
-reads in the customer's language, and the key email is written in it too."""
+"""Browser journeys through checkout in French and in Arabic (right to left): the browser's
+language is the only hint; every step reads in it (``checkout_pay`` finds each label by its
+translation and fails on an English fallback), the key is on screen, and the key email is
+written in it too."""
 
 import pytest
-from django.core import mail
 from django.utils import translation
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import checkout_pay, page_in
+from tests.e2e.conftest import checkout_pay, outbox_email, page_in, shot
 from tests.factories import ProductFactory, keys_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -31,11 +32,15 @@ def test_a_guest_checks_out_in_their_language(
         expect(html).to_have_attribute("dir", direction)
         with translation.override(language):
             delivered = translation.gettext("Delivered")
+            thanks = translation.gettext("Thank you for your order!")
             subject = translation.gettext("Your keys for order %(number)s") % {"number": number}
-        assert delivered != "Delivered"
+        assert delivered != "Delivered" and thanks != "Thank you for your order!"
+        expect(page.get_by_role("heading", name=thanks)).to_be_visible()
         expect(page.locator("#order-status [data-status]")).to_have_text(delivered)
         expect(page.locator("[data-key]")).to_have_count(1)
+        code = page.locator("[data-key]").inner_text().strip()
+        shot(page, f"checkout-{language}")
     finally:
         page.context.close()
-    [email] = [m for m in mail.outbox if m.to == [f"{language}@example.com"]]
-    assert email.subject.endswith(subject)
+    email = outbox_email(to=f"{language}@example.com", subject=subject)
+    assert code in email.body

@@ -15,25 +15,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture(autouse=True)
-def _shop(settings, live_server):
-    settings.PAYMENT_GATEWAY = "test"
-    settings.SITE_URL = live_server.url
-    settings.STAFF_ALERT_EMAILS = ["staff@keystore.test"]
-
-
-def test_an_agent_decides_three_claims_in_a_row_with_save_and_next(page, live_server):
+def test_an_agent_decides_three_claims_in_a_row_with_save_and_next(page, live_server, shop):
     import importlib
 
     from django.apps import apps
     from django.contrib.auth.models import Group
 
     from orders.models import FraudSettings
-    from policies.services import preset_load
     from refunds.models import CannedReply, Claim
     from tests.factories import claim_new
 
-    preset_load(slug="novakeys", activate=True)
+    shop("novakeys")
     FraudSettings.objects.update_or_create(id=1, defaults={"enabled": False})
     product = ProductFactory(name="Office 2021 Pro", slug="office-2021-pro")
     keys_create(product=product, count=8)
@@ -58,7 +50,7 @@ def test_an_agent_decides_three_claims_in_a_row_with_save_and_next(page, live_se
     agent = UserFactory(email="agent@example.com", is_staff=True)
     agent.groups.add(Group.objects.get(name="Support agent"))
 
-    staff_login_browser(page=page, user=agent)
+    staff_login_browser(page=page, user=agent)  # the real sign-in: password, then TOTP
     page.goto(live_server.url + "/admin/refunds/claim/next/")
     expect(page.locator("#desk-title")).to_contain_text(queue[0].number)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

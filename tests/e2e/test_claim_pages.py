@@ -7,16 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from refunds.models import Claim
+from tests.e2e.conftest import checkout_pay, page_in, signed_in
 from tests.factories import ProductFactory, UserFactory, keys_create, order_delivered_new
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _shop(settings, live_server):
-    settings.PAYMENT_GATEWAY = "test"
-    settings.SITE_URL = live_server.url
-    settings.STAFF_ALERT_EMAILS = ["staff@keystore.test"]
 
 
 @pytest.fixture
@@ -26,21 +21,9 @@ def win(db):
     return product
 
 
-def test_a_guest_reports_a_problem_from_the_link_on_their_order_page(page, win):
-    from policies.services import preset_load
-    from refunds.models import Claim
-
-    preset_load(slug="novakeys", activate=True)
-    page.goto("/products/windows-11-pro/")
-    page.get_by_role("button", name="Add to cart").click()
-    page.goto("/cart/")
-    page.get_by_role("link", name="Checkout").click()
-    page.get_by_label("Billing name").fill("Grace Hopper")
-    page.get_by_label("Email address").fill("grace@example.com")
-    page.get_by_label(re.compile("I have read and accept")).check()
-    page.get_by_role("button", name="Continue to payment").click()
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_role("button", name=re.compile("^Pay ")).click()
+def test_a_guest_reports_a_problem_from_the_link_on_their_order_page(page, shop, win):
+    shop("novakeys")
+    checkout_pay(page=page, product_slug=win.slug, email="grace@example.com")
     expect(page.locator("[data-key]")).to_have_count(1)
 
     page.get_by_role("link", name=re.compile(r"Report a problem with order KS-")).click()
@@ -63,22 +46,13 @@ def test_a_guest_reports_a_problem_from_the_link_on_their_order_page(page, win):
     [("fr-FR", "fr", "ltr", "Vous avez changé d'avis"), ("ar", "ar", "rtl", "غيّرت رأيك")],
 )
 def test_a_reason_refused_for_a_delivered_order_is_explained_not_offered(
-    browser, live_server, win, locale, language, direction, label
+    browser, live_server, shop, win, locale, language, direction, label
 ):
-    from django.test import Client
-
-    from policies.services import preset_load
-
     customer = UserFactory(email=f"{language}@example.com")
     order = order_delivered_new(product=win, user=customer)
-    preset_load(slug="allkeymasters", activate=True)
-    client = Client()
-    client.force_login(customer)
-    context = browser.new_context(base_url=live_server.url, locale=locale)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
+    shop("allkeymasters")
+    page = page_in(browser=browser, base_url=live_server.url, locale=locale)
+    signed_in(page=page, base_url=live_server.url, user=customer)
     try:
         page.goto(f"/claims/new/{order.number}/")
         html = page.locator("html")
@@ -92,4 +66,4 @@ def test_a_reason_refused_for_a_delivered_order_is_explained_not_offered(
         expect(refused).not_to_contain_text("The key has already been delivered")  # translated
         assert "(allkeymasters." not in page.content()
     finally:
-        context.close()
+        page.context.close()

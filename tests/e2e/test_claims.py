@@ -5,10 +5,12 @@ in My Account."""
 import re
 
 import pytest
-from django.core import mail
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import signed_in
+from keys.crypto import code_decrypt
+from keys.models import Key
+from refunds.models import Claim
+from tests.e2e.conftest import admin_page, outbox_email, signed_in
 from tests.factories import (
     ProductFactory,
     UserFactory,
@@ -16,26 +18,14 @@ from tests.factories import (
     order_delivered_new,
     png_bytes,
 )
-from tests.staff import staff_login_browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _shop(settings, live_server):
-    settings.PAYMENT_GATEWAY = "test"
-    settings.SITE_URL = live_server.url
-    settings.STAFF_ALERT_EMAILS = ["staff@keystore.test"]
-
-
 def test_claim_with_screenshot_then_staff_replacement_then_new_key_in_my_account(
-    browser, page, live_server
+    browser, page, live_server, shop
 ):
-    from keys.models import Key
-    from policies.services import preset_load
-    from refunds.models import Claim
-
-    preset_load(slug="novakeys", activate=True)
+    shop("novakeys")
     product = ProductFactory(name="Windows 11 Pro", slug="windows-11-pro")
     keys_create(product=product, count=3)
     customer = UserFactory(email="ada@example.com")
@@ -65,13 +55,11 @@ def test_claim_with_screenshot_then_staff_replacement_then_new_key_in_my_account
     expect(page.get_by_role("heading", name=re.compile(r"Claim CL-"))).to_be_visible()
     claim = Claim.objects.get()
     assert claim.evidence.count() == 1
-    assert any(claim.number in m.subject and m.to == [customer.email] for m in mail.outbox)
+    outbox_email(to=customer.email, subject=claim.number)
 
     # Staff verify with the issuer and approve a replacement in the admin.
     staff = UserFactory(email="support@example.com", is_staff=True, is_superuser=True)
-    admin_context = browser.new_context(base_url=live_server.url)
-    admin = admin_context.new_page()
-    staff_login_browser(page=admin, user=staff)
+    admin = admin_page(browser=browser, base_url=live_server.url, user=staff)
     admin.goto("/admin/refunds/claim/")
     admin.get_by_role("link", name=claim.number).click()
     expect(admin.locator("#rec-outcome")).to_have_text("verify")
@@ -85,14 +73,12 @@ def test_claim_with_screenshot_then_staff_replacement_then_new_key_in_my_account
     admin.get_by_label("Replace the key").check()
     admin.get_by_role("button", name="Save decision").click()
     expect(admin.get_by_text("Replacement key sent to the customer.")).to_be_visible()
-    admin_context.close()
+    admin.context.close()
 
     claim.refresh_from_db()
     new_key = claim.replacement_key
     assert claim.status == "approved" and new_key.replaces_id == failed.pk
-    [email] = [m for m in mail.outbox if "replacement key" in m.subject]
-    from keys.crypto import code_decrypt
-
+    email = outbox_email(to=customer.email, subject="replacement key")
     code = code_decrypt(new_key.ciphertext, key_id=new_key.pk)
     assert f"\n{code}\n" in email.body
 

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import admin_page
 from tests.factories import (
     KeyBatchFactory,
     ProductFactory,
@@ -18,18 +19,11 @@ from tests.factories import (
     UserFactory,
     keys_create,
 )
-from tests.staff import staff_login_browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 RIYADH = ZoneInfo("Asia/Riyadh")
-
-
-@pytest.fixture(autouse=True)
-def _shop(settings, live_server):
-    settings.PAYMENT_GATEWAY = "test"
-    settings.SITE_URL = live_server.url
 
 
 def _local(days_ago: int, hour: int) -> datetime:
@@ -120,13 +114,15 @@ def _shop_month() -> int:
     return sum(1 for o in orders)
 
 
-def test_manager_sees_the_shop_on_the_admin_front_page(browser, live_server):
+def test_manager_sees_the_shop_on_the_admin_front_page(browser, live_server, shop):
     paid = _shop_month()
     manager = UserFactory(email="manager@example.com", is_staff=True, is_superuser=True)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    staff_login_browser(page=page, user=manager)
+    page = admin_page(
+        browser=browser,
+        base_url=live_server.url,
+        user=manager,
+        viewport={"width": 1440, "height": 900},
+    )
 
     page.goto("/admin/?period=30")
     expect(page.get_by_role("heading", name="The shop, 30 days")).to_be_visible()
@@ -147,4 +143,4 @@ def test_manager_sees_the_shop_on_the_admin_front_page(browser, live_server):
     page.locator("#todo-held").click()
     expect(page).to_have_url(f"{live_server.url}/admin/orders/order/?status__exact=on_hold")
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
-    context.close()
+    page.context.close()

@@ -1,8 +1,10 @@
 """Browser journey: search the catalog, open a product, choose the quantity with the
 stepper, buy, and land on the thank-you with the keys in copy fields and the activation
-steps. Saves screenshots of the three pages at 360 px and 1366 px, in English and Arabic,
-under var/screenshots/catalog/ for a human to look at."""
+steps; the three pages fit 360 px and 1366 px in English and Arabic. With E2E_SHOTS set,
+saves screenshots of them under var/screenshots/catalog/ for a human to look at (off by
+default: waiting for every image costs seconds of the suite's budget)."""
 
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from tests.factories import CategoryFactory, ProductFactory, keys_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "catalog"
+SHOTS = bool(os.environ.get("E2E_SHOTS"))
 
 
 @pytest.fixture
@@ -90,29 +93,33 @@ def test_search_open_choose_quantity_buy_and_see_the_keys_with_activation_steps(
     expect(page.get_by_role("link", name=re.compile("Report a problem"))).to_be_visible()
     order_path = page.url.split(live_server.url, 1)[1]
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    cookies = page.context.cookies()
-    for language in ("en", "ar"):
-        for width in (360, 1366):
-            shot = page_in(browser=page.context.browser, base_url=live_server.url)
-            shot.set_viewport_size({"width": width, "height": 900})
-            shot.context.add_cookies(cookies)  # the buyer's session: the order page opens
-            suffix = "" if language == "en" else "?lang=ar"
+    # the three pages fit a phone and a desktop, in English and in Arabic (right to left)
+    look = page_in(browser=page.context.browser, base_url=live_server.url)
+    look.context.add_cookies(page.context.cookies())  # the buyer's session: the order page opens
+    for width in (360, 1366):
+        look.set_viewport_size({"width": width, "height": 900})
+        for language in ("en", "ar"):
             for name, path in (
                 ("catalog", "/"),
                 ("product", "/products/windows-11-pro/"),
                 ("thank-you", order_path),
             ):
-                shot.goto(path + suffix)
-                shot.wait_for_load_state("networkidle")
-                _no_sideways_scroll(shot)
-                shot.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # lazy images
-                shot.wait_for_function(
-                    "Array.from(document.querySelectorAll('img.product-img'))"
-                    ".every(i => i.complete && i.naturalWidth > 0)"
-                )
-                shot.evaluate("window.scrollTo(0, 0)")
-                shot.screenshot(
-                    path=str(SCREENSHOTS / f"{name}-{language}-{width}.png"), full_page=True
-                )
-            shot.context.close()
+                look.goto(f"{path}?lang={language}")
+                expect(look.locator("html")).to_have_attribute("lang", language)
+                _no_sideways_scroll(look)
+                if SHOTS:
+                    _screenshot(look, SCREENSHOTS / f"{name}-{language}-{width}.png")
+    look.context.close()
+
+
+def _screenshot(page, path: Path) -> None:
+    """A full-page screenshot once every box-art image has loaded (lazy ones too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # lazy images
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('img.product-img'))"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path), full_page=True)

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import admin_page, signed_in
+from refunds.models import Claim
+from tests.e2e.conftest import admin_page, outbox_email, outbox_link, shot, signed_in
 from tests.factories import (
     ProductFactory,
     UserFactory,
@@ -64,6 +65,7 @@ def test_a_customer_who_bought_the_wrong_product_gets_an_exchange(
     keys_create(product=office, count=1)
     customer = UserFactory(email="ada@example.com")
     order = order_delivered_new(product=win, user=customer)
+    old_key = order.lines.get().keys.get()
 
     signed_in(page=page, base_url=live_server.url, user=customer)
     page.goto(f"/claims/new/{order.number}/")
@@ -73,9 +75,6 @@ def test_a_customer_who_bought_the_wrong_product_gets_an_exchange(
     page.get_by_role("button", name="Check what the policy says").click()
     page.get_by_role("button", name="Send the claim").click()
     expect(page.get_by_role("heading", name=re.compile(r"Claim CL-"))).to_be_visible()
-    claim_url = page.url
-    from refunds.models import Claim
-
     claim = Claim.objects.get()
 
     admin = _decide(
@@ -88,11 +87,21 @@ def test_a_customer_who_bought_the_wrong_product_gets_an_exchange(
     expect(admin.locator(".messagelist .success")).to_contain_text(claim.number)
     admin.context.close()
 
-    page.goto(claim_url)
+    # the customer follows the email to the claim, then finds the new key in My Account
+    email = outbox_email(to="ada@example.com", subject="your exchanged product")
+    assert "your purchase is exchanged for Office 2021 Pro" in email.body
+    code = email.body.split("Here is its key:")[1].split()[0]
+    page.goto(outbox_link(message=email, path="/claims/"))
     expect(page.locator("#claim-status")).to_contain_text("Exchange for another product")
-    expect(page.locator("#replacement-note")).to_contain_text("Your new key")
+    expect(page.locator("#replacement-note")).to_contain_text(f"Your new key (•••• {code[-4:]})")
+    shot(page, "remedy-exchange")
+    claim.refresh_from_db()
     page.goto("/account/")
-    expect(page.get_by_text("Office 2021 Pro").first).to_be_visible()
+    new_key = page.locator(f"#key-{claim.replacement_key_id}")
+    expect(page.get_by_role("row").filter(has=new_key)).to_contain_text("Office 2021 Pro")
+    new_key.get_by_role("button", name="Show key").click()
+    expect(new_key).to_contain_text(code)
+    expect(page.locator(f"#key-{old_key.pk}")).to_have_count(0)  # the Windows key is withdrawn
 
 
 def test_a_refund_against_the_recommendation_needs_a_reason_then_the_customer_sees_it(
@@ -119,9 +128,13 @@ def test_a_refund_against_the_recommendation_needs_a_reason_then_the_customer_se
     expect(admin.locator(".messagelist .success")).to_contain_text(claim.number)
     admin.context.close()
 
+    email = outbox_email(to="bob@example.com", subject="refund approved")
+    assert f"€{order.total} is refunded to your original payment method" in email.body
     signed_in(page=page, base_url=live_server.url, user=customer)
-    page.goto(f"/claims/{claim.number}/")
+    page.goto(outbox_link(message=email, path="/claims/"))
+    expect(page.get_by_role("heading", name=re.compile(claim.number))).to_be_visible()
     expect(page.locator("#claim-status")).to_contain_text("Refund")
     expect(page.locator("#refund-status")).to_contain_text(f"Refund of €{order.total}")
+    shot(page, "remedy-refund")
     claim.refresh_from_db()
     assert claim.remedy == "refund"

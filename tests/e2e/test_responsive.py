@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import signed_in
+from tests.e2e.conftest import page_in, signed_in
 from tests.factories import (
     ProductFactory,
     UserFactory,
@@ -111,9 +111,7 @@ def test_customer_pages_fit_phones_and_desktops_and_pass_axe(
     axe_path()
     customer, pages = storefront
     locale, direction = LANGUAGES[language]
-    context = browser.new_context(base_url=live_server.url, locale=locale, bypass_csp=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = page_in(browser=browser, base_url=live_server.url, locale=locale, bypass_csp=True)
     signed_in(page=page, base_url=live_server.url, user=customer)
     page.goto("/products/windows-11-pro/")
     page.locator("form[action$='/add/'] button[type=submit]").click()  # a cart to check out
@@ -137,5 +135,5 @@ def test_customer_pages_fit_phones_and_desktops_and_pass_axe(
                     f"{where}: axe {violation['impact']} {violation['id']} "
                     f"({violation['help']}): {violation['nodes']}"
                 )
-    context.close()
+    page.context.close()
     assert not problems, "\n".join(problems)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_csp import _watch_csp
+from tests.e2e.conftest import csp_violations_watch
 from tests.factories import ProductFactory, keys_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -17,12 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture(autouse=True)
-def _shop(settings, live_server):
-    settings.SITE_URL = live_server.url
-
-
-def test_product_page_json_ld_and_head_raise_no_csp_violation_in_english_and_arabic(page):
+def test_product_page_json_ld_and_head_raise_no_csp_violation_in_english_and_arabic(page, shop):
     product = ProductFactory(
         name="Windows 11 Pro",
         slug="windows-11-pro",
@@ -31,7 +26,7 @@ def test_product_page_json_ld_and_head_raise_no_csp_violation_in_english_and_ara
         description="Genuine retail key for one PC.",
     )
     keys_create(product=product, count=3)
-    violations = _watch_csp(page)
+    violations = csp_violations_watch(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for language, price in (("en", "€29.90"), ("ar", "\u200f29.90\xa0€")):
         page.goto(f"/products/windows-11-pro/?lang={language}")
