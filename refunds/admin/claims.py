@@ -1,7 +1,5 @@
-"""Staff work on claims and disputes in the Django admin.
-
-The claim page shows the engine's recommendation recomputed live from the claim's facts
-and the active preset, the key's history (delivery, every view with IP and time), the
+"""The claim page: the engine's recommendation recomputed live from the claim's facts and
+the active preset, the key's history (delivery, every view with IP and time), the
 customer's other orders and claims, the conversation and evidence. Each button posts to
 a custom admin view that calls exactly one service.
 """
@@ -9,11 +7,9 @@ a custom admin view that calls exactly one service.
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -24,16 +20,18 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_filters import ActionCheckboxMixin, NewestRelatedListFilter, choices_list_filter
+from core.admin_filters import ActionCheckboxMixin, choices_list_filter
 from core.admin_inlines import ReadOnlyInline, has_perm_method
 from core.exports import ExportAdminMixin
 from keys.services import KeyTransitionError
 from orders.services import OrderError
+from policies.rules import Outcome
+from storefront.models import Product
 
-from . import conf
-from .forms import (
+from .. import conf, services
+from ..forms import (
     DecisionForm,
-    DisputeEvidenceForm,
+    DeskDecision,
     ExchangeForm,
     InfoRequestForm,
     RefundForm,
@@ -41,159 +39,34 @@ from .forms import (
     StaffMessageForm,
     VerificationForm,
 )
-from .models import (
-    OPEN_CLAIM_STATUSES,
-    CannedReply,
-    Claim,
-    ClaimEvent,
-    ClaimMessage,
-    Dispute,
-    DisputeEvent,
-    Evidence,
-    MessageAuthor,
+from ..models import CannedReply, Claim, ClaimEvent, ClaimMessage, MessageAuthor
+from ..selectors import (
+    claim_queue_next,
+    claim_recommendation_get,
+    clause_title_get,
+    clause_url_get,
+    customer_history_get,
+    key_history_get,
+)
+from ..services import (
+    claim_assign,
+    claim_info_request,
+    claim_refund_amount_default,
+    claims_stale_close,
+)
+from ._common import CLAIM_CONVERSATION_ACTIONS, _deadline_text, _log_text
+from .claim_lists import (
+    AssigneeFilter,
+    BatchFilter,
+    ClaimChangeList,
+    DeadlineFilter,
+    ProductFilter,
+    _preset_choices,
 )
 
-# Claim buttons that only talk to the customer (change_claim); every other one is a decision
-# (verify, replace, exchange, refund, reject, close, block) and needs refunds.decide_claim.
-CLAIM_CONVERSATION_ACTIONS = frozenset({"request_info", "message", "assign", "unassign"})
-DISPUTE_EVIDENCE_PERM = "refunds.submit_dispute_evidence"
-
-
-def _log_text(action: str, done) -> str:
-    """The admin log line for one staff button: its name and outcome, in English."""
-    with translation.override("en"):
-        return f"{action}: {done}"
-
-
-def _preset_tz(slug: str):
-    """The business time zone of a preset (the shop's clock for an unknown one)."""
-    try:
-        from .selectors import preset_rules_get
-
-        return preset_rules_get(slug=slug).calendar.tz
-    except LookupError:  # a preset no longer shipped or stored: show the shop's clock
-        return timezone.get_current_timezone()
-
-
-def _deadline_text(claim: Claim, tz=None) -> str:
-    """The verification deadline in the preset's business time zone."""
-    due = claim.verification_due_at
-    if due is None:
-        return "—"
-    tz = tz or _preset_tz(claim.preset_slug)
-    local = due.astimezone(tz)
-    return f"{local:%a %Y-%m-%d %H:%M} ({tz.key})"
-
-
-class DeadlineFilter(admin.SimpleListFilter):
-    title = _("verification deadline")
-    parameter_name = "due"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("overdue", _("Overdue")),
-            ("soon", _("Due within 24 hours")),
-            ("later", _("Later")),
-            ("none", _("No deadline")),
-        ]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        open_q = Q(status__in=OPEN_CLAIM_STATUSES)
-        if self.value() == "overdue":
-            return queryset.filter(open_q, verification_due_at__lt=now)
-        if self.value() == "soon":
-            return queryset.filter(
-                open_q,
-                verification_due_at__gte=now,
-                verification_due_at__lt=now + timedelta(hours=24),
-            )
-        if self.value() == "later":
-            return queryset.filter(open_q, verification_due_at__gte=now + timedelta(hours=24))
-        if self.value() == "none":
-            return queryset.filter(verification_due_at__isnull=True)
-        return queryset
-
-
-class AssigneeFilter(admin.SimpleListFilter):
-    title = _("assigned to")
-    parameter_name = "assignee"
-
-    def lookups(self, request, model_admin):
-        from django.contrib.auth import get_user_model
-
-        others = (
-            get_user_model()
-            .objects.filter(
-                pk__in=Claim.objects.filter(assignee__isnull=False).values("assignee_id")
-            )
-            .exclude(pk=request.user.pk)
-        )
-        return [
-            ("me", _("Me")),
-            ("none", _("Nobody")),
-            ("queue", _("Me or nobody (my queue)")),
-            *((str(u.pk), str(u)) for u in others.order_by("email")),
-        ]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "me":
-            return queryset.filter(assignee=request.user)
-        if value == "none":
-            return queryset.filter(assignee__isnull=True)
-        if value == "queue":
-            return queryset.filter(Q(assignee__isnull=True) | Q(assignee=request.user))
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return queryset
-
-
-class ProductFilter(NewestRelatedListFilter):
-    """The newest products; the default would collect every claim's product first."""
-
-
-class BatchFilter(NewestRelatedListFilter):
-    """The newest batches, named with their product and supplier read in the same query
-    (a batch's name needs both)."""
-
-    related_select = ("product", "supplier")
-
-
-def _preset_choices() -> list[tuple[str, str]]:
-    """Every preset a claim may cite: shipped and stored (a handful of rows, never a scan
-    of the claims)."""
-    from policies.models import PolicyPreset
-    from policies.rules import preset_slugs_shipped
-
-    stored = dict(PolicyPreset.objects.values_list("slug", "name"))
-    return sorted({**{slug: slug for slug in preset_slugs_shipped()}, **stored}.items())
-
-
-class ClaimChangeList(ChangeList):
-    """The claim list, with each row's live recommendation and business time zone computed
-    for the whole page at once (a fixed number of queries whatever the page holds)."""
-
-    def get_results(self, request):
-        from .selectors import claims_recommendations_get, preset_rules_get
-
-        super().get_results(request)
-        rows = list(self.result_list)
-        try:  # read and parsed once for the page: the recommendations and the time zones
-            active = preset_rules_get()
-        except LookupError:
-            active = None
-        answers = claims_recommendations_get(claims=rows, preset=active)
-        zones = {
-            slug: active.calendar.tz
-            if active is not None and slug == active.slug
-            else _preset_tz(slug)
-            for slug in {c.preset_slug for c in rows}
-        }
-        for claim in rows:
-            claim.desk_recommendation = answers.get(claim.pk)
-            claim.desk_tz = zones[claim.preset_slug]
-        self.result_list = rows
+# Engine outcomes the desk offers as a decision of the same name (the others start with
+# the verification or a question to the customer).
+DESK_OUTCOMES = frozenset({Outcome.REPLACE, Outcome.EXCHANGE, Outcome.REFUND, Outcome.REJECT})
 
 
 class ClaimEventInline(ReadOnlyInline):
@@ -352,8 +225,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
-        from .services import claim_assign
-
         for claim in queryset:
             claim_assign(claim=claim, actor=request.user, assignee=request.user)
             self.log_change(request, claim, "Assigned to me")
@@ -363,8 +234,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
         description=_("Ask for information (the standard request)"), permissions=["change"]
     )
     def request_info_bulk(self, request, queryset):
-        from .services import claim_info_request
-
         asked = 0
         for claim in queryset.filter(status__in=["submitted", "verifying"]):
             with translation.override(claim.language):
@@ -380,8 +249,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
         description=_("Close the stale ones (no answer in time)"), permissions=["decide_claim"]
     )
     def close_stale(self, request, queryset):
-        from .services import claims_stale_close
-
         closed_before = set(queryset.filter(status="closed").values_list("pk", flat=True))
         count = claims_stale_close(claims=list(queryset), actor=request.user)
         for claim in queryset.filter(status="closed").exclude(pk__in=closed_before):
@@ -419,15 +286,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _claim_context(self, request, claim: Claim, forms: dict | None = None) -> dict:
-        from .selectors import (
-            claim_recommendation_get,
-            clause_title_get,
-            clause_url_get,
-            customer_history_get,
-            key_history_get,
-        )
-        from .services import claim_refund_amount_default
-
         try:
             recommendation = claim_recommendation_get(claim=claim)
             rec_error = ""
@@ -475,7 +333,7 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
                 initial={
                     "clause": recommendation.clause if recommendation else "",
                     "explanation": recommendation.explanation
-                    if recommendation and recommendation.outcome == "reject"
+                    if recommendation and recommendation.outcome == Outcome.REJECT
                     else "",
                 }
             ),
@@ -494,12 +352,10 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
         return context
 
     def _decision_form(self, request, claim: Claim, recommendation, data=None) -> DecisionForm:
-        from .services import claim_refund_amount_default
-
         outcome = recommendation.outcome if recommendation else ""
         initial = {
-            "decision": outcome if outcome in ("replace", "exchange", "refund", "reject") else
-            ("verify" if outcome == "verify" else "request_info"),
+            "decision": outcome if outcome in DESK_OUTCOMES else
+            (DeskDecision.VERIFY if outcome == Outcome.VERIFY else DeskDecision.REQUEST_INFO),
             "verification": claim.verification,
             "activated": claim.key_activated,
             "support_exhausted": claim.support_exhausted,
@@ -523,9 +379,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The decision panel's one post: verification facts + one decision (+ reply);
         "save and next" then opens the next claim of the queue."""
-        from . import services
-        from .selectors import claim_queue_next, claim_recommendation_get
-
         if request.method != "POST":
             raise Http404
         claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
@@ -572,8 +425,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
 
     def next_view(self, request: HttpRequest) -> HttpResponse:
         """Open the first claim of the queue (oldest due first, unassigned or mine)."""
-        from .selectors import claim_queue_next
-
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         following = claim_queue_next(user=request.user)
@@ -584,8 +435,6 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
 
     def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         """One button = one service call; errors come back as admin messages."""
-        from . import services
-
         if request.method != "POST":
             raise Http404
         claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
@@ -741,8 +590,6 @@ def _key_line(*, context_key, views) -> str:
 
 
 def _exchange_products(claim: Claim):
-    from storefront.models import Product
-
     return (
         Product.objects.filter(
             is_active=True, currency=claim.order.currency, price__lte=claim.order_line.unit_paid
@@ -750,132 +597,3 @@ def _exchange_products(claim: Claim):
         .exclude(pk=claim.order_line.product_id)
         .order_by("name")
     )
-
-
-@admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "claim",
-        "original_name",
-        "content_type",
-        "width",
-        "height",
-        "size",
-        "created_at",
-    )
-    readonly_fields = [f.name for f in Evidence._meta.fields] + ["preview"]
-    search_fields = ("claim__number", "sha256")
-
-    @admin.display(description=_("image"))
-    def preview(self, obj: Evidence) -> str:
-        url = reverse("refunds:evidence", args=[obj.pk])
-        return format_html(
-            '<a href="{}"><img src="{}" alt="" style="max-width:480px"></a>', url, url
-        )
-
-    def has_add_permission(self, request):
-        return False
-
-
-class DisputeEventInline(ReadOnlyInline):
-    model = DisputeEvent
-    fields = ("created_at", "kind", "stripe_event_id", "from_status", "to_status", "actor", "data")
-    readonly_fields = fields
-
-
-@admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
-    change_form_template = "admin/refunds/dispute/change_form.html"
-    list_display = ("stripe_dispute_id", "order", "status", "reason", "amount", "currency",
-                    "evidence_due_by", "submitted_at")  # fmt: skip
-    list_filter = ("status", "reason", "funds_withdrawn")
-    search_fields = ("stripe_dispute_id", "order__number", "order__email", "charge_id")
-    readonly_fields = [f.name for f in Dispute._meta.fields]
-    inlines = [DisputeEventInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path("<int:pk>/act/<str:action>/", wrap(self.action_view), name="refunds_dispute_act"),
-            *super().get_urls(),
-        ]
-
-    def _evidence_form(self, dispute: Dispute, data=None) -> DisputeEvidenceForm:
-        from .services import STRIPE_EVIDENCE_TEXT_FIELDS
-
-        order = [
-            "product_description", "customer_name", "customer_email_address",
-            "customer_purchase_ip", "service_date", "access_activity_log",
-            "refund_policy_disclosure", "uncategorized_text",
-        ]  # fmt: skip
-        names = order + sorted(set(STRIPE_EVIDENCE_TEXT_FIELDS) - set(order))
-        return DisputeEvidenceForm(data, fields=names, initial=dispute.evidence)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        dispute = self.get_object(request, object_id)
-        extra_context = extra_context or {}
-        if dispute is not None:
-            extra_context["evidence_form"] = self._evidence_form(dispute)
-            extra_context["dispute"] = dispute
-            extra_context["can_submit"] = request.user.has_perm("refunds.submit_dispute_evidence")
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        from . import services
-
-        if request.method != "POST":
-            raise Http404
-        dispute = get_object_or_404(Dispute.objects.select_related("order"), pk=pk)
-        needed = "refunds.decide_claim" if action.startswith("block_") else DISPUTE_EVIDENCE_PERM
-        if not request.user.has_perm(needed):
-            raise PermissionDenied
-        back = HttpResponseRedirect(reverse("admin:refunds_dispute_change", args=[dispute.pk]))
-        try:
-            if action == "save_evidence":
-                form = self._evidence_form(dispute, request.POST)
-                if not form.is_valid():
-                    messages.error(request, _("Please correct the evidence."))
-                    return back
-                services.dispute_evidence_update(
-                    dispute=dispute, evidence=form.cleaned_data, actor=request.user
-                )
-                done = _("Evidence saved.")
-            elif action == "submit":
-                services.dispute_evidence_submit(dispute=dispute, actor=request.user)
-                done = _("Evidence submitted.")
-            elif action in ("block_email", "block_domain", "block_ip"):
-                entry = services.customer_block(
-                    dispute=dispute, what=action.removeprefix("block_"), actor=request.user
-                )
-                done = _("Blocked for future checkouts: %(entry)s") % {"entry": entry}
-            else:
-                raise Http404
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You do not have permission to do this."))
-            return back
-        except services.ClaimError as exc:
-            messages.error(request, str(exc))
-            return back
-        self.log_change(request, dispute, _log_text(action, done))
-        messages.success(request, done)
-        return back
-
-
-def admin_claim_url(claim: Claim) -> str:
-    return reverse("admin:refunds_claim_change", args=[claim.pk])
-
-
-@admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
-    """Prepared replies for the claim desk; managers edit them (refunds.change_cannedreply)."""
-
-    list_display = ("title", "reason", "language", "updated_at")
-    list_filter = ("language", "reason")
-    search_fields = ("title", "body")
