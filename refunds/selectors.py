@@ -27,13 +27,11 @@ from policies.rules import Outcome, Treatment, preset_rules_shipped
 from policies.selectors import clause_url, document_version_url, preset_active_get
 
 from .models import (
-    OPEN_CLAIM_STATUSES,
     REASONS_WITHOUT_KEY,
     Claim,
     ClaimEvent,
     ClaimReason,
     ClaimStatus,
-    Dispute,
     Evidence,
     Remedy,
 )
@@ -439,14 +437,6 @@ def key_history_get(*, key) -> dict[str, Any]:
 
     events = list(key.events.all().order_by("created_at")) if hasattr(key, "events") else []
     return {"key": key, "views": list(key_views_for_key(key=key)), "events": events}
-
-
-def open_claim_for_key_exists(*, key) -> bool:
-    return Claim.objects.filter(key=key, status__in=OPEN_CLAIM_STATUSES).exists()
-
-
-def dispute_for_order(*, order) -> Dispute | None:
-    return Dispute.objects.filter(order=order).order_by("-created_at").first()
 
 
 def dispute_evidence_facts_get(*, order) -> dict[str, str]:

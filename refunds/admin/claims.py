@@ -39,7 +39,7 @@ from ..forms import (
     StaffMessageForm,
     VerificationForm,
 )
-from ..models import CannedReply, Claim, ClaimEvent, ClaimMessage, MessageAuthor
+from ..models import CLAIM_MACHINE, CannedReply, Claim, ClaimEvent, ClaimMessage, MessageAuthor
 from ..selectors import (
     claim_queue_next,
     claim_recommendation_get,
@@ -338,6 +338,8 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
                 }
             ),
             "is_open": claim.is_open,
+            # the moves the claim machine allows from here (the buttons that apply)
+            "status_moves": CLAIM_MACHINE.available_transitions(obj=claim),
             "decision_form": forms.get("decision")
             or self._decision_form(request, claim, recommendation),
             "canned_replies": {str(c.pk): c.body for c in _canned_replies(claim)},
