@@ -6,29 +6,18 @@ a custom admin view that calls exactly one service.
 
 from __future__ import annotations
 
-import copy
-from decimal import Decimal
-
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone, translation
-from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_filters import ActionCheckboxMixin, choices_list_filter
 from core.admin_inlines import ReadOnlyInline, has_perm_method
 from core.exports import ExportAdminMixin
-from keys.services import KeyTransitionError
-from orders.services import OrderError
 from policies.rules import Outcome
-from storefront.models import Product
 
-from .. import conf, services
+from .. import conf
 from ..forms import (
     DecisionForm,
     DeskDecision,
@@ -39,9 +28,8 @@ from ..forms import (
     StaffMessageForm,
     VerificationForm,
 )
-from ..models import CLAIM_MACHINE, CannedReply, Claim, ClaimEvent, ClaimMessage, MessageAuthor
+from ..models import CLAIM_MACHINE, Claim, ClaimEvent, ClaimMessage
 from ..selectors import (
-    claim_queue_next,
     claim_recommendation_get,
     clause_title_get,
     clause_url_get,
@@ -54,7 +42,14 @@ from ..services import (
     claim_refund_amount_default,
     claims_stale_close,
 )
-from ._common import CLAIM_CONVERSATION_ACTIONS, _deadline_text, _log_text
+from ._common import (
+    CLAIM_CONVERSATION_ACTIONS,
+    _canned_replies,
+    _deadline_text,
+    _exchange_products,
+    _key_line,
+)
+from .claim_actions import ClaimActionsMixin
 from .claim_lists import (
     AssigneeFilter,
     BatchFilter,
@@ -82,7 +77,7 @@ class ClaimMessageInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
+class ClaimAdmin(ClaimActionsMixin, ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/refunds/claim/change_form.html"
     list_display = (
         "number",
@@ -377,225 +372,3 @@ class ClaimAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
             field.choices = [c for c in field.choices if c[0] in CLAIM_CONVERSATION_ACTIONS]
             form.initial["decision"] = "request_info"
         return form
-
-    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """The decision panel's one post: verification facts + one decision (+ reply);
-        "save and next" then opens the next claim of the queue."""
-        if request.method != "POST":
-            raise Http404
-        claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
-        if not self.has_change_permission(request, claim):
-            raise PermissionDenied
-        back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
-        try:
-            recommendation = claim_recommendation_get(claim=claim)
-        except LookupError:
-            recommendation = None
-        form = self._decision_form(request, claim, recommendation, request.POST)
-        if not form.is_valid():
-            return self._invalid(request, claim, "decision", form)
-        data = form.cleaned_data
-        try:
-            done = services.claim_desk_decide(
-                claim=claim,
-                actor=request.user,
-                decision=data["decision"],
-                verification=data["verification"],
-                activated=data["activated"],
-                support_exhausted=data["support_exhausted"],
-                amount=data["amount"],
-                product=data["product"],
-                clause=data["clause"],
-                reply=data["reply"],
-                note=data["note"],
-            )
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You do not have permission to do this."))
-            return back
-        except (services.ClaimError, OrderError, KeyTransitionError) as exc:
-            messages.error(request, str(exc))
-            return self._invalid(request, claim, "decision", form, error=str(exc))
-        self.log_change(request, claim, _log_text(f"decide {data['decision']}", done))
-        messages.success(request, f"{claim.number}: {done}")
-        if "_next" in request.POST:
-            following = claim_queue_next(user=request.user, after=claim)
-            if following is None:
-                messages.info(request, _("Your queue is empty."))
-                return HttpResponseRedirect(reverse("admin:refunds_claim_changelist"))
-            return HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[following.pk]))
-        return back
-
-    def next_view(self, request: HttpRequest) -> HttpResponse:
-        """Open the first claim of the queue (oldest due first, unassigned or mine)."""
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        following = claim_queue_next(user=request.user)
-        if following is None:
-            messages.info(request, _("Your queue is empty."))
-            return HttpResponseRedirect(reverse("admin:refunds_claim_changelist"))
-        return HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[following.pk]))
-
-    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        """One button = one service call; errors come back as admin messages."""
-        if request.method != "POST":
-            raise Http404
-        claim = get_object_or_404(Claim.objects.select_related("order", "order_line", "key"), pk=pk)
-        if not self.has_change_permission(request, claim):
-            raise PermissionDenied
-        if action not in CLAIM_CONVERSATION_ACTIONS and not request.user.has_perm(
-            "refunds.decide_claim"
-        ):
-            raise PermissionDenied  # verifying, remedies, closing and blocking are decisions
-        back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
-        user = request.user
-        try:
-            if action in ("assign", "unassign"):
-                services.claim_assign(
-                    claim=claim, actor=user, assignee=user if action == "assign" else None
-                )
-                done = _("Assigned to you.") if action == "assign" else _("Unassigned.")
-            elif action == "verify":
-                form = VerificationForm(request.POST)
-                if not form.is_valid():
-                    return self._invalid(request, claim, "verify", form)
-                services.claim_verification_record(
-                    claim=claim,
-                    actor=user,
-                    result=form.cleaned_data["result"],
-                    activated=form.cleaned_data["activated"],
-                    support_exhausted=form.cleaned_data["support_exhausted"],
-                    note=form.cleaned_data["note"],
-                )
-                done = _("Verification recorded; the customer was notified.")
-            elif action == "request_info":
-                form = InfoRequestForm(request.POST)
-                if not form.is_valid():
-                    return self._invalid(request, claim, "info", form)
-                services.claim_info_request(claim=claim, actor=user, body=form.cleaned_data["body"])
-                done = _("The customer was asked for more information.")
-            elif action == "message":
-                form = StaffMessageForm(request.POST)
-                if not form.is_valid():
-                    return self._invalid(request, claim, "message", form)
-                services.claim_message_post(
-                    claim=claim,
-                    author_role=MessageAuthor.STAFF,
-                    author=user,
-                    body=form.cleaned_data["body"],
-                )
-                done = _("Message sent to the customer.")
-            elif action == "replace":
-                services.claim_approve_replacement(
-                    claim=claim, actor=user, note=request.POST.get("note", "")
-                )
-                done = _("Replacement key sent to the customer.")
-            elif action == "exchange":
-                form = ExchangeForm(request.POST, products=_exchange_products(claim))
-                if not form.is_valid():
-                    return self._invalid(request, claim, "exchange", form)
-                services.claim_approve_exchange(
-                    claim=claim,
-                    actor=user,
-                    product=form.cleaned_data["product"],
-                    note=form.cleaned_data["note"],
-                )
-                done = _("Exchange done; the customer has the new key.")
-            elif action == "refund":
-                form = RefundForm(request.POST)
-                if not form.is_valid():
-                    return self._invalid(request, claim, "refund", form)
-                services.claim_approve_refund(
-                    claim=claim,
-                    actor=user,
-                    amount=Decimal(form.cleaned_data["amount"]),
-                    note=form.cleaned_data["note"],
-                )
-                done = _("Refund requested; the key is revoked and the customer notified.")
-            elif action == "reject":
-                form = RejectForm(request.POST)
-                if not form.is_valid():
-                    return self._invalid(request, claim, "reject", form)
-                services.claim_reject(
-                    claim=claim,
-                    actor=user,
-                    clause=form.cleaned_data["clause"],
-                    explanation=form.cleaned_data["explanation"],
-                )
-                done = _("Claim rejected; the customer was notified with the clause.")
-            elif action == "close":
-                services.claim_close(claim=claim, actor=user, reason="closed by staff")
-                done = _("Claim closed.")
-            elif action in ("block_email", "block_domain", "block_ip"):
-                entry = services.customer_block(
-                    claim=claim, what=action.removeprefix("block_"), actor=user
-                )
-                done = _("Blocked for future checkouts: %(entry)s") % {"entry": entry}
-            else:
-                raise Http404
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You do not have permission to do this."))
-            return back
-        except (services.ClaimError, OrderError, KeyTransitionError) as exc:
-            messages.error(request, str(exc))
-            return back
-        self.log_change(request, claim, _log_text(action, done))
-        messages.success(request, done)
-        return back
-
-    def _invalid(self, request, claim, name, form, error: str = "") -> HttpResponse:
-        """Show the claim page again with ``form`` bound to what staff typed. The page is
-        rendered as for a GET: the decision post must never reach the claim's own change
-        form (and its inlines), which would try to save the claim from it."""
-        if not error:
-            messages.error(request, _("Please correct the form below."))
-        page_request = copy.copy(request)
-        page_request.method = "GET"
-        page_request.POST = QueryDict()
-        page_request._files = MultiValueDict()
-        return self.change_view(
-            page_request,
-            str(claim.pk),
-            extra_context=self._claim_context(request, claim, {name: form}),
-        )
-
-
-def _canned_replies(claim: Claim):
-    """The canned replies offered on this claim: its reason (or any reason), its language."""
-    return CannedReply.objects.filter(
-        Q(reason=claim.reason) | Q(reason=""), language=claim.language
-    ).order_by("-reason", "title")
-
-
-def _key_line(*, context_key, views) -> str:
-    """The key's history in one line: status, batch, delivered, first view, views, IPs."""
-    if context_key is None:
-        return str(_("No key on this claim (order-level reason)."))
-    views = views or []
-    customer = [v for v in views if v.channel != "staff"]
-    ips = sorted({v.ip for v in customer if v.ip})
-    when = [v.created_at for v in customer]
-
-    def stamp(moment):
-        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
-
-    return " · ".join(
-        [
-            f"#{context_key.pk} {context_key.masked}",
-            str(context_key.get_status_display()),
-            f"{_('batch')} #{context_key.batch_id}",
-            f"{_('delivered')} {stamp(context_key.delivered_at)}",
-            f"{_('first viewed')} {stamp(min(when) if when else None)}",
-            f"{len(customer)} {_('views')}",
-            f"IP {', '.join(ips[:3]) or '—'}" + (" …" if len(ips) > 3 else ""),
-        ]
-    )
-
-
-def _exchange_products(claim: Claim):
-    return (
-        Product.objects.filter(
-            is_active=True, currency=claim.order.currency, price__lte=claim.order_line.unit_paid
-        )
-        .exclude(pk=claim.order_line.product_id)
-        .order_by("name")
-    )
