@@ -70,7 +70,9 @@ def test_every_claim_event_written_has_a_declared_kind(preset, delivered, agent)
 
 
 @pytest.mark.parametrize("preset", ["novakeys"], indirect=True)
-def test_the_admin_offers_close_only_while_the_machine_allows_it(preset, delivered, client, manager):
+def test_the_admin_offers_close_only_while_the_machine_allows_it(
+    preset, delivered, client, manager
+):
     order, key = delivered
     claim = claim_new(order=order, key=key)
     staff_login(client=client, user=manager)
