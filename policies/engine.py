@@ -31,9 +31,9 @@ from typing import Any
 from .calendar import business_deadline_for
 from .i18n import gettext as _
 from .i18n import gettext_noop
-from .rules import PresetRules, ReasonRule
+from .rules import REMEDY_OUTCOMES, Outcome, PresetRules, ReasonRule, Treatment
 
-OUTCOMES = ("replace", "refund", "exchange", "cancel", "verify", "support", "reject")
+OUTCOMES = tuple(o.value for o in Outcome)
 VERIFICATION_STATES = ("pending", "confirmed_defective", "not_defective")
 # What the claimed key already received (``ClaimCase.key_remedy``); "" = nothing yet.
 KEY_REMEDIES = ("", "replaced", "refunded", "exchanged", "revoked")
@@ -202,7 +202,7 @@ class ClaimCase:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str
+    outcome: Outcome
     clause: str
     explanation: str
     # Which message explains it and its raw values (datetimes stay datetimes), so that a
@@ -215,11 +215,11 @@ class Decision:
 
     @property
     def is_remedy(self) -> bool:
-        return self.outcome in ("replace", "refund", "exchange", "cancel")
+        return self.outcome in REMEDY_OUTCOMES
 
 
 def _decision(
-    outcome: str, clause: str, key: str, preset: PresetRules | None = None, **params: Any
+    outcome: Outcome, clause: str, key: str, preset: PresetRules | None = None, **params: Any
 ) -> Decision:
     """A decision explained by ``MESSAGES[key]``; datetimes are written in the preset's zone."""
     return Decision(
@@ -269,10 +269,12 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
         return _already_remedied(case, preset)
     rule = preset.reasons.get(case.reason)
     if rule is None:
-        return _decision("reject", preset.not_covered_clause, "not_covered", reason=case.reason)
-    if rule.treatment == "reject":
-        return _decision("reject", rule.clause, "excluded", reason=case.reason)
-    if rule.treatment == "cancellation":
+        return _decision(
+            Outcome.REJECT, preset.not_covered_clause, "not_covered", reason=case.reason
+        )
+    if rule.treatment == Treatment.REJECT:
+        return _decision(Outcome.REJECT, rule.clause, "excluded", reason=case.reason)
+    if rule.treatment == Treatment.CANCELLATION:
         return _cancellation(case, preset, rule)
 
     window = preset.claim_window
@@ -281,27 +283,27 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
     ):
         anchor = "anchor_purchase" if window.anchor == "purchase" else "anchor_failure"
         return _decision(
-            "reject",
+            Outcome.REJECT,
             window.clause or preset.not_covered_clause,
             "outside_window",
             days=window.days,
             anchor=anchor,
         )
 
-    if rule.treatment == "non_delivery":
+    if rule.treatment == Treatment.NON_DELIVERY:
         return _non_delivery(case, preset, rule)
-    if rule.treatment == "support":
-        return _decision("support", rule.clause, "support", reason=case.reason)
+    if rule.treatment == Treatment.SUPPORT:
+        return _decision(Outcome.SUPPORT, rule.clause, "support", reason=case.reason)
 
-    if rule.treatment == "remedy" and case.delivered_at is None:
-        return _decision("reject", preset.delivery.clause, "no_key_delivered")
+    if rule.treatment == Treatment.REMEDY and case.delivered_at is None:
+        return _decision(Outcome.REJECT, preset.delivery.clause, "no_key_delivered")
 
     blocked = _finality(case, preset, rule)
     if blocked is not None:
         return blocked
 
     if rule.support_first and not case.support_exhausted:
-        return _decision("support", rule.support_clause or rule.clause, "support_first")
+        return _decision(Outcome.SUPPORT, rule.support_clause or rule.clause, "support_first")
 
     if rule.verify:
         if case.verification == "pending":
@@ -309,10 +311,10 @@ def claim_decide(*, case: ClaimCase, preset: PresetRules) -> Decision:
         if case.verification == "not_defective":
             return _key_works(rule)
 
-    if rule.treatment == "refund":
-        return _decision("refund", rule.clause, "refund_granted", reason=case.reason)
-    if rule.treatment == "exchange":
-        return _decision("exchange", rule.clause, "exchange")
+    if rule.treatment == Treatment.REFUND:
+        return _decision(Outcome.REFUND, rule.clause, "refund_granted", reason=case.reason)
+    if rule.treatment == Treatment.EXCHANGE:
+        return _decision(Outcome.EXCHANGE, rule.clause, "exchange")
     return _ladder(case, preset, rule)
 
 
@@ -320,11 +322,11 @@ def _already_remedied(case: ClaimCase, preset: PresetRules) -> Decision:
     """A key gets one remedy: once replaced, refunded, exchanged or revoked, no other."""
     ladder = preset.remedy
     clause = ladder.replace_clause if case.key_remedy == "replaced" else ladder.refund_clause
-    return Decision("reject", clause, _say(f"already_{case.key_remedy}"))
+    return Decision(Outcome.REJECT, clause, _say(f"already_{case.key_remedy}"))
 
 
 def _key_works(rule: ReasonRule) -> Decision:
-    return _decision("reject", rule.clause, "key_works")
+    return _decision(Outcome.REJECT, rule.clause, "key_works")
 
 
 def _verify(case: ClaimCase, preset: PresetRules) -> Decision:
@@ -335,7 +337,7 @@ def _verify(case: ClaimCase, preset: PresetRules) -> Decision:
             calendar=preset.calendar, start=case.now, amount=timing.amount, unit=timing.unit
         )
         return _decision(
-            "verify",
+            Outcome.VERIFY,
             clause,
             "verify_by",
             preset,
@@ -343,7 +345,7 @@ def _verify(case: ClaimCase, preset: PresetRules) -> Decision:
             unit="unit_days" if timing.unit == "days" else "unit_hours",
             deadline=deadline,
         )
-    return _decision("verify", clause, "verify")
+    return _decision(Outcome.VERIFY, clause, "verify")
 
 
 def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision | None:
@@ -353,15 +355,15 @@ def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decisio
         if activated.unless_confirmed_defective and case.verification == "confirmed_defective":
             return None
         if activated.unless_confirmed_defective and case.verification == "pending":
-            return _decision("verify", activated.clause, "activated_verify")
-        return _decision("reject", activated.clause, "activated")
+            return _decision(Outcome.VERIFY, activated.clause, "activated_verify")
+        return _decision(Outcome.REJECT, activated.clause, "activated")
     viewed = preset.viewed_key_final
     if (
         viewed.enabled
         and case.first_viewed_at is not None
-        and rule.treatment in ("refund", "exchange")
+        and rule.treatment in (Treatment.REFUND, Treatment.EXCHANGE)
     ):
-        return _decision("reject", viewed.clause, "viewed")
+        return _decision(Outcome.REJECT, viewed.clause, "viewed")
     return None
 
 
@@ -376,7 +378,7 @@ def _ladder(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
     )
     if ladder.replacement_first and replacements_left and case.replacement_in_stock:
         key = "replace_confirmed" if case.verification == "confirmed_defective" else "replace_first"
-        return _decision("replace", ladder.replace_clause, key)
+        return _decision(Outcome.REPLACE, ladder.replace_clause, key)
 
     replacement_failed = not replacements_left and ladder.refund_when_replacement_fails
     out_of_stock = not case.replacement_in_stock and ladder.refund_when_out_of_stock
@@ -389,13 +391,13 @@ def _ladder(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
         ):
             if case.replacement_in_stock:
                 return _decision(
-                    "replace",
+                    Outcome.REPLACE,
                     ladder.replace_clause,
                     "replace_after_refund_window",
                     days=refund_window.days,
                 )
             return _decision(
-                "reject",
+                Outcome.REJECT,
                 refund_window.clause or ladder.refund_clause,
                 "refund_window_passed",
                 days=refund_window.days,
@@ -406,11 +408,11 @@ def _ladder(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
             key = "refund_out_of_stock"
         else:
             key = "refund_confirmed"
-        return _decision("refund", rule.refund_clause or ladder.refund_clause, key)
+        return _decision(Outcome.REFUND, rule.refund_clause or ladder.refund_clause, key)
 
     if not replacements_left:
-        return _decision("reject", ladder.replace_clause, "replacements_used")
-    return _decision("reject", ladder.replace_clause, "out_of_stock_no_refund")
+        return _decision(Outcome.REJECT, ladder.replace_clause, "replacements_used")
+    return _decision(Outcome.REJECT, ladder.replace_clause, "out_of_stock_no_refund")
 
 
 def _non_delivery(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
@@ -429,24 +431,26 @@ def _non_delivery(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Dec
         and not case.activated
     )
     if case.delivered_at is not None and not delivered_late:
-        return _decision("support", rule.clause, "delivered_on", preset, when=case.delivered_at)
+        return _decision(
+            Outcome.SUPPORT, rule.clause, "delivered_on", preset, when=case.delivered_at
+        )
     refund_clause = rule.refund_clause or rule.clause
-    if delivery.non_delivery_remedy == "support":
-        return _decision("support", rule.clause, "delivery_pending")
+    if delivery.non_delivery_remedy == Outcome.SUPPORT:
+        return _decision(Outcome.SUPPORT, rule.clause, "delivery_pending")
     if deadline is None:
         if not case.replacement_in_stock and preset.remedy.refund_when_out_of_stock:
-            return _decision("refund", refund_clause, "never_delivered_refund")
-        return _decision("support", rule.clause, "delivery_pending")
+            return _decision(Outcome.REFUND, refund_clause, "never_delivered_refund")
+        return _decision(Outcome.SUPPORT, rule.clause, "delivery_pending")
     if case.delivered_at is None and case.now < deadline:
-        return _decision("support", rule.clause, "delivery_not_overdue", hours=hours)
-    if delivery.non_delivery_remedy == "replace" and case.replacement_in_stock:
-        return _decision("replace", rule.clause, "non_delivery_replace", hours=hours)
-    return _decision("refund", refund_clause, "non_delivery_refund", hours=hours)
+        return _decision(Outcome.SUPPORT, rule.clause, "delivery_not_overdue", hours=hours)
+    if delivery.non_delivery_remedy == Outcome.REPLACE and case.replacement_in_stock:
+        return _decision(Outcome.REPLACE, rule.clause, "non_delivery_replace", hours=hours)
+    return _decision(Outcome.REFUND, refund_clause, "non_delivery_refund", hours=hours)
 
 
 def _cancellation(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decision:
     if case.delivered_at is None:
         if preset.cancellation.before_delivery:
-            return _decision("cancel", preset.cancellation.clause, "cancel")
-        return _decision("reject", rule.clause, "cancel_not_allowed")
-    return _decision("reject", rule.clause, "cancel_after_delivery")
+            return _decision(Outcome.CANCEL, preset.cancellation.clause, "cancel")
+        return _decision(Outcome.REJECT, rule.clause, "cancel_not_allowed")
+    return _decision(Outcome.REJECT, rule.clause, "cancel_after_delivery")

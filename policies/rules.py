@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,15 +52,43 @@ REASONS: tuple[str, ...] = (
     "shared_code",
     "cancel_request",
 )
-TREATMENTS = ("remedy", "refund", "exchange", "support", "non_delivery", "cancellation", "reject")
-REMEDY_OUTCOMES = frozenset({"replace", "refund", "exchange", "cancel"})
+
+
+class Outcome(StrEnum):
+    """What the engine decides for a claim (policy-decisions.md). The values are stored on
+    claims (``submitted_outcome``, ``recommendation_outcome``) and in event data: never
+    change one."""
+
+    REPLACE = "replace"
+    REFUND = "refund"
+    EXCHANGE = "exchange"
+    CANCEL = "cancel"
+    VERIFY = "verify"
+    SUPPORT = "support"
+    REJECT = "reject"
+
+
+class Treatment(StrEnum):
+    """The generic path the engine takes for a reason (the table above); preset data."""
+
+    REMEDY = "remedy"
+    REFUND = "refund"
+    EXCHANGE = "exchange"
+    SUPPORT = "support"
+    NON_DELIVERY = "non_delivery"
+    CANCELLATION = "cancellation"
+    REJECT = "reject"
+
+
+TREATMENTS = tuple(t.value for t in Treatment)
+REMEDY_OUTCOMES = frozenset({Outcome.REPLACE, Outcome.REFUND, Outcome.EXCHANGE, Outcome.CANCEL})
 WINDOW_ANCHORS = ("purchase", "failure", "none")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME_UNITS = ("days", "hours")
 DOCUMENT_KINDS = ("refund", "delivery", "warranty", "terms", "privacy")
 CONSENT_KINDS = ("policy_acceptance", "immediate_delivery_consent", "withdrawal_waiver")
 TEXT_LANGUAGES = ("en", "fr", "ar")
-NON_DELIVERY_REMEDIES = ("refund", "replace", "support")
+NON_DELIVERY_REMEDIES = (Outcome.REFUND.value, Outcome.REPLACE.value, Outcome.SUPPORT.value)
 # Preset settings a seed may leave unstated; a preset names the ones that are the shop's
 # own choice (``shop_choices``) so the admin and the policy page can say so.
 SHOP_CHOICE_FIELDS = (
@@ -71,8 +100,10 @@ SHOP_CHOICE_FIELDS = (
 )
 
 # Which treatments a claim window and an activated key apply to, unless a reason says.
-_WINDOWED_BY_DEFAULT = frozenset({"remedy", "refund", "exchange", "non_delivery"})
-_ACTIVATION_BLOCKS_BY_DEFAULT = frozenset({"remedy", "exchange"})
+_WINDOWED_BY_DEFAULT = frozenset(
+    {Treatment.REMEDY, Treatment.REFUND, Treatment.EXCHANGE, Treatment.NON_DELIVERY}
+)
+_ACTIVATION_BLOCKS_BY_DEFAULT = frozenset({Treatment.REMEDY, Treatment.EXCHANGE})
 
 
 class PresetError(ValueError):
@@ -279,11 +310,15 @@ class PresetRules:
 
     @property
     def covered_reasons(self) -> frozenset[str]:
-        return frozenset(r for r, rule in self.reasons.items() if rule.treatment != "reject")
+        return frozenset(
+            r for r, rule in self.reasons.items() if rule.treatment != Treatment.REJECT
+        )
 
     @property
     def excluded_reasons(self) -> frozenset[str]:
-        return frozenset(r for r, rule in self.reasons.items() if rule.treatment == "reject")
+        return frozenset(
+            r for r, rule in self.reasons.items() if rule.treatment == Treatment.REJECT
+        )
 
     @property
     def verification_required_reasons(self) -> frozenset[str]:
@@ -296,7 +331,7 @@ class PresetRules:
     @property
     def exchange_for_wrong_purchase(self) -> bool:
         rule = self.reasons.get("wrong_purchase")
-        return rule is not None and rule.treatment == "exchange"
+        return rule is not None and rule.treatment == Treatment.EXCHANGE
 
     def clause_get(self, clause_id: str) -> Clause | None:
         return next((c for c in self.clauses if c.id == clause_id), None)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from orders.views import SESSION_KEY  # where the tracking page records access
+
 
 def session_access_get(request: HttpRequest) -> dict[str, str]:
-    from orders.views import SESSION_KEY  # where the tracking page records access
-
     value = request.session.get(SESSION_KEY, {})
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from .evidence import evidence_max_bytes
+
 
 def refund_limit_without_manager() -> Decimal:
     """Staff without ``refunds.refund_above_limit`` may refund up to this amount."""
@@ -70,6 +72,4 @@ CLAIM_FORM_TEXT_BYTES = 64 * 1024
 
 def evidence_request_max_bytes() -> int:
     """The largest claim form body read: every screenshot at its size limit, plus the text."""
-    from .evidence import evidence_max_bytes
-
     return evidence_max_files() * evidence_max_bytes() + CLAIM_FORM_TEXT_BYTES

@@ -111,7 +111,7 @@ def _checked(storage_name: str) -> str:
 def evidence_open(*, storage_name: str) -> File:
     """The stored image, opened for reading (the caller closes it). Raises
     FileNotFoundError for a name we did not give or a file that is gone."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # deferred: only S3 storage raises it
 
     name = _checked(storage_name)
     try:

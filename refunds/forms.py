@@ -6,10 +6,9 @@ from decimal import Decimal
 
 from django import forms
 from django.core import signing
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import REASONS_WITHOUT_KEY, Verification
+from .models import REASONS_WITHOUT_KEY, DeskDecision, Verification
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -195,18 +194,6 @@ class DisputeEvidenceForm(forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
-
-
-class DeskDecision(models.TextChoices):
-    """What one post of the claim desk's decision panel does."""
-
-    VERIFY = "verify", _("Record the verification only")
-    REPLACE = "replace", _("Replace the key")
-    EXCHANGE = "exchange", _("Exchange for another product")
-    REFUND = "refund", _("Refund")
-    REJECT = "reject", _("Reject")
-    REQUEST_INFO = "request_info", _("Ask the customer for information")
-    MESSAGE = "message", _("Send the reply only")
 
 
 class DecisionForm(forms.Form):

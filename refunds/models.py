@@ -15,6 +15,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditEvent
+from core.statemachine import StateMachine
+
 
 def claim_number_new() -> str:
     """A short, unguessable, human-readable claim number, e.g. CL-7F3K9Q2M."""
@@ -52,7 +55,14 @@ class ClaimReason(models.TextChoices):
 
 
 # Reasons about the order as a whole: no key needs to be picked.
-REASONS_WITHOUT_KEY = frozenset({"not_delivered", "double_charge", "store_error", "cancel_request"})
+REASONS_WITHOUT_KEY = frozenset(
+    {
+        ClaimReason.NOT_DELIVERED,
+        ClaimReason.DOUBLE_CHARGE,
+        ClaimReason.STORE_ERROR,
+        ClaimReason.CANCEL_REQUEST,
+    }
+)
 
 
 class ClaimStatus(models.TextChoices):
@@ -67,6 +77,37 @@ class ClaimStatus(models.TextChoices):
 OPEN_CLAIM_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.NEEDS_INFO, ClaimStatus.VERIFYING)
 
 
+# The claim's allowed moves (``refunds.services.claim_transition`` applies them).
+CLAIM_MACHINE = StateMachine(
+    name="claim",
+    moves={
+        ClaimStatus.SUBMITTED: {
+            ClaimStatus.NEEDS_INFO,
+            ClaimStatus.VERIFYING,
+            ClaimStatus.APPROVED,
+            ClaimStatus.REJECTED,
+            ClaimStatus.CLOSED,
+        },
+        ClaimStatus.NEEDS_INFO: {
+            ClaimStatus.SUBMITTED,
+            ClaimStatus.VERIFYING,
+            ClaimStatus.APPROVED,
+            ClaimStatus.REJECTED,
+            ClaimStatus.CLOSED,
+        },
+        ClaimStatus.VERIFYING: {
+            ClaimStatus.NEEDS_INFO,
+            ClaimStatus.APPROVED,
+            ClaimStatus.REJECTED,
+            ClaimStatus.CLOSED,
+        },
+        ClaimStatus.APPROVED: {ClaimStatus.CLOSED},
+        ClaimStatus.REJECTED: {ClaimStatus.CLOSED},
+        ClaimStatus.CLOSED: set(),
+    },
+)
+
+
 class Verification(models.TextChoices):
     PENDING = "pending", _("Pending")
     CONFIRMED_DEFECTIVE = "confirmed_defective", _("Confirmed defective")
@@ -77,6 +118,18 @@ class Remedy(models.TextChoices):
     REPLACE = "replace", _("Replacement key")
     EXCHANGE = "exchange", _("Exchange for another product")
     REFUND = "refund", _("Refund")
+
+
+class DeskDecision(models.TextChoices):
+    """What one post of the claim desk's decision panel does."""
+
+    VERIFY = "verify", _("Record the verification only")
+    REPLACE = "replace", _("Replace the key")
+    EXCHANGE = "exchange", _("Exchange for another product")
+    REFUND = "refund", _("Refund")
+    REJECT = "reject", _("Reject")
+    REQUEST_INFO = "request_info", _("Ask the customer for information")
+    MESSAGE = "message", _("Send the reply only")
 
 
 class DueSource(models.TextChoices):
@@ -286,22 +339,29 @@ class Claim(models.Model):
         return self.user.email if self.user_id else self.guest_email
 
 
-class ClaimEvent(models.Model):
+class ClaimEventKind(models.TextChoices):
+    STATUS = "status", _("Status change")
+    SUBMITTED = "submitted", _("Submitted")
+    MESSAGE = "message", _("Message")
+    VERIFICATION = "verification", _("Verification recorded")
+    ASSIGNED = "assigned", _("Assigned")
+    REFUND_REQUESTED = "refund_requested", _("Refund requested")
+    REFUND_FAILED = "refund_failed", _("Refund failed")
+    REFUND = "refund", _("Refund")
+    ESCALATED = "escalated", _("Escalated")
+    CUSTOMER_FLAGGED = "customer_flagged", _("Customer flagged")
+    BLOCKED = "blocked", _("Customer blocked")
+
+
+class ClaimEvent(AuditEvent):
     """One row per status change or staff action: who, when, from, to, why."""
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    kind = models.CharField(
+        _("kind"), max_length=40, choices=ClaimEventKind.choices, default=ClaimEventKind.STATUS
     )
-    kind = models.CharField(max_length=40, default="status")
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(AuditEvent.Meta):
         verbose_name = _("claim event")
         verbose_name_plural = _("claim events")
 
@@ -417,6 +477,30 @@ class DisputeStatus(models.TextChoices):
     PREVENTED = "prevented", _("Prevented")
 
 
+_D = DisputeStatus
+# The moves of Stripe's dispute lifecycle: an inquiry (warning_*) is answered, closed or
+# turned into a chargeback; a chargeback is answered, reviewed, then won or lost (or
+# prevented). ``refunds.services.dispute_transition`` applies them.
+DISPUTE_MACHINE = StateMachine(
+    name="dispute",
+    moves={
+        _D.WARNING_NEEDS_RESPONSE: {
+            _D.WARNING_UNDER_REVIEW,
+            _D.WARNING_CLOSED,
+            _D.NEEDS_RESPONSE,
+            _D.PREVENTED,
+        },
+        _D.WARNING_UNDER_REVIEW: {_D.WARNING_CLOSED, _D.NEEDS_RESPONSE},
+        _D.WARNING_CLOSED: {_D.NEEDS_RESPONSE},
+        _D.NEEDS_RESPONSE: {_D.UNDER_REVIEW, _D.WON, _D.LOST, _D.PREVENTED},
+        _D.UNDER_REVIEW: {_D.WON, _D.LOST},
+        _D.WON: set(),
+        _D.LOST: set(),
+        _D.PREVENTED: set(),
+    },
+)
+
+
 class Dispute(models.Model):
     order = models.ForeignKey(
         "orders.Order", on_delete=models.PROTECT, related_name="disputes", verbose_name=_("order")
@@ -457,22 +541,28 @@ class Dispute(models.Model):
         return self.stripe_dispute_id
 
 
-class DisputeEvent(models.Model):
+class DisputeEventKind(models.TextChoices):
+    """Stripe's ``charge.dispute.*`` event types, and what staff and the shop did."""
+
+    CREATED = "charge.dispute.created", _("Stripe: dispute created")
+    UPDATED = "charge.dispute.updated", _("Stripe: dispute updated")
+    CLOSED = "charge.dispute.closed", _("Stripe: dispute closed")
+    FUNDS_WITHDRAWN = "charge.dispute.funds_withdrawn", _("Stripe: funds withdrawn")
+    FUNDS_REINSTATED = "charge.dispute.funds_reinstated", _("Stripe: funds reinstated")
+    OPENED_ACTIONS = "opened_actions", _("Opening actions")
+    EVIDENCE_EDITED = "evidence_edited", _("Evidence edited")
+    EVIDENCE_SUBMITTED = "evidence_submitted", _("Evidence submitted")
+
+
+class DisputeEvent(AuditEvent):
     """One row per Stripe event applied (unique event id: a replay changes nothing)."""
 
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="events")
     stripe_event_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    kind = models.CharField(max_length=64)
-    from_status = models.CharField(max_length=32, blank=True)
-    to_status = models.CharField(max_length=32, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Stripe's event type as sent (``charge.dispute.*``; a type Stripe adds is kept as is).
+    kind = models.CharField(_("kind"), max_length=64, choices=DisputeEventKind.choices)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(AuditEvent.Meta):
         verbose_name = _("dispute event")
         verbose_name_plural = _("dispute events")
 

@@ -16,7 +16,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from .models import Claim, ClaimMessage, MessageAuthor
+from core.emails import email_render
+from core.outbox import RenderedEmail, outbox_enqueue
+from keys.services import key_code_for_email, key_view_record
+
+from .models import Claim, ClaimEvent, ClaimMessage, MessageAuthor
 from .selectors import clause_title_get, clause_url_get
 
 EMAILS_WITH_CODE = frozenset({"claim_replacement", "claim_exchange"})
@@ -64,8 +68,6 @@ def claim_email_context(*, claim: Claim, name: str) -> dict[str, Any]:
         "exchange_product": claim.exchange_product.name if claim.exchange_product_id else "",
     }
     if name in EMAILS_WITH_CODE and claim.replacement_key_id:
-        from keys.services import key_code_for_email
-
         context["code"] = key_code_for_email(key_id=claim.replacement_key_id)
         context["key_product"] = claim.replacement_key.product.name
     return context
@@ -78,10 +80,6 @@ def claim_email_enqueue(*, claim: Claim, name: str) -> None:
     """Queue the customer email ``name`` about ``claim`` (inside the caller's transaction).
 
     Keyed by the claim's latest event: the email that event calls for is written once."""
-    from core.outbox import outbox_enqueue
-
-    from .models import ClaimEvent
-
     event_id = (
         ClaimEvent.objects.filter(claim_id=claim.pk).order_by("-pk").values_list("pk", flat=True)
     ).first() or 0
@@ -97,9 +95,6 @@ def claim_email_enqueue(*, claim: Claim, name: str) -> None:
 
 def claim_email_render(*, message):
     """The outbox renderer of claim emails, at send time, in the claim's language."""
-    from core.emails import email_render
-    from core.outbox import RenderedEmail
-
     name = message.context["name"]
     claim = Claim.objects.select_related(
         "order", "order_line", "user", "exchange_product", "replacement_key"
@@ -122,7 +117,6 @@ def claim_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     """Once the SMTP server accepted a claim email with a code, audit that disclosure."""
     if event != "accepted" or not facts.get("key_ids"):
         return
-    from keys.services import key_view_record
 
     claim = Claim.objects.select_related("user").get(pk=message.context["claim_id"])
     for key_id in facts["key_ids"]:

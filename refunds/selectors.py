@@ -6,20 +6,32 @@ module only gathers the facts (order, key, views, stock, replacements already gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
+
+from core.dates import datetime_for_customer
+from core.identity import shop_identity_get
+from keys.models import Key, KeyView
+from keys.selectors import key_available_counts, key_views_for_key
+from orders.models import Order
+from policies.documents import clause_titles
+from policies.engine import ClaimCase, claim_decide, decision_explain
+from policies.models import PolicyAcceptance, PolicyPreset
+from policies.rules import Outcome, Treatment, preset_rules_shipped
+from policies.selectors import clause_url, document_version_url, preset_active_get
 
 from .models import (
-    OPEN_CLAIM_STATUSES,
     REASONS_WITHOUT_KEY,
     Claim,
+    ClaimEvent,
     ClaimReason,
     ClaimStatus,
-    Dispute,
     Evidence,
     Remedy,
 )
@@ -31,12 +43,7 @@ class NoActivePreset(LookupError):
 
 def preset_rules_get(*, slug: str | None = None):
     """The active preset's rules (or a stored/shipped preset by slug)."""
-    from policies.selectors import preset_active_get
-
     if slug:
-        from policies.models import PolicyPreset
-        from policies.rules import preset_rules_shipped
-
         stored = PolicyPreset.objects.filter(slug=slug).first()
         return stored.rules_get() if stored else preset_rules_shipped(slug)
     rules = preset_active_get()
@@ -61,7 +68,7 @@ def reason_options_get(*, preset) -> list[ReasonOption]:
     options = []
     for code, label in ClaimReason.choices:
         rule = preset.reasons.get(code)
-        covered = rule is not None and rule.treatment != "reject"
+        covered = rule is not None and rule.treatment != Treatment.REJECT
         clause = rule.clause if rule is not None else preset.not_covered_clause
         options.append(
             ReasonOption(
@@ -79,15 +86,11 @@ def reason_options_get(*, preset) -> list[ReasonOption]:
 def customer_datetime(*, moment: datetime, time_zone: str) -> str:
     """The one way a date is written to a customer: the store's zone, the customer's
     language, e.g. "6 March 2026 at 11:00, Europe/Paris time" (``core.dates``)."""
-    from core.dates import datetime_for_customer
-
     return datetime_for_customer(moment=moment, time_zone=time_zone)
 
 
 def decision_explain_for_customer(*, decision, preset) -> str:
     """The engine's explanation with its dates written the customer's way."""
-    from policies.engine import decision_explain
-
     zone = preset.calendar.time_zone
     return decision_explain(
         decision=decision, when=lambda moment: customer_datetime(moment=moment, time_zone=zone)
@@ -99,10 +102,6 @@ def reason_options_for_order_get(*, preset, order, now: datetime | None = None):
     window or not...), decided by the engine exactly as a claim would be with nothing
     verified or tried yet: a reason the engine would refuse is not offered, and says why
     in one line. Returns (offered, not_offered)."""
-    from dataclasses import replace
-
-    from policies.engine import claim_decide
-
     line = order.lines.first()
     base = claim_case_build(
         order=order, order_line=line, key=None, reason="key_invalid", failed_at=None, now=now
@@ -110,7 +109,7 @@ def reason_options_for_order_get(*, preset, order, now: datetime | None = None):
     offered, refused = [], []
     for option in reason_options_get(preset=preset):
         decision = claim_decide(case=replace(base, reason=option.code), preset=preset)
-        if decision.outcome == "reject":
+        if decision.outcome == Outcome.REJECT:
             why = decision_explain_for_customer(decision=decision, preset=preset)
             refused.append(replace(option, covered=False, clause=decision.clause, why=why))
         else:
@@ -119,8 +118,6 @@ def reason_options_for_order_get(*, preset, order, now: datetime | None = None):
 
 
 def _first_customer_view(*, key) -> datetime | None:
-    from keys.selectors import key_views_for_key
-
     views = [v for v in key_views_for_key(key=key) if getattr(v, "channel", "") != "staff"]
     times = [v.created_at for v in views if getattr(v, "created_at", None)]
     return min(times) if times else None
@@ -138,8 +135,6 @@ def replacements_given_count(*, order_line, exclude_claim: Claim | None = None) 
 
 
 def replacement_in_stock(*, product_id: int) -> bool:
-    from keys.selectors import key_available_counts
-
     return key_available_counts(product_ids=[product_id]).get(product_id, 0) > 0
 
 
@@ -152,8 +147,6 @@ def key_remedy_given_get(*, key, exclude_claim: Claim | None = None) -> str:
     "replaced" (a key was sent in its place), "refunded" / "exchanged" (a claim on it was
     decided so), "revoked" (withdrawn otherwise: a refund of its order, a chargeback), or
     "" when it had no remedy. ``exclude_claim``: the claim being decided does not count."""
-    from keys.models import Key
-
     if key is None:
         return ""
     replaced = Key.objects.filter(replaces_id=key.pk)
@@ -187,8 +180,6 @@ def claim_case_build(
     claim: Claim | None = None,
 ):
     """The engine's `ClaimCase` for these facts (the contract's fields, from our data)."""
-    from policies.engine import ClaimCase
-
     now = now or timezone.now()
     purchased_at = order.paid_at or order.created_at
     delivered_at = getattr(key, "delivered_at", None) if key is not None else order.delivered_at
@@ -212,8 +203,6 @@ def claim_case_build(
 
 def claim_recommendation_get(*, claim: Claim, now: datetime | None = None):
     """The engine's answer for this claim now, under the active preset (recomputed live)."""
-    from policies.engine import claim_decide
-
     preset = preset_rules_get()
     case = claim_case_build(
         order=claim.order,
@@ -240,12 +229,6 @@ def claims_recommendations_get(
     None when the shop has no active preset. ``claims`` should come with ``order``,
     ``order_line`` and ``key`` selected.
     """
-    from django.db.models import Min
-
-    from keys.models import Key, KeyView
-    from keys.selectors import key_available_counts
-    from policies.engine import ClaimCase, claim_decide
-
     if not claims:
         return {}
     if preset is None:  # the caller may pass the active preset's rules it already read
@@ -320,8 +303,6 @@ def claim_queue_next(*, user, after: Claim | None = None) -> Claim | None:
     """The next claim waiting on staff for ``user``, in queue order: oldest due first (no
     deadline last, then oldest submitted), unassigned or assigned to them; claims waiting on
     the customer (needs_info) are not in it; ``after`` is skipped."""
-    from django.db.models import F
-
     qs = Claim.objects.filter(
         Q(assignee__isnull=True) | Q(assignee=user),
         status__in=[ClaimStatus.SUBMITTED, ClaimStatus.VERIFYING],
@@ -332,8 +313,6 @@ def claim_queue_next(*, user, after: Claim | None = None) -> Claim | None:
 
 
 def clause_url_get(*, clause_id: str) -> str:
-    from policies.selectors import clause_url
-
     return clause_url(clause_id=clause_id)
 
 
@@ -342,9 +321,6 @@ def clause_title_get(*, clause_id: str, preset=None) -> str:
         preset = preset or preset_rules_get(slug=clause_id.split(".", 1)[0])
     except LookupError:
         return clause_id
-    from django.utils.translation import get_language
-
-    from policies.documents import clause_titles
 
     titles = clause_titles(preset.slug).get(clause_id, {})
     language = (get_language() or "en").split("-")[0]
@@ -440,8 +416,6 @@ def customer_claims_recent_count(*, claim: Claim, since: datetime) -> int:
 
 def customer_history_get(*, claim: Claim) -> dict[str, Any]:
     """The customer's other orders and claims, for the staff claim page."""
-    from orders.models import Order
-
     email = claim.order.email
     order_q = Q(email__iexact=email)
     claim_q = Q(order__email__iexact=email)
@@ -460,26 +434,13 @@ def key_history_get(*, key) -> dict[str, Any]:
     """A key's life for staff: delivery, every view (IP, time, channel), its events."""
     if key is None:
         return {"key": None, "views": [], "events": []}
-    from keys.selectors import key_views_for_key
 
     events = list(key.events.all().order_by("created_at")) if hasattr(key, "events") else []
     return {"key": key, "views": list(key_views_for_key(key=key)), "events": events}
 
 
-def open_claim_for_key_exists(*, key) -> bool:
-    return Claim.objects.filter(key=key, status__in=OPEN_CLAIM_STATUSES).exists()
-
-
-def dispute_for_order(*, order) -> Dispute | None:
-    return Dispute.objects.filter(order=order).order_by("-created_at").first()
-
-
 def dispute_evidence_facts_get(*, order) -> dict[str, str]:
     """What our records prove about a disputed order, as Stripe's text evidence fields."""
-    from django.conf import settings
-
-    from keys.models import Key, KeyView
-
     keys = list(
         Key.objects.filter(order_line__order=order).select_related("product").order_by("id")
     )
@@ -535,8 +496,6 @@ def dispute_evidence_facts_get(*, order) -> dict[str, str]:
 
 def _remedy_overrides(*, order) -> list[str]:
     """Remedies staff approved against the policy engine's recommendation, with their reason."""
-    from .models import ClaimEvent
-
     events = (
         ClaimEvent.objects.filter(claim__order=order, data__has_key="override")
         .select_related("claim")
@@ -555,11 +514,6 @@ def _remedy_overrides(*, order) -> list[str]:
 
 def _refund_policy_disclosure(*, order) -> str:
     """The policy version the customer accepted at checkout, its URL and the consent."""
-    from django.conf import settings
-
-    from policies.models import PolicyAcceptance
-    from policies.selectors import document_version_url
-
     site = settings.SITE_URL.rstrip("/")
     acceptances = list(
         PolicyAcceptance.objects.filter(order_ref=order.number)
@@ -583,15 +537,11 @@ def _refund_policy_disclosure(*, order) -> str:
 
 def evidence_pending_list(*, ids: list[int], upload_token: str) -> list:
     """Screenshots this browser uploaded for a claim it has not sent yet."""
-    from .models import Evidence
-
     return list(Evidence.objects.filter(pk__in=ids, claim__isnull=True, upload_token=upload_token))
 
 
 def _shop_seller() -> str:
     """The shop as a payment provider should read it: its name and the legal seller."""
-    from core.identity import shop_identity_get
-
     identity = shop_identity_get()
     if identity.legal_name and identity.legal_name != identity.name:
         return f"{identity.name}, sold by {identity.legal_name}"

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,14 +20,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.http import client_ip_get
+from keys.selectors import keys_for_order
+from orders.selectors import order_get_for_viewer, order_queryset_for_user, refund_get
 
+from . import conf
+from .access import session_access_get
 from .evidence import EvidenceRejected, evidence_open
 from .forms import ClaimForm, MessageForm, preview_matches, preview_signature
-from .models import REASONS_WITHOUT_KEY, ClaimStatus, MessageAuthor
+from .models import REASONS_WITHOUT_KEY, ClaimEventKind, ClaimStatus, MessageAuthor
 from .selectors import (
     NoActivePreset,
     claim_get_for_customer,
     claims_for_user,
+    clause_title_get,
+    clause_url_get,
     evidence_get_for_viewer,
     evidence_pending_list,
     preset_rules_get,
@@ -35,6 +42,7 @@ from .selectors import (
 from .services import (
     ClaimError,
     ClaimNotAccepted,
+    EvidenceLimited,
     claim_message_post,
     claim_preview,
     claim_submit,
@@ -53,8 +61,6 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def _tracked_order_ids(request: HttpRequest) -> list[str]:
     """Orders this browser may see without an account: opened through the tracking page, or
     the order page shown after its own checkout (orders' session access)."""
-    from .access import session_access_get
-
     return [
         oid
         for oid, channel in session_access_get(request).items()
@@ -72,10 +78,6 @@ def _upload_token(request: HttpRequest) -> str:
 
 def _order_for_claim(request: HttpRequest, number: str):
     """The order this visitor may claim on, and how ('account', 'tracking' or 'screen'), or 404."""
-    from orders.selectors import order_get_for_viewer
-
-    from .access import session_access_get
-
     found = order_get_for_viewer(
         number=number, user=request.user, session_access=session_access_get(request)
     )
@@ -88,8 +90,6 @@ def _order_for_claim(request: HttpRequest, number: str):
 
 def _items_for(order) -> tuple[list[tuple[str, str]], dict[str, tuple]]:
     """Choices "key-<id>" for each key sold on the order, "line-<id>" for each line."""
-    from keys.selectors import keys_for_order
-
     choices: list[tuple[str, str]] = []
     lookup: dict[str, tuple] = {}
     lines = {line.pk: line for line in order.lines.all()}
@@ -123,8 +123,6 @@ def _uploads_refused_early(request: HttpRequest, *, claim_ref: str) -> HttpRespo
     """Refuse, before the body is parsed, a claim form bigger than its screenshots can be,
     or one carrying screenshots from a client or for a claim already over its limits (the
     browser keeps what was typed: going back shows the form as it was)."""
-    from . import conf
-
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -153,9 +151,6 @@ def _store_uploads(
     request, files, form, *, claim_ref: str, field: str = "screenshots"
 ) -> list[int]:
     """Store each good image; add a clear error for each bad one (the rest is kept)."""
-    from . import conf
-    from .services import EvidenceLimited
-
     stored: list[int] = []
     for upload in files[: conf.evidence_max_files()]:
         try:
@@ -325,14 +320,11 @@ def claim_detail(request: HttpRequest, number: str) -> HttpResponse:
                 messages.success(request, _("Your message was sent to our team."))
                 return redirect("refunds:detail", number=claim.number)
         status = 400
-    from orders.selectors import refund_get
-
-    from .selectors import clause_title_get, clause_url_get
 
     refund = refund_get(refund_id=claim.refund_reference) if claim.refund_reference else None
     context = {
         "claim": claim,
-        "events": claim.events.filter(kind="status"),
+        "events": claim.events.filter(kind=ClaimEventKind.STATUS),
         "messages_list": claim.messages.all(),
         "evidence": claim.evidence.all(),
         "form": form,
@@ -362,10 +354,6 @@ CLAIMS_PER_PAGE = 20
 @login_required
 def claim_list(request: HttpRequest) -> HttpResponse:
     """The customer's claims, and their orders with a link to report a problem."""
-    from django.core.paginator import Paginator
-
-    from orders.selectors import order_queryset_for_user
-
     claims = Paginator(claims_for_user(user=request.user), CLAIMS_PER_PAGE).get_page(
         request.GET.get("claims")
     )

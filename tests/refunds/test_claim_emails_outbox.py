@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.models import OutboundEmail
 from core.outbox import outbox_send_due
 from keys.models import KeyView
-from refunds.tasks import claim_customer_notify
+from refunds.tasks import claim_customer_notify_task
 from tests.factories import claim_new
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,8 +24,8 @@ def test_a_redelivered_claim_email_task_sends_once(preset, delivered):
     claim = claim_new(order=order, key=key)
     assert len(_claim_mails(claim)) == 1  # claim_received
     # the broker delivers the same task again (a worker lost before its ack), twice
-    claim_customer_notify.apply(args=[claim.pk, "claim_received"])
-    claim_customer_notify.apply(args=[claim.pk, "claim_received"])
+    claim_customer_notify_task.apply(args=[claim.pk, "claim_received"])
+    claim_customer_notify_task.apply(args=[claim.pk, "claim_received"])
     [message] = OutboundEmail.objects.filter(idempotency_key__startswith=f"claim:{claim.pk}:")
     assert message.status == "sent" and message.attempts == 1
     assert len(_claim_mails(claim)) == 1

@@ -241,3 +241,34 @@ def test_the_admin_shows_the_evidence_and_staff_submit_it(client, akm_order, man
     assert response.status_code == 302
     dispute.refresh_from_db()
     assert dispute.submitted_by == manager
+
+
+def test_a_stripe_status_outside_the_lifecycle_is_still_applied_and_flagged(akm_order):
+    """Stripe's events may arrive out of order: a dispute already won that Stripe reports
+    under review again takes Stripe's status, and its event says the move was unexpected."""
+    dispute_event_handle(event=dispute_event(akm_order))
+    dispute_event_handle(event=dispute_event(akm_order, type="charge.dispute.closed", status="won"))
+    dispute_event_handle(event=dispute_event(akm_order, type="charge.dispute.updated",
+                                             status="under_review"))  # fmt: skip
+    dispute = Dispute.objects.get()
+    assert dispute.status == "under_review"
+    won, late = dispute.events.filter(kind__startswith="charge.dispute.").order_by("id")[1:]
+    assert (won.from_status, won.to_status) == ("needs_response", "won")
+    assert not won.data.get("outside_lifecycle")
+    assert (late.from_status, late.to_status) == ("won", "under_review")
+    assert late.data["outside_lifecycle"] is True
+
+
+def test_dispute_event_kinds_are_the_declared_ones(akm_order, manager):
+    from refunds.models import DisputeEventKind
+
+    dispute_event_handle(event=dispute_event(akm_order))
+    dispute_event_handle(event=dispute_event(akm_order, type="charge.dispute.funds_withdrawn"))
+    dispute_evidence_submit(dispute=Dispute.objects.get(), actor=manager)
+    kinds = set(DisputeEvent.objects.values_list("kind", flat=True))
+    assert kinds == {
+        DisputeEventKind.CREATED,
+        DisputeEventKind.OPENED_ACTIONS,
+        DisputeEventKind.FUNDS_WITHDRAWN,
+        DisputeEventKind.EVIDENCE_SUBMITTED,
+    }

@@ -20,14 +20,14 @@ def test_a_due_verification_is_escalated_to_staff_exactly_once(
 ):
     order, key = delivered
     claim = claim_new(order=order, key=key)
-    assert tasks.claims_escalate_due.delay().get() == 0  # 2 business days away
+    assert tasks.claims_escalate_due_task.delay().get() == 0  # 2 business days away
     Claim.objects.filter(pk=claim.pk).update(
         verification_due_at=timezone.now() + timedelta(hours=1)
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
-        assert tasks.claims_escalate_due.delay().get() == 1
-        assert tasks.claims_escalate_due.delay().get() == 0
+        assert tasks.claims_escalate_due_task.delay().get() == 1
+        assert tasks.claims_escalate_due_task.delay().get() == 0
     (alert,) = mail.outbox
     assert alert.to == ["staff@keystore.test"] and claim.number in alert.subject
     assert "due soon" in alert.subject
@@ -46,7 +46,7 @@ def test_an_overdue_verification_says_overdue(
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the outbox sends on commit
-        tasks.claims_escalate_due.delay()
+        tasks.claims_escalate_due_task.delay()
     assert "overdue" in mail.outbox[0].subject
 
 
@@ -66,12 +66,12 @@ def test_a_claim_waiting_on_the_customer_closes_after_the_set_time_with_notice(
     order, key = delivered
     claim = claim_new(order=order, key=key)
     claim_info_request(claim=claim, actor=agent, body="Screenshot please")
-    assert tasks.claims_close_stale.delay().get() == 0
+    assert tasks.claims_close_stale_task.delay().get() == 0
     Claim.objects.filter(pk=claim.pk).update(needs_info_since=timezone.now() - timedelta(days=15))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.claims_close_stale.delay().get() == 1
-    assert tasks.claims_close_stale.delay().get() == 0
+        assert tasks.claims_close_stale_task.delay().get() == 1
+    assert tasks.claims_close_stale_task.delay().get() == 0
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.CLOSED
     (notice,) = [m for m in mail.outbox if m.to == [customer.email]]
@@ -123,6 +123,6 @@ def test_screenshots_of_claims_never_sent_are_purged_after_a_day(db):
     Evidence.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=2))
     storage = private_storage()
     assert storage.exists(stale.storage_name)
-    tasks.claims_close_stale.delay()
+    tasks.claims_close_stale_task.delay()
     assert list(Evidence.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert not storage.exists(stale.storage_name)
