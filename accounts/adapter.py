@@ -26,6 +26,7 @@ class AccountAdapter(DefaultAccountAdapter):
         add the HTML version in the shop's email design, then queue in the outbox (sent
         on commit, retried)."""
         from allauth.core import context as allauth_context
+        from core.site import site_url_rebase, site_url_site
         from django.contrib.sites.shortcuts import get_current_site
         from django.template.loader import render_to_string
         from django.utils import timezone, translation
@@ -33,7 +34,6 @@ class AccountAdapter(DefaultAccountAdapter):
         from core.emails import email_base_context
         from core.outbox import outbox_enqueue
         from core.shop_clock import shop_time_zone
-        from storefront.seo import site_url_rebase, site_url_site
 
         from .emails import account_email_html, account_email_language
 
