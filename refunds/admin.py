@@ -741,7 +741,7 @@ def _key_line(*, context_key, views) -> str:
 
 
 def _exchange_products(claim: Claim):
-    from storefront.models import Product
+    from catalog.models import Product
 
     return (
         Product.objects.filter(

@@ -18,7 +18,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "cat
 
 @pytest.fixture
 def catalog(shop):
-    from storefront.demo_images import demo_seed
+    from web.demo_images import demo_seed
 
     shop("allkeymasters")
     systems = CategoryFactory(name="Operating systems", slug="operating-systems")
