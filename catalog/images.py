@@ -5,14 +5,13 @@ served under MEDIA_URL), with WebP thumbnails at a few widths for ``srcset``.
 Staff upload images in the Product admin. The upload is refused unless Pillow reads it
 as PNG, JPEG or WebP within the size and pixel limits below; the stored original is the
 re-encoded image under a random name. Thumbnails are made by a task enqueued when the
-transaction commits (``product_image_thumbnails_make``: idempotent, run it twice and
-nothing changes). A product without images shows its platform's placeholder
+transaction commits (``catalog.thumbnails.product_image_thumbnails_make``: idempotent, run it twice and
+nothing changes; ``catalog.thumbnails``). A product without images shows its platform's placeholder
 (``static/img/placeholders/<name>.svg``).
 """
 
 from __future__ import annotations
 
-import io
 import secrets
 from dataclasses import dataclass
 
@@ -21,7 +20,6 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
-from PIL import Image
 
 from core.images import (
     EMPTY,
@@ -35,14 +33,12 @@ from core.images import (
 )
 
 from .models import Platform, Product, ProductImage, ProductKind
+from .tasks import product_image_thumbnails_task
 
 PRODUCT_IMAGE_MAX_BYTES = 8 * 1024 * 1024
 PRODUCT_IMAGE_MAX_PIXELS = 25_000_000  # 5000 x 5000
 PRODUCT_IMAGE_MIN_WIDTH = 320
-THUMBNAIL_WIDTHS = (320, 640, 960)
-THUMBNAIL_QUALITY = 82
 ORIGINALS_DIR = "products/originals"
-THUMBNAILS_DIR = "products/thumbs"
 
 # The placeholder drawn for each platform (static/img/placeholders/), gift cards apart.
 PLACEHOLDERS = {value: value for value in Platform.values}
@@ -107,51 +103,7 @@ def product_image_add(
 
 
 def product_image_thumbnails_schedule(*, image_id: int) -> None:
-    from .tasks import product_image_thumbnails_task
-
     transaction.on_commit(lambda: product_image_thumbnails_task.delay(image_id))
-
-
-def _thumbnail_name(*, image: ProductImage, width: int) -> str:
-    stem = image.file.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return f"{THUMBNAILS_DIR}/{image.pk}/{stem}-{width}.webp"
-
-
-def thumbnail_widths_for(*, original_width: int) -> list[int]:
-    """The thumbnail widths for an original: never upscaled, at least one."""
-    widths = [w for w in THUMBNAIL_WIDTHS if w <= original_width]
-    return widths or [original_width]
-
-
-def product_image_thumbnails_make(*, image_id: int) -> dict[str, str]:
-    """Write the WebP thumbnails of one image and record their names. Idempotent: the
-    names are derived from the original's, and an image whose thumbnails are all recorded
-    and present is left alone. An image deleted meanwhile is skipped."""
-    image = ProductImage.objects.filter(pk=image_id).first()
-    if image is None or not image.file:
-        return {}
-    storage = image.file.storage
-    with image.file.open("rb") as handle, Image.open(handle) as source:
-        source.load()
-        width, height = source.size
-        wanted = {
-            str(w): _thumbnail_name(image=image, width=w)
-            for w in thumbnail_widths_for(original_width=width)
-        }
-        if image.thumbnails == wanted and all(storage.exists(n) for n in wanted.values()):
-            return wanted
-        if source.mode not in ("RGB", "RGBA"):
-            source = source.convert("RGBA" if "transparency" in source.info else "RGB")
-        for w_text, name in wanted.items():
-            w = int(w_text)
-            resized = source.resize((w, max(1, round(height * w / width))), Image.LANCZOS)
-            out = io.BytesIO()
-            resized.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
-            if storage.exists(name):
-                storage.delete(name)
-            storage.save(name, ContentFile(out.getvalue()))
-    ProductImage.objects.filter(pk=image.pk).update(thumbnails=wanted, width=width, height=height)
-    return wanted
 
 
 def product_image_files_delete(*, names: list[str]) -> None:

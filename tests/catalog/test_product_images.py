@@ -11,13 +11,9 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from catalog.images import (
-    THUMBNAIL_WIDTHS,
-    product_image_add,
-    product_image_clean,
-    product_image_thumbnails_make,
-)
+from catalog.images import ProductImageRejected, product_image_add, product_image_clean
 from catalog.models import ProductImage
+from catalog.thumbnails import THUMBNAIL_WIDTHS, product_image_thumbnails_make
 from tests.factories import ProductFactory, UserFactory, png_bytes, upload_new
 from tests.staff import staff_login
 
@@ -78,8 +74,6 @@ def test_a_png_named_file_whose_content_is_not_an_image_is_refused_with_a_clear_
 
 
 def test_too_small_and_too_large_images_are_refused():
-    from catalog.images import ProductImageRejected
-
     with pytest.raises(ProductImageRejected, match="at least 320"):
         product_image_clean(upload=upload_new(data=png_bytes(size=(200, 150))))
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="600"></svg>'
