@@ -33,9 +33,9 @@ class CatalogFilterForm(forms.Form):
         self.fields["sort"].choices = CatalogSort.choices
 
     def filters(self) -> dict:
-        """The filters for ``web.selectors.product_list_for_catalog`` (``product_list`` and
-        ``in_stock``): the valid fields only (a field in error is
-        left out, so the rest of the page still works)."""
+        """The filters for ``web.selectors.product_list_for_catalog`` (``product_list``'s
+        and ``in_stock``): the valid fields only (a field in error is left out, so the
+        rest of the page still works)."""
         data = getattr(self, "cleaned_data", {})
         return {
             "category_slug": data.get("category") or None,

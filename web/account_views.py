@@ -1,3 +1,5 @@
+"""My Account: the customer's orders (with their masked keys) and claims, one page each."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
