@@ -27,10 +27,7 @@ urlpatterns = [
         path(f"brand/logo.{extension}", brand_views.brand_logo, {"extension": extension})
         for extension in brand_views.LOGO_TYPES
     ),
-    *(
-        path(name, web_views.root_icon, {"name": name})
-        for name in web_views.ROOT_ICONS
-    ),
+    *(path(name, web_views.root_icon, {"name": name}) for name in web_views.ROOT_ICONS),
     path("accounts/", include("allauth.urls")),
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
