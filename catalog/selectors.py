@@ -199,10 +199,6 @@ def product_get_active(*, slug: str) -> Product:
     )
 
 
-def category_list() -> QuerySet[Category]:
-    return Category.objects.all()
-
-
 def requirements_rows(*, text: str) -> list[tuple[str, list[str]]]:
     """A requirements text as definition rows: a line "Processor: 1 GHz" is its own row;
     other items (one a line, or separated by semicolons, or by commas when the whole text
