@@ -193,7 +193,7 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
     return response
 
 
-# The icons browsers and phones ask for at the root of the site (storefront/static/icons,
+# The icons browsers and phones ask for at the root of the site (static/icons,
 # drawn by scripts/make_icons.py).
 ROOT_ICONS = {"favicon.ico": "image/x-icon", "apple-touch-icon.png": "image/png"}
 
