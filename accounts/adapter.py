@@ -1,9 +1,25 @@
 import uuid
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.contrib import messages
+from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from core.emails import email_base_context
+from core.identity import shop_identity_get
+from core.outbox import outbox_enqueue
+from core.shop_clock import shop_time_zone
+from core.site import site_url_rebase, site_url_site
+
+from .emails import account_email_html, account_email_language
+from .services import staff_email_trust
 
 OUTBOX_ERASE = "accounts.erase_body"  # the hook registered in AccountsConfig.ready
 
@@ -25,18 +41,6 @@ class AccountAdapter(DefaultAccountAdapter):
         """Render as allauth does, in the customer's language and the store's time zone,
         add the HTML version in the shop's email design, then queue in the outbox (sent
         on commit, retried)."""
-        from allauth.core import context as allauth_context
-        from django.contrib.sites.shortcuts import get_current_site
-        from django.template.loader import render_to_string
-        from django.utils import timezone, translation
-
-        from core.emails import email_base_context
-        from core.outbox import outbox_enqueue
-        from core.shop_clock import shop_time_zone
-        from storefront.seo import site_url_rebase, site_url_site
-
-        from .emails import account_email_html, account_email_language
-
         request = allauth_context.request
         language = account_email_language(request=request, user=context.get("user"))
         time_zone = shop_time_zone()
@@ -75,10 +79,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def pre_login(self, request, user, **kwargs):
         if getattr(user, "is_suspended", False):
-            from django.contrib import messages
-            from django.shortcuts import redirect
-            from django.utils.translation import gettext as _
-
             messages.error(
                 request,
                 _(
@@ -88,8 +88,6 @@ class AccountAdapter(DefaultAccountAdapter):
             )
             return redirect("account_login")
         if user.is_staff:
-            from .services import staff_email_trust
-
             staff_email_trust(user=user)
         return super().pre_login(request, user, **kwargs)
 
@@ -98,6 +96,4 @@ class MFAAdapter(DefaultMFAAdapter):
     """Authenticator apps list the staff member's code under the shop's own name."""
 
     def get_totp_issuer(self) -> str:
-        from core.identity import shop_identity_get
-
         return shop_identity_get().name or super().get_totp_issuer()

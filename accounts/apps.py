@@ -23,6 +23,8 @@ class AccountsConfig(AppConfig):
 def _record_enrolment_as_mfa(sender, request, user, authenticator, **kwargs) -> None:
     """Activating TOTP means typing a valid code: the session has passed the second
     factor, exactly as allauth records it after the MFA stage of a login."""
+    # deferred: allauth's login flow imports its models, which cannot load while the
+    # app registry imports this module (before any model exists)
     from allauth.account.internal.flows.login import record_authentication
 
     if request is not None and getattr(request, "user", None) == user:

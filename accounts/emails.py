@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -55,8 +56,6 @@ def account_email_language(*, request, user) -> str:
     """The customer's language: the one active for the request that triggered the email
     (a sign-up in French gets a French confirmation); without a request (a command, a
     task), the account's preferred language."""
-    from django.utils import translation
-
     if request is not None:
         return translation.get_language() or settings.LANGUAGE_CODE
     preferred = getattr(user, "preferred_language", "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from allauth.account.authentication import get_authentication_records
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -31,8 +32,6 @@ class StaffMFAMiddleware:
             and request.path_info.startswith(reverse("admin:index"))
             and request.path_info != reverse("admin:logout")
         ):
-            from allauth.account.authentication import get_authentication_records
-
             step = staff_mfa_step_get(
                 user=user, authentication_records=get_authentication_records(request, user)
             )

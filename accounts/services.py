@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -63,8 +66,6 @@ def staff_email_trust(*, user: User) -> bool:
     it out of the admin. Its address is the one the operator typed: record it as
     verified. An address someone signed up with (a record exists) is left to allauth.
     Returns whether a record was made."""
-    from allauth.account.models import EmailAddress
-
     if not user.is_staff or EmailAddress.objects.filter(user=user).exists():
         return False
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
@@ -80,10 +81,6 @@ def owner_account_ensure(*, email: str, password: str | None) -> tuple[User, boo
     can sign in at once; the admin then takes it through TOTP enrolment), in the
     ``owner`` group when that group exists. Running again keeps the account and changes
     the password only when one is given. Returns ``(user, created)``."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth.models import Group
-    from django.contrib.auth.password_validation import validate_password
-
     email = User.objects.normalize_email(email).strip().lower()
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     created = user is None

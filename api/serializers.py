@@ -9,16 +9,16 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from catalog.models import Product
 from keys.importfile import MAX_CODE_LENGTH
 from keys.models import KeyBatch
 from orders.models import Order, OrderLine, Refund
 from refunds.models import Claim, ClaimMessage, Remedy
-from storefront.models import Product
 
 from .models import ImportJob
 
 if TYPE_CHECKING:
-    from storefront.models import Category
+    from catalog.models import Category
 
 
 class ProductSerializer(serializers.ModelSerializer):

@@ -21,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
+from catalog.models import Product
 from core.http import client_ip_get, user_agent_get
 from keys import services as key_services
 from keys.crypto import KeyDecryptionError
@@ -30,7 +31,6 @@ from keys.selectors import batch_list_with_stats, key_available_counts
 from orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
 from refunds import services as refund_services
 from refunds.models import Claim, ClaimStatus, MessageAuthor
-from storefront.models import Product
 
 from . import serializers as s
 from . import services
@@ -64,7 +64,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     def dispatch(self, request, *args, **kwargs):
         # The merchant's systems read and match the source texts: product and category
         # names come in the shop's default language (English), whatever Accept-Language
-        # or the language cookie says (translated columns: storefront/translation.py).
+        # or the language cookie says (translated columns: catalog/translation.py).
         with translation.override(settings.LANGUAGE_CODE):
             return super().dispatch(request, *args, **kwargs)
 

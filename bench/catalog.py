@@ -38,7 +38,7 @@ def catalog_seed(*, extra: int) -> str:
 
     from django.core.management import call_command
 
-    from storefront.models import Category, Product
+    from catalog.models import Category, Product
     from tests.factories import keys_create
 
     call_command("seed_demo", keys_per_product=3, stdout=io.StringIO())
@@ -125,7 +125,7 @@ def main() -> None:
 
     database_url = django_ready()
 
-    from storefront.models import Product
+    from catalog.models import Product
 
     slug = catalog_seed(extra=0)
     small_catalog = queries_count("/")

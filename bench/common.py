@@ -66,7 +66,7 @@ def bench_product_new(*, label: str, **fields):
     """A new product in the "Bench" category, unique to this run."""
     from decimal import Decimal
 
-    from storefront.models import Category, Product
+    from catalog.models import Category, Product
 
     run = f"{int(time.time() * 1000)}-{os.getpid()}"
     category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})

@@ -13,7 +13,7 @@ wall time of --runs renders (after one warm-up). Ends with one line:
     RESULT name=dashboard orders=... queries=... dashboard_queries=... ms=... seed_s=...
 
 `queries` is the whole request (session, staff MFA, permissions, recent actions, the
-dashboard); `dashboard_queries` is storefront.dashboard.dashboard_get alone. Both must be
+dashboard); `dashboard_queries` is web.dashboard.dashboard_get alone. Both must be
 the same at any number of orders.
 """
 
@@ -33,7 +33,7 @@ EMAIL_PREFIX = "dash-bench-"
 
 
 def products_ensure():
-    from storefront.models import Category, Product
+    from catalog.models import Category, Product
 
     category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     products = []
@@ -196,7 +196,7 @@ def main() -> None:
     from django.utils import timezone
 
     from core.shop_clock import shop_time_zone
-    from storefront.dashboard import dashboard_get
+    from web.dashboard import dashboard_get
 
     started = time.perf_counter()
     products = products_ensure()

@@ -188,9 +188,11 @@ def bench_seed(*, total: int, stripe_url: str, product=None) -> tuple[list, list
     """
     from django.db import transaction
 
+    from catalog.models import Category, Product
     from keys.demo import code_generator_for
     from keys.models import KeyBatch, Supplier
     from keys.services import key_import
+    from orders.cart import cart_get
     from orders.models import (
         FraudSettings,
         Order,
@@ -202,8 +204,6 @@ def bench_seed(*, total: int, stripe_url: str, product=None) -> tuple[list, list
     from orders.selectors import checkout_consents_list
     from orders.services import ConsentGiven, order_create_from_cart
     from policies.selectors import preset_active_record_get
-    from storefront.models import Category, Product
-    from storefront.selectors import cart_get
     from tests.orders.helpers import session_event
 
     if preset_active_record_get() is None:

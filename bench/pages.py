@@ -84,8 +84,8 @@ def products_seed(*, count: int) -> None:
     """``count`` products over five categories, each with one batch and three keys."""
     from django.utils import timezone
 
+    from catalog.models import Category, Product
     from keys.models import Key, KeyBatch, Supplier
-    from storefront.models import Category, Product
 
     categories = []
     for position, slug in enumerate(CATEGORIES):
@@ -141,8 +141,8 @@ def popular_seed(*, batches: int = 20, per_batch: int = 250) -> None:
     available keys (a stock count that reads every key is slow here, not on the others)."""
     from django.utils import timezone
 
+    from catalog.models import Product
     from keys.models import Key, KeyBatch, Supplier
-    from storefront.models import Product
 
     product = Product.objects.filter(sku__startswith=SKU).order_by("pk")[5]
     if KeyBatch.objects.filter(product=product, reference="pages-popular").exists():
@@ -174,10 +174,10 @@ def admin_rows_seed(*, count: int) -> None:
     """
     from django.utils import timezone
 
+    from catalog.models import Product
     from keys.models import Key, KeyBatch, Supplier
     from orders.models import Order, OrderLine, order_number_new
     from refunds.models import Claim
-    from storefront.models import Product
 
     have = Order.objects.filter(email__startswith="pages-admin-").count()
     if have >= count:
@@ -261,11 +261,11 @@ def customer_seed(*, orders: int):
     from django.utils import timezone
 
     from accounts.models import User
+    from catalog.models import Product
     from keys.crypto import code_digest, code_encryptor, code_last4
     from keys.models import Key, KeyBatch, Supplier
     from orders.models import Order, OrderLine, order_number_new
     from refunds.models import Claim
-    from storefront.models import Product
 
     user = User.objects.filter(email=CUSTOMER_EMAIL).first()
     if user is None:
@@ -377,8 +377,8 @@ def seed(*, products: int, orders: int, customer_orders: int) -> None:
 def pages_get() -> dict[str, dict]:
     """Each page: its address and who asks (``visitor``, ``session``, ``customer``,
     ``staff``)."""
+    from catalog.models import Product
     from orders.models import Order
-    from storefront.models import Product
 
     product = Product.objects.filter(sku__startswith=SKU).order_by("pk")[5]
     order = Order.objects.filter(email=CUSTOMER_EMAIL).order_by("-created_at").first()
@@ -409,7 +409,7 @@ def clients_get() -> dict:
     from django.test import Client
 
     from accounts.models import User
-    from storefront.models import Product
+    from catalog.models import Product
     from tests.staff import staff_login
 
     session = Client()
@@ -449,8 +449,8 @@ def queries_count() -> dict[str, int]:
 
 
 def sizes_get() -> dict[str, int]:
+    from catalog.models import Product
     from orders.models import Order
-    from storefront.models import Product
 
     return {
         "products": Product.objects.filter(sku__startswith=SKU).count(),

@@ -65,7 +65,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "modeltranslation",  # before admin: catalog content per language (storefront/translation.py)
+    "modeltranslation",  # before admin: catalog content per language (catalog/translation.py)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,7 +79,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "core",
-    "storefront",
+    "catalog",  # app label "storefront" (its tables, migrations and permissions)
     "accounts",
     "keys",
     "pricing",
@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "policies",
     "webhooks",
     "api",
+    "web",  # pages composed from several apps; after catalog (its admin re-registers Product)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -103,7 +104,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "storefront.middleware.LanguageFromQueryMiddleware",  # seo: ?lang= addresses
+    "web.middleware.LanguageFromQueryMiddleware",  # seo: ?lang= addresses
     "core.shop_clock.StoreTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,7 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "storefront.context_processors.shop",
+                "web.context_processors.shop",
             ],
         },
     },

@@ -5,10 +5,10 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 
 from core.health import ReadinessView
-from storefront import brand_views
-from storefront import views as storefront_views
-from storefront.admin_dashboard import admin_index_with_dashboard
-from storefront.sitemaps import SITEMAPS
+from web import brand_views
+from web import views as web_views
+from web.admin_dashboard import admin_index_with_dashboard
+from web.sitemaps import SITEMAPS
 
 # The admin login goes through allauth: same rate limits, email verification and MFA.
 admin.autodiscover()
@@ -22,27 +22,24 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
-    path("robots.txt", storefront_views.robots_txt, name="robots_txt"),
+    path("robots.txt", web_views.robots_txt, name="robots_txt"),
     path("brand.css", brand_views.brand_css, name="brand_css"),
     *(
         path(f"brand/logo.{extension}", brand_views.brand_logo, {"extension": extension})
         for extension in brand_views.LOGO_TYPES
     ),
-    *(
-        path(name, storefront_views.root_icon, {"name": name})
-        for name in storefront_views.ROOT_ICONS
-    ),
+    *(path(name, web_views.root_icon, {"name": name}) for name in web_views.ROOT_ICONS),
     path("accounts/", include("allauth.urls")),
     path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("account/", include("accounts.urls")),
+    path("account/", include("web.urls_account")),
     path("keys/", include("keys.urls")),
     path("orders/", include("orders.urls")),
     path("orders/", include("invoices.urls")),
     path("claims/", include("refunds.urls")),
     path("policies/", include("policies.urls")),
-    path("cart/coupon/", include("pricing.urls")),
-    path("", include("storefront.urls_catalog")),
+    path("cart/coupon/", include("web.urls_coupon")),
+    path("", include("web.urls_catalog")),
 ]
 
 # Product images (the public `default` storage under MEDIA_URL): in production nginx
@@ -51,7 +48,7 @@ if not settings.PRODUCTION and settings.MEDIA_URL.startswith("/"):
     urlpatterns.append(
         re_path(
             rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
-            storefront_views.media_file,
+            web_views.media_file,
             name="media",
         )
     )

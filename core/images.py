@@ -4,7 +4,7 @@ An upload is accepted only when Pillow recognises it as PNG, JPEG or WebP from i
 (never the file name or the browser's Content-Type), it is within the size and pixel
 limits, and it decodes fully. What comes out is a fresh image made from the decoded
 pixels (EXIF, XMP, ICC and text chunks are dropped; the EXIF orientation is applied
-first). Claim evidence (``refunds.evidence``) and product images (``storefront.images``)
+first). Claim evidence (``refunds.evidence``) and product images (``catalog.images``)
 both go through here, each with its own limits and wording.
 """
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from storefront.models import Product
+from catalog.models import Product
 
 from .models import KeyBatch, Supplier
 from .selectors import key_available_counts

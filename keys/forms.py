@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from storefront.models import Product
+from catalog.models import Product
 
 from .models import KeyBatch, Supplier
 

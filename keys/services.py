@@ -747,8 +747,8 @@ def stock_alert_check(*, product_id: int) -> bool:
     outbox (one staff digest per burst) under a row lock only while ``notified_at`` is
     empty. Returns whether an alert was raised.
     """
+    from catalog.models import Product
     from core.outbox import staff_alert_enqueue
-    from storefront.models import Product
 
     product = (
         Product.objects.only("id", "name", "sku", "low_stock_threshold")
@@ -1117,7 +1117,7 @@ def key_import(
     number and why; if there is any, nothing is stored and the report says so. A
     KeyImport row records every run, imported or rejected.
     """
-    from storefront.models import Product
+    from catalog.models import Product
 
     report = ImportReport(ok=False, source_name=source_name)
     problem = ""

@@ -70,7 +70,7 @@ class Order(models.Model):
     gateway = models.CharField(_("payment gateway"), max_length=16, default="test")
     gateway_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     gateway_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
-    # The cart this order was made from (storefront.selectors.cart_ref_get), "" when none.
+    # The cart this order was made from (orders.cart.cart_ref_get), "" when none.
     cart_ref = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)

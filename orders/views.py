@@ -64,8 +64,7 @@ def _viewer_order(request: HttpRequest, number: str) -> tuple[Order, str]:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
-    from storefront.selectors import cart_get
-    from storefront.services import CART_ID_SESSION_KEY
+    from orders.cart import CART_ID_SESSION_KEY, cart_get
 
     cart = cart_get(
         session_cart=request.session.get("cart", {}) or {},

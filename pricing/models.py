@@ -19,7 +19,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from storefront.models import Category, Product
+    from catalog.models import Category, Product
 
 
 class CouponKind(models.TextChoices):

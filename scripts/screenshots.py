@@ -53,7 +53,7 @@ def _customer_session() -> str:
 
 
 def _product_slug() -> str:
-    from storefront.selectors import product_list
+    from catalog.selectors import product_list
 
     return next(p.slug for p in product_list() if p.kind == "license_key")
 

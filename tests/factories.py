@@ -6,7 +6,7 @@ import factory
 from django.utils.text import slugify
 
 from accounts.models import User
-from storefront.models import Category, Product
+from catalog.models import Category, Product
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -129,8 +129,8 @@ def order_new(
     session_id: str | None = None,
 ):
     """A pending order made by the real checkout service from a server-side cart."""
+    from orders.cart import cart_get
     from orders.services import ConsentGiven, order_create_from_cart
-    from storefront.selectors import cart_get
 
     order = order_create_from_cart(
         cart=cart_get(session_cart={str(product.pk): quantity}),

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from storefront.models import Product
+from catalog.models import Product
 
 from ..models import CannedReply, Claim
 from ..selectors import preset_rules_get

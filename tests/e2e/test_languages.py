@@ -87,10 +87,10 @@ def test_the_catalog_reader_finds_translated_and_untranslated_strings():
 
 
 def _demo_catalog():
-    """Part of the demo catalog, with its French and Arabic texts (storefront/demo.py)."""
-    from storefront.demo import CATEGORIES, PRODUCTS, category_defaults, product_defaults
-    from storefront.models import Category, Product
+    """Part of the demo catalog, with its French and Arabic texts (web/demo.py)."""
+    from catalog.models import Category, Product
     from tests.factories import keys_create
+    from web.demo import CATEGORIES, PRODUCTS, category_defaults, product_defaults
 
     categories = {
         slug: Category.objects.create(

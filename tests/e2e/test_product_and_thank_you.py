@@ -21,7 +21,7 @@ SHOTS = bool(os.environ.get("E2E_SHOTS"))
 
 @pytest.fixture
 def catalog(shop):
-    from storefront.demo_images import demo_seed
+    from web.demo_images import demo_seed
 
     shop("allkeymasters")
     systems = CategoryFactory(name="Operating systems", slug="operating-systems")

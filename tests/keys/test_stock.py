@@ -130,8 +130,8 @@ def test_revoked_keys_of_an_order_stay_out_of_stock(win):
 
 
 def test_demo_seed_tops_every_product_up_and_is_safe_to_run_twice():
-    from storefront.demo import CATEGORIES, PRODUCTS, product_defaults
-    from storefront.models import Category, Product
+    from catalog.models import Category, Product
+    from web.demo import CATEGORIES, PRODUCTS, product_defaults
 
     categories = {
         slug: Category.objects.create(slug=slug, name=name) for slug, name, _ in CATEGORIES

@@ -164,7 +164,7 @@ def test_the_database_refuses_a_second_open_order_for_one_cart(client, stocked, 
 
 
 def test_checking_out_the_same_cart_again_returns_its_open_order(client, stocked, antimart):
-    from storefront.services import CART_ID_SESSION_KEY
+    from orders.cart import CART_ID_SESSION_KEY
 
     _add_to_cart(client, stocked, 1)
     session = client.session

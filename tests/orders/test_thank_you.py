@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from storefront.activation import activation_steps
+from catalog.activation import activation_steps
 from tests.factories import UserFactory, order_delivered_new
 
 pytestmark = pytest.mark.django_db

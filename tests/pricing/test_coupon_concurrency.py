@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from orders.cart import cart_get
 from orders.models import Order
 from orders.services import CheckoutError, ConsentGiven, order_create_from_cart, order_transition
 from pricing.models import Coupon, CouponRedemption
-from storefront.selectors import cart_get
 from tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

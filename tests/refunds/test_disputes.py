@@ -22,13 +22,13 @@ from .conftest import preset_activate
 
 def order_paid_under(*, slug: str, product, user):
     """An order bought under ``slug`` (all its checkout consents given), paid, delivered."""
+    from orders.cart import cart_get
     from orders.services import (
         ConsentGiven,
         order_create_from_cart,
         payment_test_card_submit,
     )
     from policies.selectors import checkout_consents_get
-    from storefront.selectors import cart_get
 
     preset_activate(slug)
     consents = [

@@ -104,8 +104,8 @@ def _two_line_order(*, customer, products):
     """A delivered order of two keys of products[0] and one of products[1]."""
     from django.test import TestCase
 
+    from orders.cart import cart_get
     from orders.services import ConsentGiven, order_create_from_cart, payment_test_card_submit
-    from storefront.selectors import cart_get
 
     order = order_create_from_cart(
         cart=cart_get(session_cart={str(products[0].pk): 2, str(products[1].pk): 1}),

@@ -96,7 +96,7 @@ def _shop_setup(stack: Stack) -> None:
     stack.manage(
         "shell",
         "-c",
-        "from storefront.models import Category, Product\n"
+        "from catalog.models import Category, Product\n"
         "c, _ = Category.objects.get_or_create(slug='operating-systems',"
         " defaults={'name': 'Operating systems'})\n"
         f"Product.objects.get_or_create(sku='{SKU}', defaults=dict(category=c,"

@@ -99,16 +99,16 @@ class Command(BaseCommand):
         self._pngs(written, out_dir / "png")
 
     def _issue_samples(self) -> list[tuple[str, bytes]]:
+        from catalog.models import Category, Product
         from core.identity import SHOP_IDENTITY_CACHE_KEY, shop_identity_update
         from invoices.selectors import document_pdf
         from invoices.services import credit_note_issue, invoice_issue
+        from orders.cart import cart_get
         from orders.models import Refund
         from orders.selectors import checkout_consents_list
         from orders.services import ConsentGiven, order_create_from_cart, payment_test_card_submit
         from policies.services import preset_load
         from pricing.models import Coupon
-        from storefront.models import Category, Product
-        from storefront.selectors import cart_get
 
         preset_load(slug="allkeymasters", activate=True)
         Coupon.objects.update_or_create(code="SAMPLE10", defaults={"kind": "percent", "value": 10})

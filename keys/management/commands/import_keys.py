@@ -8,10 +8,10 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date
 
+from catalog.models import Product
 from keys import services
 from keys.importfile import text_lines
 from keys.models import KeyBatch
-from storefront.models import Product
 
 
 class Command(BaseCommand):
