@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from django.conf import settings
 from django.utils import translation
 
@@ -66,8 +67,6 @@ def test_language_names_are_translated_in_arabic():
 
 
 def _po_read(path: Path):
-    from babel.messages.pofile import read_po
-
     with path.open("rb") as handle:
         return read_po(handle)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -260,6 +261,8 @@ def test_the_engine_is_deterministic_and_pure():
     batch = [(slug, _random_case(rng)) for slug in sorted(PRESETS) for _ in range(80)]
     cases_before, presets_before = deepcopy(batch), deepcopy(PRESETS)
     with ExitStack() as stack:
+        # in English, as the subprocesses (no settings, so no translation) write it
+        stack.enter_context(translation.override("en"))
         queries = [stack.enter_context(CaptureQueriesContext(c)) for c in connections.all()]
         here = [
             _decision_json(claim_decide(case=case, preset=PRESETS[slug])) for slug, case in batch

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from django.conf import settings as django_settings
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,8 +111,6 @@ def test_third_party_detection_reads_the_whole_page():
 def test_pages_load_no_third_party_assets(client, product):
     """Nothing anywhere on the shop's pages (head and body: sources, links, forms, inline
     styles), nor in the stylesheets they link, comes from or goes to another host."""
-    from django.contrib.staticfiles import finders
-
     own_hosts = {"testserver", urlsplit(django_settings.SITE_URL).netloc}
     pages = [
         reverse("catalog:catalog"),
