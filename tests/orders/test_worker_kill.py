@@ -83,14 +83,15 @@ def _start_worker(env: dict, name: str) -> subprocess.Popen:
 
 
 def _nothing_left_to_run(app) -> bool:
-    """The queue in Redis is empty and the live worker answers that it runs, holds and has
-    scheduled nothing: every message sent so far has been handled (a solo worker busy
-    with a task does not answer, which counts as busy)."""
+    """The queue in Redis is empty and the live worker answers that it is running and
+    holding nothing: every message due so far has been handled (a solo worker busy with a
+    task does not answer, which counts as busy). Retries it holds for a later time (eta)
+    are not waited for: the outbox's retry of a message already sent finds it sent."""
     with app.connection_for_write() as conn:
         if conn.default_channel.client.llen(app.conf.task_default_queue):
             return False
     inspect = app.control.inspect(timeout=1.0)
-    replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+    replies = [inspect.active(), inspect.reserved()]
     return all(reply and not any(reply.values()) for reply in replies)
 
 
