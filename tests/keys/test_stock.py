@@ -1,9 +1,11 @@
 """Stock levels, low-stock alerts, batch statistics, quarantine and demo stock."""
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
+from celery.signals import before_task_publish, task_postrun
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +13,13 @@ from django.utils import timezone
 from keys.demo import demo_seed
 from keys.models import Key, KeyBatch, ProductStockAlert
 from keys.selectors import batch_defect_rate, batch_list_with_stats, key_available_counts
-from keys.services import batch_quarantine, key_allocate, key_mark_defective, key_revoke_for_order
+from keys.services import (
+    STOCK_CHECK_WINDOW_SECONDS,
+    batch_quarantine,
+    key_allocate,
+    key_mark_defective,
+    key_revoke_for_order,
+)
 from tests.factories import KeyBatchFactory, ProductFactory, keys_create
 from tests.keys.conftest import order_line_new
 from tests.staff import staff_login
@@ -193,12 +201,6 @@ def test_a_burst_of_sales_is_checked_once_after_it_and_the_crossing_is_not_misse
 ):
     """With a real worker, many sales in a few seconds schedule one stock check that runs
     after the burst, and it still sees the crossing made by the burst's last sale."""
-    import threading
-
-    from celery.signals import before_task_publish, task_postrun
-
-    from keys.services import STOCK_CHECK_WINDOW_SECONDS
-
     win = five_keys_before_the_worker
     check = "keys.tasks.keys_stock_check"
     published: list[dict] = []

@@ -41,8 +41,8 @@ class SmtpSink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.stall_rcpt and not self._released.is_set():
             self.stalled.set()
-            while not self._released.is_set():
-                await asyncio.sleep(0.05)
+            # wait for release() (an event, in a thread: the server's loop keeps running)
+            await asyncio.to_thread(self._released.wait, 300)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

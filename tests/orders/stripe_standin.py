@@ -128,7 +128,7 @@ class StripeStandIn:
                 params = _nest(pairs)
                 key = self.headers.get("Idempotency-Key", "")
                 status, answer, stall = standin.handle(method, url.path, params, key)
-                if stall:
+                if stall:  # the behaviour under test: a slow Stripe (not synchronisation)
                     time.sleep(stall)
                 self._answer(status, answer)
 

@@ -82,18 +82,46 @@ def test_the_owner_gets_through_after_ten_wrong_guesses_from_another_ip(stocked)
     assert owner.get(response["Location"]).status_code == 200
 
 
+def _track(client, number, email="x@example.com", **extra):
+    return client.post(TRACK, {"number": number, "email": email}, **extra)
+
+
 def test_tracking_limits_failed_lookups_per_ip_and_each_ip_separately(settings, stocked):
+    """Once one address is refused, another still gets through (a single limiter for
+    everyone would refuse it too), and the first stays refused."""
     settings.ORDERS_TRACK_PER_IP = 2
     order = _delivered(stocked, email="alice@example.com")
     guesser = Client(REMOTE_ADDR="203.0.113.66")
-    guesser.post(TRACK, {"number": "KS-AAAAAAAA", "email": "x@example.com"})
-    guesser.post(TRACK, {"number": "KS-BBBBBBBB", "email": "x@example.com"})
-    blocked = guesser.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert _track(guesser, "KS-AAAAAAAA").status_code == 404
+    assert _track(guesser, "KS-BBBBBBBB").status_code == 404
+    blocked = _track(guesser, order.number, "alice@example.com")
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.content.decode()
     other = Client(REMOTE_ADDR="198.51.100.7")
-    other.post(TRACK, {"number": "KS-AAAAAAAA", "email": "x@example.com"})
-    response = other.post(TRACK, {"number": order.number, "email": "alice@example.com"})
+    assert _track(other, "KS-AAAAAAAA").status_code == 404  # its own first failure
+    response = _track(other, order.number, "alice@example.com")
+    assert response.status_code == 302
+    assert other.get(response["Location"]).status_code == 200
+    assert _track(guesser, order.number, "alice@example.com").status_code == 429  # still
+
+
+def test_tracking_behind_the_proxy_limits_each_forwarded_client_separately(settings, stocked):
+    """Behind the declared proxy every request comes from its address; the limit follows
+    the client address it forwards (core.http.client_ip_get), and a client that writes its
+    own X-Forwarded-For gets no fresh allowance from it."""
+    settings.ORDERS_TRACK_PER_IP = 2
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    order = _delivered(stocked, email="alice@example.com")
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+    guesser = {"HTTP_X_FORWARDED_FOR": "203.0.113.66"}
+    assert _track(proxy, "KS-AAAAAAAA", **guesser).status_code == 404
+    assert _track(proxy, "KS-BBBBBBBB", **guesser).status_code == 404
+    assert _track(proxy, order.number, "alice@example.com", **guesser).status_code == 429
+    # the guesser forging a first hop: the proxy appends the address it saw, which counts
+    forged = {"HTTP_X_FORWARDED_FOR": "198.51.100.99, 203.0.113.66"}
+    assert _track(proxy, order.number, "alice@example.com", **forged).status_code == 429
+    owner = {"HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    response = _track(proxy, order.number, "alice@example.com", **owner)
     assert response.status_code == 302
 
 

@@ -4,25 +4,15 @@ The payment commits, the delivery task goes to the broker only after the commit,
 worker (a real consumer, not eager mode) allocates the key and sends the email.
 """
 
-import time
-
 import pytest
 from django.core import mail
 
 from orders.models import Order
 from orders.services import payment_test_card_submit
 from tests.factories import order_new
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(predicate, *, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_paid_order_is_delivered_by_a_real_worker_from_redis(celery_worker_live, stocked):
@@ -32,8 +22,16 @@ def test_a_paid_order_is_delivered_by_a_real_worker_from_redis(celery_worker_liv
     mail.outbox.clear()
     order = order_new(product=stocked, email="worker@example.com", quantity=2)
     payment_test_card_submit(session_id=order.gateway_session_id, card_number="4242424242424242")
-    assert _wait_for(lambda: Order.objects.get(pk=order.pk).status == "delivered")
+    wait_until(
+        lambda: Order.objects.get(pk=order.pk).status == "delivered",
+        timeout=30,
+        what="the worker to deliver the order",
+    )
     order.refresh_from_db()
     assert order.lines.get().keys.filter(status="delivered").count() == 2
-    assert _wait_for(lambda: any(m.to == ["worker@example.com"] for m in mail.outbox))
+    wait_until(
+        lambda: any(m.to == ["worker@example.com"] for m in mail.outbox),
+        timeout=30,
+        what="the key email",
+    )
     assert len([m for m in mail.outbox if m.to == ["worker@example.com"]]) == 1

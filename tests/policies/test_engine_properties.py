@@ -1,9 +1,20 @@
 """Properties of the decision engine over every shipped preset (hypothesis; no database)."""
 
+import json
+import os
+import random
+import subprocess
+import sys
+from contextlib import ExitStack
 from copy import deepcopy
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -69,19 +80,69 @@ def test_excluded_reason_never_yields_a_remedy(data, slug):
     assert decision.outcome == "reject"
 
 
+# The presets with a claim window (days counted from the purchase or the failure), and the
+# reasons each one counts against it: the window properties are about these only.
+WINDOWED = {
+    slug: sorted(
+        reason
+        for reason, rule in preset.reasons.items()
+        if rule.windowed and rule.treatment not in ("reject", "cancellation")
+    )
+    for slug, preset in PRESETS.items()
+    if preset.claim_window.anchor != "none"
+}
+WINDOWLESS = sorted(set(PRESETS) - set(WINDOWED))
+
+
+def test_the_window_properties_have_presets_and_reasons_to_speak_about():
+    """Without this, the window properties below could pass by testing nothing."""
+    assert WINDOWED, "no shipped preset has a claim window"
+    assert all(WINDOWED.values()), WINDOWED  # each counts at least one reason against it
+
+
+@pytest.mark.parametrize("slug", sorted(WINDOWED))
+def test_each_windowed_preset_accepts_inside_and_rejects_after_its_window(slug):
+    """The window bites: the last minute inside it is not ``outside_window``, a minute after
+    the deadline is (so the property below has something to hold)."""
+    preset = PRESETS[slug]
+    window = preset.claim_window
+    failed_at = BASE + timedelta(days=1)
+    start = BASE if window.anchor == "purchase" else failed_at
+    for reason in WINDOWED[slug]:
+        case = ClaimCase(
+            now=start + timedelta(days=window.days),
+            purchased_at=BASE,
+            delivered_at=BASE + timedelta(minutes=1),
+            first_viewed_at=None,
+            activated=False,
+            reason=reason,
+            failed_at=failed_at,
+            verification="confirmed_defective",
+            replacements_given=0,
+            replacement_in_stock=True,
+            support_exhausted=True,
+        )
+        inside = claim_decide(case=case, preset=preset)
+        after = claim_decide(case=replace(case, now=case.now + timedelta(minutes=1)), preset=preset)
+        assert inside.message != "outside_window", (reason, inside)
+        assert (after.outcome, after.message) == ("reject", "outside_window"), (reason, after)
+
+
+@st.composite
+def windowed_claims(draw):
+    """A windowed preset and a case with a reason that preset counts against its window."""
+    slug = draw(st.sampled_from(sorted(WINDOWED)))
+    return slug, draw(cases(reason=st.sampled_from(WINDOWED[slug])))
+
+
 @settings(max_examples=500, deadline=None)
-@given(
-    slug=st.sampled_from(sorted(PRESETS)),
-    case=cases(),
-    earlier=st.integers(min_value=1, max_value=60 * 24 * 30),
-)
-def test_a_claim_inside_the_window_stays_inside_when_earlier(slug, case, earlier):
-    """Property: deciding the same claim earlier never turns an accepted-window claim into an
-    out-of-window rejection; a preset without a claim window never rejects as out of it."""
+@given(claim=windowed_claims(), earlier=st.integers(min_value=1, max_value=60 * 24 * 30))
+def test_a_claim_inside_the_window_stays_inside_when_earlier(claim, earlier):
+    """Property, for every preset with a window: deciding the same claim earlier never turns
+    a claim inside the window into an out-of-window rejection."""
+    slug, case = claim
     preset = PRESETS[slug]
     first = claim_decide(case=case, preset=preset)
-    if preset.claim_window.anchor == "none":
-        assert first.message != "outside_window", first
     assume(first.message != "outside_window")
     sooner = replace(case, now=case.now - timedelta(minutes=earlier))
     assume(sooner.now >= case.purchased_at)
@@ -92,16 +153,24 @@ def test_a_claim_inside_the_window_stays_inside_when_earlier(slug, case, earlier
     assert second.message != "outside_window", (first, second)
 
 
+@pytest.mark.skipif(not WINDOWLESS, reason="every shipped preset has a claim window")
+@settings(max_examples=300, deadline=None)
+@given(slug=st.sampled_from(WINDOWLESS or [""]), case=cases())
+def test_a_preset_without_a_window_never_rejects_a_claim_as_outside_it(slug, case):
+    far = replace(case, now=case.now + timedelta(days=3650))  # ten years on: still no window
+    for moment in (case, far):
+        decision = claim_decide(case=moment, preset=PRESETS[slug])
+        assert decision.message != "outside_window", decision
+
+
 @settings(max_examples=300, deadline=None)
 @given(slug=st.sampled_from(sorted(PRESETS)), case=cases(), other=cases())
-def test_the_engine_is_deterministic_and_pure(slug, case, other):
-    """Deciding a case leaves the case and the preset as they were, and the answer (its
-    message and raw values too) does not depend on what was decided before it."""
+def test_an_answer_does_not_depend_on_what_was_decided_before_it(slug, case, other):
+    """The answer (its message and raw values too) is the same after any other decisions:
+    no hidden cache or counter carries from one call to the next."""
     preset = PRESETS[slug]
-    case_before, preset_before = deepcopy(case), deepcopy(preset)
     first = claim_decide(case=case, preset=preset)
-    assert case == case_before and preset == preset_before
-    for slug_between in sorted(PRESETS):  # anything a hidden cache or counter would keep
+    for slug_between in sorted(PRESETS):
         claim_decide(case=other, preset=PRESETS[slug_between])
         claim_decide(case=case, preset=PRESETS[slug_between])
     again = claim_decide(case=case, preset=preset)
@@ -139,54 +208,80 @@ def _random_case(rng) -> ClaimCase:
     )
 
 
-def test_the_engine_answers_the_same_in_another_process_zone_and_hash_seed():
-    """The same cases decided in a fresh interpreter (another hash seed, another local time
-    zone) get the same answers: nothing depends on set order, the local clock or the zone."""
-    import json
-    import os
-    import random
-    import subprocess
-    import sys
-    from pathlib import Path
+# Run in a fresh interpreter: reads [slug, case] pairs as JSON, prints the decisions as JSON.
+_DECIDE_IN_A_SUBPROCESS = """
+import json, sys
+from datetime import datetime
+from policies.engine import ClaimCase, claim_decide
+from policies.rules import preset_rules_shipped
+out = []
+for slug, data in json.load(sys.stdin):
+    for name in ('now', 'purchased_at', 'delivered_at', 'first_viewed_at', 'failed_at'):
+        data[name] = data[name] and datetime.fromisoformat(data[name])
+    decision = claim_decide(case=ClaimCase(**data), preset=preset_rules_shipped(slug))
+    params = [[name, str(value)] for name, value in decision.params]
+    out.append({**decision.as_dict(), 'message': decision.message, 'params': params})
+print(json.dumps(out))
+"""
 
-    rng = random.Random(11)
-    batch = [(slug, _random_case(rng)) for slug in sorted(PRESETS) for _ in range(80)]
-    here = [claim_decide(case=case, preset=PRESETS[slug]).as_dict() for slug, case in batch]
-    code = (
-        "import json, sys\n"
-        "from datetime import datetime\n"
-        "from policies.engine import ClaimCase, claim_decide\n"
-        "from policies.rules import preset_rules_shipped\n"
-        "out = []\n"
-        "for slug, data in json.load(sys.stdin):\n"
-        "    for name in ('now', 'purchased_at', 'delivered_at', 'first_viewed_at', 'failed_at'):\n"
-        "        data[name] = data[name] and datetime.fromisoformat(data[name])\n"
-        "    case = ClaimCase(**data)\n"
-        "    out.append(claim_decide(case=case, preset=preset_rules_shipped(slug)).as_dict())\n"
-        "print(json.dumps(out))\n"
-    )
+
+def _decision_json(decision) -> dict:
+    """Everything a decision says, raw values included, as plain JSON (as the subprocess
+    above writes it)."""
+    return {
+        **decision.as_dict(),
+        "message": decision.message,
+        "params": [[name, str(value)] for name, value in decision.params],
+    }
+
+
+def _decide_in_a_subprocess(batch: list, *, hash_seed: str, zone: str) -> list[dict]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(PYTHONHASHSEED="4242", TZ="Pacific/Kiritimati")
+    env.update(PYTHONHASHSEED=hash_seed, TZ=zone)
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", _DECIDE_IN_A_SUBPROCESS],
         input=json.dumps([(slug, _case_json(case)) for slug, case in batch]),
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
         env=env,
-        timeout=60,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == here
+    return json.loads(result.stdout)
+
+
+@pytest.mark.django_db  # a query would run (and be counted), not be refused
+def test_the_engine_is_deterministic_and_pure():
+    """Deterministic: the same cases decided here and in two fresh interpreters with other
+    hash seeds and local time zones get the same answers, raw values included (nothing
+    depends on set order, the local clock or the zone). Pure: deciding them makes no
+    database query and leaves every case and every preset exactly as it was."""
+    rng = random.Random(11)
+    batch = [(slug, _random_case(rng)) for slug in sorted(PRESETS) for _ in range(80)]
+    cases_before, presets_before = deepcopy(batch), deepcopy(PRESETS)
+    with ExitStack() as stack:
+        # in English, as the subprocesses (no settings, so no translation) write it
+        stack.enter_context(translation.override("en"))
+        queries = [stack.enter_context(CaptureQueriesContext(c)) for c in connections.all()]
+        here = [
+            _decision_json(claim_decide(case=case, preset=PRESETS[slug])) for slug, case in batch
+        ]
+    assert [q for capture in queries for q in capture.captured_queries] == []
+    assert batch == cases_before
+    assert presets_before == PRESETS
+    assert {d["outcome"] for d in here} == set(OUTCOMES)  # the batch reaches every branch's end
+
+    elsewhere = [
+        _decide_in_a_subprocess(batch, hash_seed="1", zone="Pacific/Kiritimati"),
+        _decide_in_a_subprocess(batch, hash_seed="4242", zone="America/Adak"),
+    ]
+    assert elsewhere[0] == here
+    assert elsewhere[1] == here
 
 
 def test_engine_imports_and_runs_without_django_settings():
     """The engine and the preset rules are plain Python: no settings, no database."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     code = (
         "from tests.policies.helpers import decide; "
         "print(decide('novakeys', reason='lost_code').outcome)"

@@ -18,13 +18,12 @@ from policies.rules import (
     rules_parse,
 )
 
-# The decision contract shared by the team; a copy travels with the tests for CI.
+# The decision contract shared by the team (../shared/policy-decisions.md, i.e.
+# /work/shared/policy-decisions.md); a verbatim copy travels with the tests for CI
+# (tests/policies/policy_decisions_contract.md), checked against the original when present.
+VENDORED_CONTRACT = Path(__file__).with_name("policy_decisions_contract.md")
 SHARED_CONTRACT = Path(os.environ.get("POLICY_CONTRACT", "/work/shared/policy-decisions.md"))
-CONTRACT = (
-    SHARED_CONTRACT
-    if SHARED_CONTRACT.exists()
-    else Path(__file__).with_name("policy_decisions_contract.md")
-)
+CONTRACT = SHARED_CONTRACT if SHARED_CONTRACT.exists() else VENDORED_CONTRACT
 SLUGS = ["allkeymasters", "antimart", "microprokey", "novakeys", "windowskeymart"]
 
 CONTACT = SimpleNamespace(
@@ -141,6 +140,15 @@ def _contract_reasons(text: str) -> list[str]:
     """The names in the contract's ``Reasons:`` paragraph, in its order."""
     paragraph = re.search(r"^Reasons: (.*?)\n\n", text, re.S | re.M).group(1)
     return re.findall(r"`([a-z_]+)`", paragraph)
+
+
+@pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="the shared contract is not here")
+def test_the_vendored_contract_is_the_shared_one():
+    """CI reads the copy: it must say what the team's contract says."""
+    assert _contract_reasons(VENDORED_CONTRACT.read_text()) == _contract_reasons(
+        SHARED_CONTRACT.read_text()
+    )
+    assert VENDORED_CONTRACT.read_text() == SHARED_CONTRACT.read_text()
 
 
 def test_reasons_vocabulary_matches_the_contract():

@@ -2,7 +2,6 @@
 claim at once: the database decides, once (PostgreSQL, real threads)."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -11,6 +10,7 @@ from keys.models import Key
 from refunds.models import Claim
 from refunds.services import ClaimError, claim_approve_replacement
 from tests.factories import claim_new
+from tests.waiting import wait_until
 
 from .conftest import preset_activate, staff_with
 
@@ -88,10 +88,12 @@ def _refund_and_replacement_race(*, claim, stripe_on, wait_for_stripe: bool):
 
     def replace():
         if wait_for_stripe:  # press the button while the refund is at Stripe
-            for _ in range(1000):
-                if stripe_on.calls("POST", "/v1/refunds"):
-                    break
-                time.sleep(0.01)
+            wait_until(
+                lambda: stripe_on.calls("POST", "/v1/refunds"),
+                timeout=10,
+                what="the refund to reach Stripe",
+                interval=0.01,
+            )
         return claim_approve_replacement(claim=Claim.objects.get(pk=claim.pk), actor=b)
 
     return run_together(refund, replace)

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests import waiting
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NGINX = os.environ.get("NGINX_PATH") or shutil.which("nginx") or "/usr/sbin/nginx"
@@ -62,19 +64,9 @@ def free_port() -> int:
 
 
 def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-        except Exception as exc:  # not up yet
-            last_error = exc
-            result = None
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(
-        f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error})"
+    """tests.waiting.wait_until, where any error means "not up yet"."""
+    return waiting.wait_until(
+        predicate, timeout=timeout, what=what, interval=interval, ignore=(Exception,)
     )
 
 

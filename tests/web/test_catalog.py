@@ -69,6 +69,23 @@ def test_unknown_filter_values_show_a_form_error_not_a_crash(client, product):
     assert 'role="alert"' not in fine.content.decode()
 
 
+def test_an_unknown_filter_value_keeps_what_was_typed_and_the_valid_filters(client, product):
+    """One bad value is reported beside its field; the search typed and the other filters
+    stay in the form and still apply to the products listed."""
+    ProductFactory(name="Steam Wallet 20 EUR", slug="steam-20", platform="steam")
+    ProductFactory(name="Windows 10 Home", slug="windows-10-home", platform="windows")
+    body = client.get(
+        reverse("catalog:catalog"), {"q": "windows", "platform": "windows", "region": "Atlantis"}
+    ).content.decode()
+    error = re.search(r'<div id="id_region-error" role="alert"[^>]*>(.*?)</div>', body, re.S)
+    assert error is not None and "Select a valid choice" in error.group(1)
+    assert "Atlantis" in error.group(1)
+    assert re.search(r'<input type="search" name="q" id="id_q"[^>]* value="windows"', body)
+    assert '<option value="windows" selected>' in body
+    assert "Windows 11 Pro" in body and "Windows 10 Home" in body
+    assert "Steam Wallet" not in body  # the platform filter still applies
+
+
 def test_htmx_filter_returns_only_the_product_grid(client, product):
     response = client.get(reverse("catalog:catalog"), HTTP_HX_REQUEST="true")
     body = response.content.decode()

@@ -15,12 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "shop.example.com"
@@ -104,13 +105,12 @@ def test_the_images_static_files_serve_a_production_page_with_200(tmp_path):
             except urllib.error.HTTPError as exc:
                 return exc.code, exc.read().decode("utf-8", "replace")
 
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                time.sleep(0.1)
+        def listening() -> bool:
+            assert server.poll() is None, server.stdout.read()  # exited: no use waiting
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+
+        wait_until(listening, timeout=30, what="gunicorn to listen", ignore=(OSError,))
         status, body = get("/")
         assert status == 200, body[:2000]
         stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', body)

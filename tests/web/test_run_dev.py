@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,15 +22,18 @@ def free_port() -> int:
 
 
 def wait_for(lines: list[str], needle: str, *, process, limit: float = 90.0) -> str:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        for line in list(lines):
-            if needle in line:
-                return line
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} never appeared:\n" + "".join(lines[-40:]))
+    """The first output line containing ``needle``; fails when the process exits first."""
+
+    def found() -> str | None:
+        line = next((line for line in list(lines) if needle in line), None)
+        if line is None and process.poll() is not None:
+            raise AssertionError("the process exited")
+        return line
+
+    try:
+        return wait_until(found, timeout=limit, what=repr(needle), interval=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"{needle!r} never appeared ({exc}):\n" + "".join(lines[-40:]))
 
 
 def test_make_run_executes_queued_tasks_in_a_real_worker_and_stops_everything(tmp_path):

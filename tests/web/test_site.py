@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from django.conf import settings as django_settings
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,61 +29,114 @@ def test_french_pages_are_left_to_right(client):
     assert 'dir="ltr"' in body and 'lang="fr"' in body
 
 
-class _AssetCollector(HTMLParser):
-    """Every URL a browser would load on its own from a page: scripts, stylesheets, icons,
-    images, frames, media, objects, and ``url()`` in inline style blocks."""
+# url(...) and @import "..." in CSS, wherever CSS is written (style blocks and attributes,
+# stylesheets).
+_CSS_URLS = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])([^'")\s]+)""")
 
-    ATTRS = {"src", "srcset", "data", "poster"}
+
+class _UrlCollector(HTMLParser):
+    """Every URL in a whole page (head and body) that a browser would fetch, follow or
+    send to: any ``src``, ``srcset``, ``href``, ``action``, ``formaction``, ``data``,
+    ``poster``, htmx request attribute, and ``url()`` / ``@import`` in style attributes
+    and style blocks."""
+
+    URL_ATTRS = {"src", "href", "action", "formaction", "data", "poster", "xlink:href"}
+    URL_ATTRS |= {f"hx-{verb}" for verb in ("get", "post", "put", "patch", "delete")}
+    SRCSET_ATTRS = {"srcset", "imagesrcset"}
 
     def __init__(self):
         super().__init__()
-        self.urls: list[str] = []
+        self.urls: list[tuple[str, str]] = []  # (where, url)
         self._in_style = False
 
     def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
         self._in_style = tag == "style"
-        for name in self.ATTRS & set(attrs):
-            for candidate in (attrs[name] or "").split(","):
-                if candidate.strip():
-                    self.urls.append(candidate.strip().split()[0])
-        rels = set((attrs.get("rel") or "").lower().split()) - {"alternate", "canonical"}
-        if tag == "link" and attrs.get("href") and rels:
-            self.urls.append(attrs["href"])
+        for name, value in attrs:
+            value = (value or "").strip()
+            if not value:
+                continue
+            if name in self.URL_ATTRS:
+                self.urls.append((f"<{tag} {name}>", value))
+            elif name in self.SRCSET_ATTRS:
+                for candidate in value.split(","):
+                    if candidate.strip():
+                        self.urls.append((f"<{tag} {name}>", candidate.split()[0]))
+            elif name == "style":
+                self.urls += [(f"<{tag} style>", u) for u in _CSS_URLS.findall(value)]
 
     def handle_endtag(self, tag):
         self._in_style = False
 
     def handle_data(self, data):
         if self._in_style:
-            self.urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", data)
-            self.urls += re.findall(r"@import\s+['\"]([^'\"]+)", data)
+            self.urls += [("<style>", u) for u in _CSS_URLS.findall(data)]
 
 
-def _third_party(url: str) -> bool:
+def _third_party(url: str, *, own_hosts: set[str]) -> bool:
+    """True for a URL on another host (or another scheme than http(s), data: and the
+    page's own relative links)."""
     parts = urlsplit(url)
-    return bool(parts.netloc or url.startswith("//") or parts.scheme not in ("", "data"))
+    if parts.scheme in ("data", "mailto", "tel") or url.startswith("#"):
+        return False
+    if parts.scheme not in ("", "http", "https"):
+        return True  # javascript:, ftp:, ...
+    return bool(parts.netloc) and parts.netloc not in own_hosts
+
+
+def test_third_party_detection_reads_the_whole_page():
+    """The collector sees a foreign URL wherever it is written, not only in <head>."""
+    page = """<html><head><link rel="stylesheet" href="/static/a.css"></head><body>
+      <img src="https://cdn.example/a.png"><img srcset="/x.png 1x, //cdn.example/b.png 2x">
+      <a href="https://tracker.example/">x</a><form action="https://collect.example/"></form>
+      <button formaction="https://collect.example/b"></button>
+      <div style="background: url('https://cdn.example/bg.png')"></div>
+      <style>@import "https://fonts.example/f.css";</style>
+      <div hx-get="https://api.example/"></div><a href="mailto:s@shop.test">mail</a>
+      <a href="http://testserver/cart/">own</a></body></html>"""
+    collector = _UrlCollector()
+    collector.feed(page)
+    foreign = [u for _, u in collector.urls if _third_party(u, own_hosts={"testserver"})]
+    assert foreign == [
+        "https://cdn.example/a.png",
+        "//cdn.example/b.png",
+        "https://tracker.example/",
+        "https://collect.example/",
+        "https://collect.example/b",
+        "https://cdn.example/bg.png",
+        "https://fonts.example/f.css",
+        "https://api.example/",
+    ]
 
 
 def test_pages_load_no_third_party_assets(client, product):
-    """Nothing on the shop's pages, head or body, nor in its own stylesheets, is loaded
-    from another host."""
-    from django.contrib.staticfiles import finders
-
+    """Nothing anywhere on the shop's pages (head and body: sources, links, forms, inline
+    styles), nor in the stylesheets they link, comes from or goes to another host."""
+    own_hosts = {"testserver", urlsplit(django_settings.SITE_URL).netloc}
+    pages = [
+        reverse("catalog:catalog"),
+        product.get_absolute_url(),
+        reverse("catalog:cart"),
+        reverse("catalog:contact"),
+        reverse("account_login"),
+        "/orders/track/",
+    ]
     stylesheets = set()
-    for url in [reverse("catalog:catalog"), product.get_absolute_url(), reverse("account_login")]:
-        collector = _AssetCollector()
-        collector.feed(client.get(url).content.decode())
-        assert collector.urls, url  # the parser sees the page's own assets
-        assert [u for u in collector.urls if _third_party(u)] == [], url
-        stylesheets |= {u for u in collector.urls if urlsplit(u).path.endswith(".css")}
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        collector = _UrlCollector()
+        collector.feed(response.content.decode())
+        where = {w for w, _ in collector.urls}
+        assert {"<link href>", "<a href>", "<form action>"} <= where, (url, where)
+        foreign = [(w, u) for w, u in collector.urls if _third_party(u, own_hosts=own_hosts)]
+        assert foreign == [], url
+        stylesheets |= {u for _, u in collector.urls if urlsplit(u).path.endswith(".css")}
     assert stylesheets
     for url in stylesheets:
         path = finders.find(urlsplit(url).path.removeprefix(django_settings.STATIC_URL))
         assert path, url
-        css = Path(path).read_text()
-        imported = re.findall(r"(?:url\(|@import)\s*['\"]?([^'\")\s;]+)", css)
-        assert [u for u in imported if _third_party(u)] == [], url
+        imported = _CSS_URLS.findall(Path(path).read_text())
+        assert [u for u in imported if _third_party(u, own_hosts=set())] == [], url
 
 
 def test_contact_page_shows_support_email(client):
