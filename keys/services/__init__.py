@@ -42,7 +42,6 @@ from .rotation import (
 from .stock import stock_alert_check
 from .stock_schedule import STOCK_CHECK_WINDOW_SECONDS
 from .transitions import (
-    ALLOWED_MOVES,
     HELD_STATUSES,
     KeyAlreadyWithdrawn,
     KeyTransitionError,
@@ -52,7 +51,6 @@ from .transitions import (
 )
 
 __all__ = [
-    "ALLOWED_MOVES",
     "HELD_STATUSES",
     "IMPORT_CHUNK",
     "IMPORT_PREPARE_AHEAD",

@@ -159,6 +159,7 @@ def key_allocate_replacement(
             order_line=line,
             reference=reference,
             extra_fields=("replaces",),
+            data={"replaces_key_id": failed.pk},
         )
         stock_check_on_commit(product_ids=[new.product_id])
     failed_key.status = failed.status

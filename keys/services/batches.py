@@ -18,7 +18,7 @@ from .stock_schedule import stock_check_on_commit
 S = KeyStatus
 
 
-def batch_quarantine(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
+def batch_quarantine(*, batch: KeyBatch, reason: str, actor, data: dict | None = None) -> KeyBatch:
     """Withdraw the batch's unsold keys from sale (they stay 'available' but unsellable).
 
     The batch flag is the one switch: allocation and stock counts skip quarantined batches,
@@ -35,7 +35,11 @@ def batch_quarantine(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
             locked.quarantine_reason = reason.strip()[:500]
             locked.save(update_fields=["is_quarantined", "quarantined_at", "quarantine_reason"])
             quarantined = KeyBatchEvent.objects.create(
-                batch=locked, actor=actor, action=KeyBatchEvent.Action.QUARANTINED, reason=reason
+                batch=locked,
+                actor=actor,
+                kind=KeyBatchEvent.Kind.QUARANTINED,
+                reason=reason,
+                data=data or {},
             )
             stock_check_on_commit(product_ids=[locked.product_id])
             webhook_event_emit(
@@ -68,7 +72,7 @@ def batch_quarantine_lift(*, batch: KeyBatch, reason: str, actor) -> KeyBatch:
             locked.quarantine_reason = ""
             locked.save(update_fields=["is_quarantined", "quarantined_at", "quarantine_reason"])
             KeyBatchEvent.objects.create(
-                batch=locked, actor=actor, action=KeyBatchEvent.Action.RELEASED, reason=reason
+                batch=locked, actor=actor, kind=KeyBatchEvent.Kind.RELEASED, reason=reason
             )
             stock_check_on_commit(product_ids=[locked.product_id])
     batch.is_quarantined, batch.quarantined_at = False, None
@@ -104,7 +108,18 @@ def batch_defect_check(*, batch_id: int) -> bool:
         f"at or above {supplier.name}'s threshold of {supplier.defect_quarantine_percent}% "
         f"(minimum sample {supplier.defect_min_sample})"
     )
-    batch_quarantine(batch=batch, reason=reason, actor=None)
+    batch_quarantine(
+        batch=batch,
+        reason=reason,
+        actor=None,
+        data={
+            "automatic": True,
+            "defective": defective,
+            "sold": sold,
+            "threshold_percent": supplier.defect_quarantine_percent,
+            "min_sample": supplier.defect_min_sample,
+        },
+    )
     staff_alert_enqueue(
         kind="batch_quarantined",
         dedupe_key=f"batch:{batch_id}:auto-quarantine:{batch.quarantined_at.isoformat()}",

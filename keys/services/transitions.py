@@ -17,19 +17,14 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Key, KeyEvent, KeyStatus
+from core.statemachine import row_lock
+
+from ..models import KEY_MACHINE, Key, KeyEvent, KeyStatus
 from ..selectors import key_was_disclosed
 from .batches import batch_defect_check
 from .stock_schedule import stock_check_on_commit
 
 S = KeyStatus
-ALLOWED_MOVES: dict[str, frozenset[str]] = {
-    S.AVAILABLE: frozenset({S.RESERVED, S.DELIVERED, S.DEFECTIVE}),
-    S.RESERVED: frozenset({S.DELIVERED, S.AVAILABLE, S.REVOKED, S.DEFECTIVE}),
-    S.DELIVERED: frozenset({S.REVOKED, S.DEFECTIVE}),
-    S.REVOKED: frozenset(),
-    S.DEFECTIVE: frozenset(),
-}
 HELD_STATUSES = (S.RESERVED, S.DELIVERED)
 
 
@@ -62,26 +57,31 @@ def _transition_locked(
     order_line=None,
     reference: str = "",
     extra_fields: tuple[str, ...] = (),
+    data: dict | None = None,
 ) -> Key:
-    """The status machine. ``key`` must be a fresh row locked by the caller's transaction."""
+    """The status machine. ``key`` must be a fresh row locked by the caller's transaction.
+
+    Checks the move (:data:`keys.models.KEY_MACHINE`) and the key's own rules, then
+    :meth:`~core.statemachine.StateMachine.transition` writes the row (status and the
+    fields changed here plus ``extra_fields``, one UPDATE) and its KeyEvent (``data``:
+    ids and figures behind the move)."""
     from_status = key.status
     if to_status not in S.values:
         raise KeyTransitionError(f"Unknown key status {to_status!r}.")
-    if to_status not in ALLOWED_MOVES[from_status]:
+    if not KEY_MACHINE.allows(from_status=from_status, to_status=to_status):
         raise KeyTransitionError(f"Key #{key.pk} is {from_status}; it cannot become {to_status}.")
     if not reason or not reason.strip():
         raise KeyTransitionError("A key status change needs a reason.")
     order_id = _order_id_for(key=key, order=order, order_line=order_line)
     now = timezone.now()
-    fields = ["status", "status_changed_at", *extra_fields]
+    changes: dict[str, object] = {"status_changed_at": now}
 
     if from_status == S.AVAILABLE and to_status in HELD_STATUSES:
         if order_line is None:
             raise KeyTransitionError(f"Key #{key.pk} needs an order line to become {to_status}.")
         if order_line.product_id != key.product_id:
             raise KeyTransitionError(f"Key #{key.pk} is not a key of the ordered product.")
-        key.order_line = order_line
-        fields.append("order_line")
+        changes["order_line"] = order_line
     elif order_line is not None and order_line.pk != key.order_line_id:
         raise KeyTransitionError(f"Key #{key.pk} belongs to another order line.")
     if to_status == S.AVAILABLE:
@@ -89,24 +89,32 @@ def _transition_locked(
             raise KeyTransitionError(
                 f"Key #{key.pk} has been shown; a key anyone has seen never returns to stock."
             )
-        key.order_line = None
-        fields.append("order_line")
+        changes["order_line"] = None
     if to_status == S.DELIVERED:
-        key.delivered_at = now
-        fields.append("delivered_at")
+        changes["delivered_at"] = now
 
-    key.status = to_status
-    key.status_changed_at = now
-    key.save(update_fields=fields)
-    KeyEvent.objects.create(
-        key=key,
-        actor=actor,
-        from_status=from_status,
+    def event(moved_from: str, moved_to: str) -> KeyEvent:
+        return KeyEvent(
+            key=key,
+            actor=actor,
+            kind=KeyEvent.kind_for(to_status=moved_to),
+            from_status=moved_from,
+            to_status=moved_to,
+            reason=reason.strip()[:500],
+            order_id=order_id,
+            reference=reference[:64],
+            data=data or {},
+            created_at=now,
+        )
+
+    KEY_MACHINE.transition(
+        locked=key,
         to_status=to_status,
-        reason=reason.strip()[:500],
-        order_id=order_id,
-        reference=reference[:64],
-        created_at=now,
+        event=event,
+        changes=changes,
+        also_save=extra_fields,
+        same_status_ok=False,
+        label=f"#{key.pk}",
     )
     if to_status == S.DEFECTIVE:
         # Same transaction: the defect and the quarantine it triggers commit together.
@@ -130,7 +138,7 @@ def key_transition(
     ``order_line`` is required when an available key is reserved or delivered.
     """
     with transaction.atomic():
-        locked = Key.objects.select_for_update().get(pk=key.pk)
+        locked = row_lock(model=Key, pk=key.pk)
         from_status = locked.status
         _transition_locked(
             key=locked,

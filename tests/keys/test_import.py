@@ -11,11 +11,10 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
-from keys.services import importing
 from keys.crypto import code_decrypt, code_fingerprint
 from keys.importfile import text_lines
 from keys.models import Key, KeyBatch, KeyImport, Supplier
-from keys.services import key_import
+from keys.services import importing, key_import
 from tests.factories import (
     KeyBatchFactory,
     ProductFactory,
