@@ -33,6 +33,7 @@ class KeyEventInline(ReadOnlyInline):
     fields = readonly_fields = (
         "created_at",
         "actor",
+        "kind",
         "from_status",
         "to_status",
         "reason",
@@ -113,7 +114,7 @@ class BatchListFilter(NewestRelatedListFilter):
 
 class KeyBatchEventInline(ReadOnlyInline):
     model = KeyBatchEvent
-    fields = readonly_fields = ("created_at", "actor", "action", "reason")
+    fields = readonly_fields = ("created_at", "actor", "kind", "reason")
 
 
 @admin.register(KeyBatch)

@@ -1,7 +1,7 @@
 """The key inventory. Codes are stored only as ciphertext (see keys/crypto.py).
 
-Status changes go through ``keys.services.key_transition``; nothing here has business
-logic. The database backs the invariants: a fingerprint exists once, an available key
+Status changes go through ``keys.services.key_transition`` (allowed moves:
+:data:`KEY_MACHINE`); nothing here has business logic. The database backs the invariants: a fingerprint exists once, an available key
 belongs to no order line, a reserved or delivered key belongs to exactly one, a key is
 replaced at most once, and a key is first viewed at most once.
 """
@@ -16,6 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditEvent
+from core.statemachine import StateMachine
+
 from .crypto import FINGERPRINT_LENGTH, code_mask
 
 
@@ -25,6 +28,20 @@ class KeyStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     REVOKED = "revoked", _("Revoked")
     DEFECTIVE = "defective", _("Defective")
+
+
+_S = KeyStatus
+# A reserved key goes back to stock only if it was never disclosed (checked by the service).
+KEY_MACHINE = StateMachine(
+    name="key",
+    moves={
+        _S.AVAILABLE: frozenset({_S.RESERVED, _S.DELIVERED, _S.DEFECTIVE}),
+        _S.RESERVED: frozenset({_S.DELIVERED, _S.AVAILABLE, _S.REVOKED, _S.DEFECTIVE}),
+        _S.DELIVERED: frozenset({_S.REVOKED, _S.DEFECTIVE}),
+        _S.REVOKED: frozenset(),
+        _S.DEFECTIVE: frozenset(),
+    },
+)
 
 
 class ViewChannel(models.TextChoices):
@@ -141,23 +158,25 @@ class KeyBatch(models.Model):
         return f"#{self.pk} {self.product} · {self.supplier} · {self.received_at:%Y-%m-%d}"
 
 
-class KeyBatchEvent(models.Model):
-    """Quarantine and release of a batch: who, when, why."""
+class KeyBatchEvent(AuditEvent):
+    """Quarantine and release of a batch: who, when, why (``data``: the figures behind an
+    automatic quarantine)."""
 
-    class Action(models.TextChoices):
+    class Kind(models.TextChoices):
         QUARANTINED = "quarantined", _("Quarantined")
         RELEASED = "released", _("Quarantine lifted")
 
     batch = models.ForeignKey(KeyBatch, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    action = models.CharField(max_length=16, choices=Action.choices)
-    reason = models.CharField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Stored in the column "action" (this table's name for it before the audit base): the
+    # attribute is renamed, the column is not, so no row moves and old readers still work.
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices, db_column="action")
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(AuditEvent.Meta):
+        verbose_name = _("batch event")
+        verbose_name_plural = _("batch events")
+
+    def __str__(self) -> str:
+        return f"batch #{self.batch_id}: {self.kind}"
 
 
 class KeyImport(models.Model):
@@ -289,31 +308,47 @@ class Key(models.Model):
         return code_mask(self.last4)
 
 
-class KeyEvent(models.Model):
+class KeyEvent(AuditEvent):
     """One row per status change: who, when, from, to, why, related order or claim."""
 
+    class Kind(models.TextChoices):
+        RESERVED = "reserved", _("Reserved")
+        DELIVERED = "delivered", _("Delivered")
+        RELEASED = "released", _("Back in stock")
+        REVOKED = "revoked", _("Revoked")
+        DEFECTIVE = "defective", _("Marked defective")
+
     key = models.ForeignKey(Key, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    from_status = models.CharField(max_length=16, choices=KeyStatus.choices)
-    to_status = models.CharField(max_length=16, choices=KeyStatus.choices)
-    reason = models.CharField(max_length=500)
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    from_status = models.CharField(_("from"), max_length=32, choices=KeyStatus.choices)
+    to_status = models.CharField(_("to"), max_length=32, choices=KeyStatus.choices)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="key_events"
     )
     reference = models.CharField(
         _("reference"), max_length=64, blank=True, help_text=_("Related claim or dispute.")
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(AuditEvent.Meta):
         verbose_name = _("key event")
         verbose_name_plural = _("key events")
 
     def __str__(self) -> str:
         return f"key #{self.key_id}: {self.from_status} -> {self.to_status}"
+
+    @classmethod
+    def kind_for(cls, *, to_status: str) -> KeyEvent.Kind:
+        """The kind of a move, named by where it goes."""
+        return _KEY_EVENT_KIND_BY_STATUS[to_status]
+
+
+_KEY_EVENT_KIND_BY_STATUS = {
+    KeyStatus.RESERVED: KeyEvent.Kind.RESERVED,
+    KeyStatus.DELIVERED: KeyEvent.Kind.DELIVERED,
+    KeyStatus.AVAILABLE: KeyEvent.Kind.RELEASED,
+    KeyStatus.REVOKED: KeyEvent.Kind.REVOKED,
+    KeyStatus.DEFECTIVE: KeyEvent.Kind.DEFECTIVE,
+}
 
 
 class KeyView(models.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from .models import Key, KeyBatch, KeyStatus, KeyView
@@ -125,8 +125,6 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
 def supplier_defect_rate_by_month(*, supplier_id: int, tz) -> list[dict]:
     """Per calendar month (in ``tz``) of delivery: keys of the supplier sold then, how many
     of them are now confirmed defective, and the rate in percent. One query."""
-    from django.db.models.functions import TruncMonth
-
     rows = (
         Key.objects.filter(
             batch__supplier_id=supplier_id, order_line__isnull=False, delivered_at__isnull=False

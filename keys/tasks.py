@@ -1,14 +1,21 @@
 """Key inventory tasks: thin wrappers that call one service."""
 
-from config.celery import app
+from __future__ import annotations
 
-from . import services
+from celery import shared_task
+
+from .services.stock import stock_alert_check
 
 
-@app.task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
-def keys_stock_check(self, product_id: int) -> bool:
+@shared_task(
+    name="keys.tasks.keys_stock_check",  # the registered name queued messages carry
+    acks_late=True,
+    autoretry_for=(OSError,),  # SMTP down: the alert row stays un-notified; try again
+    retry_backoff=60,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def keys_stock_check_task(product_id: int) -> bool:
     """Alert staff once per crossing below a product's low-stock threshold (idempotent)."""
-    try:
-        return services.stock_alert_check(product_id=product_id)
-    except OSError as exc:  # SMTP down: the alert row stays un-notified; try again
-        raise self.retry(exc=exc)
+    return stock_alert_check(product_id=product_id)

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from keys.models import Key, KeyEvent, KeyStatus
+from keys.models import KEY_MACHINE, Key, KeyEvent, KeyStatus
 from keys.services import (
     KeyTransitionError,
     batch_quarantine,
@@ -210,3 +210,47 @@ def test_replacement_out_of_stock_changes_nothing(win):
     failed.refresh_from_db()
     assert not result.ok and result.shortfall == 1
     assert failed.status == "delivered"
+
+
+def test_every_move_records_an_event_of_the_kind_named_by_where_the_key_went(win):
+    keys_create(product=win, count=3)
+    line = order_line_new(product=win, quantity=2)
+    reserved = key_allocate(order_line=line, quantity=2, status=KeyStatus.RESERVED).keys
+    key_release(key=reserved[0], actor=None, reason="fraud check failed")
+    delivered = key_allocate(order_line=line, quantity=2).keys
+    key_mark_defective(key=delivered[0], actor=None, reason="claim CL-9: invalid")
+
+    kinds = list(KeyEvent.objects.order_by("id").values_list("kind", "from_status", "to_status"))
+
+    K = KeyEvent.Kind
+    assert kinds == [
+        (K.RESERVED, "available", "reserved"),
+        (K.RESERVED, "available", "reserved"),
+        (K.RELEASED, "reserved", "available"),
+        (K.DELIVERED, "reserved", "delivered"),
+        (K.DELIVERED, "available", "delivered"),
+        (K.DEFECTIVE, "delivered", "defective"),
+    ]
+
+
+def test_a_replacement_event_names_the_key_it_replaces_in_its_data(win):
+    keys_create(product=win, count=2)
+    line = order_line_new(product=win)
+    (failed,) = key_allocate(order_line=line, quantity=1).keys
+
+    (new,) = key_allocate_replacement(failed_key=failed, actor=None, reason="invalid").keys
+
+    event = new.events.get()
+    assert event.kind == KeyEvent.Kind.DELIVERED
+    assert event.data == {"replaces_key_id": failed.pk}
+
+
+def test_the_key_machine_offers_only_the_moves_its_table_allows(win):
+    (key,) = keys_create(product=win, count=1)
+    assert KEY_MACHINE.available_transitions(obj=key) == ["reserved", "delivered", "defective"]
+    line = order_line_new(product=win)
+    key_allocate(order_line=line, quantity=1)
+    key.refresh_from_db()
+    assert KEY_MACHINE.available_transitions(obj=key) == ["revoked", "defective"]
+    key_transition(key=key, to_status="revoked", actor=None, reason="refunded")
+    assert KEY_MACHINE.available_transitions(obj=key) == []

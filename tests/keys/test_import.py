@@ -11,11 +11,10 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
-from keys import services
 from keys.crypto import code_decrypt, code_fingerprint
 from keys.importfile import text_lines
 from keys.models import Key, KeyBatch, KeyImport, Supplier
-from keys.services import key_import
+from keys.services import importing, key_import
 from tests.factories import (
     KeyBatchFactory,
     ProductFactory,
@@ -125,7 +124,7 @@ def test_an_empty_file_is_rejected(win):
 
 
 def test_duplicates_across_chunks_cite_the_first_line(win, monkeypatch):
-    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 3)
+    monkeypatch.setattr("keys.services.importing.IMPORT_CHUNK", 3)
     codes = [key_code_new(win) for _ in range(5)]
     lines = [*codes, codes[1]]  # line 6 repeats line 2, two chunks later
     report = key_import(
@@ -138,27 +137,27 @@ def test_duplicates_across_chunks_cite_the_first_line(win, monkeypatch):
 def _stored_lines_tracked(monkeypatch) -> dict:
     """Counts the file lines handed to storage so far (the import's own progress)."""
     progress = {"stored": 0}
-    store = services._ImportRun.store
+    store = importing._ImportRun.store
 
     def tracked(self, chunk):
         store(self, chunk)
         progress["stored"] = chunk.last_line
 
-    monkeypatch.setattr(services._ImportRun, "store", tracked)
+    monkeypatch.setattr(importing._ImportRun, "store", tracked)
     return progress
 
 
 def test_the_import_pulls_its_input_a_bounded_distance_ahead_of_what_it_stored(win, monkeypatch):
     """A generator that explodes when read too far ahead: materialising it (a list, the
     whole file in memory) fails; the import streams it, so it does not."""
-    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 50)
+    monkeypatch.setattr("keys.services.importing.IMPORT_CHUNK", 50)
     progress = _stored_lines_tracked(monkeypatch)
     win.key_format = ""
     win.save(update_fields=["key_format"])
     batch = KeyBatchFactory(product=win)
     total = 50 * 40
     # the chunk being stored, the chunks waiting in the hand-off, the one being prepared
-    allowed = 50 * (services.IMPORT_PREPARE_AHEAD + 3)
+    allowed = 50 * (importing.IMPORT_PREPARE_AHEAD + 3)
 
     def lines():
         for n in range(1, total + 1):
@@ -176,7 +175,7 @@ def test_the_import_pulls_its_input_a_bounded_distance_ahead_of_what_it_stored(w
 
 
 def test_an_error_while_reading_the_input_stores_nothing_and_leaves_no_worker(win, monkeypatch):
-    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 10)
+    monkeypatch.setattr("keys.services.importing.IMPORT_CHUNK", 10)
     batch = KeyBatchFactory(product=win)
 
     def lines():
@@ -193,7 +192,7 @@ def test_an_error_while_reading_the_input_stores_nothing_and_leaves_no_worker(wi
 
 
 def test_a_rejected_file_stops_reading_no_worker_is_left_behind(win, monkeypatch):
-    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 10)
+    monkeypatch.setattr("keys.services.importing.IMPORT_CHUNK", 10)
     lines = [key_code_new(win) for _ in range(45)]
     lines[33] = "bad"
     report = key_import(
@@ -230,7 +229,7 @@ def _stored_rows(batch):
     connection.vendor != "postgresql", reason="the streaming path (COPY) needs PostgreSQL"
 )
 def test_the_streaming_path_and_the_one_thread_path_store_the_same_rows(win, monkeypatch):
-    monkeypatch.setattr("keys.services.IMPORT_CHUNK", 7)
+    monkeypatch.setattr("keys.services.importing.IMPORT_CHUNK", 7)
     codes = [key_code_new(win) for _ in range(30)]
     codes[4] = " " + codes[4].lower() + " "  # spellings: stored trimmed, fingerprint normal
     win.key_format = ""
@@ -241,7 +240,7 @@ def test_the_streaming_path_and_the_one_thread_path_store_the_same_rows(win, mon
     first = _stored_rows(streamed)
     Key.objects.filter(batch=streamed).delete()
 
-    monkeypatch.setattr("keys.services._import_streams", lambda: False)  # SQLite's path
+    monkeypatch.setattr("keys.services.importing._import_streams", lambda: False)  # SQLite's path
     simple = KeyBatchFactory(product=win)
     report = key_import(product=win, batch=simple, lines=codes, source_name="b.txt")
     assert report.ok and report.imported == 30

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from keys.models import KeyBatch, KeyStatus
+from keys.models import KeyBatch, KeyBatchEvent, KeyStatus
 from keys.selectors import key_available_counts
 from keys.services import key_mark_defective, key_transition
 from tests.factories import KeyBatchFactory, SupplierFactory, keys_create
@@ -49,7 +49,16 @@ def test_batch_is_quarantined_when_the_defect_rate_reaches_the_supplier_threshol
     batch.refresh_from_db()
     assert batch.is_quarantined
     assert "2 of 10 sold keys confirmed defective (20.0%)" in batch.quarantine_reason
-    assert batch.events.get().reason == batch.quarantine_reason
+    event = batch.events.get()
+    assert event.reason == batch.quarantine_reason
+    assert event.kind == KeyBatchEvent.Kind.QUARANTINED and event.actor is None
+    assert event.data == {
+        "automatic": True,
+        "defective": 2,
+        "sold": 10,
+        "threshold_percent": "20.00",
+        "min_sample": 10,
+    }
     # Unsold keys are no longer sold.
     assert key_available_counts(product_ids=[win.pk]) == {}
     [alert] = _staff_alerts("batch_quarantined")

@@ -1,0 +1,166 @@
+"""Selling keys: all-or-nothing allocation to an order line, and replacements.
+
+Allocation never sells a key twice: PostgreSQL row locks (``FOR UPDATE OF key SKIP
+LOCKED``) plus the constraints on Key; on SQLite writers are serialized by
+``BEGIN IMMEDIATE`` (settings), so the same code is correct there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from ..models import Key
+from ..selectors import key_allocatable
+from .locking import order_line_lock
+from .stock_schedule import stock_check_on_commit
+from .transitions import (
+    HELD_STATUSES,
+    KeyAlreadyWithdrawn,
+    KeyTransitionError,
+    S,
+    _transition_locked,
+)
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """What :func:`key_allocate` did. ``ok`` False means nothing changed at all."""
+
+    ok: bool
+    requested: int
+    keys: list[Key] = field(default_factory=list)
+    shortfall: int = 0
+
+    @property
+    def out_of_stock(self) -> bool:
+        return not self.ok
+
+
+def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
+    """Lock up to ``count`` sellable keys, FIFO, inside the caller's transaction.
+
+    PostgreSQL: first without waiting (SKIP LOCKED) so concurrent buyers never queue on
+    one another. If that finds too few, other buyers hold the rest: the SKIP LOCKED locks
+    are released (savepoint rollback) and the keys are locked again in the same FIFO order,
+    this time waiting, so a buyer is never turned away while enough stock remains
+    (a buyer who then loses the race gets an honest shortfall). Waiting happens in one
+    fixed order, so two buyers cannot deadlock.
+    SQLite: no row locks; ``BEGIN IMMEDIATE`` already serializes writers.
+    """
+    qs = key_allocatable(product_id=product_id)
+    if not connection.features.has_select_for_update_skip_locked:
+        return list(qs[:count])
+    savepoint = transaction.savepoint()
+    found = list(qs.select_for_update(skip_locked=True, of=("self",))[:count])
+    if len(found) == count:
+        transaction.savepoint_commit(savepoint)
+        return found
+    transaction.savepoint_rollback(savepoint)
+    return list(qs.select_for_update(of=("self",))[:count])
+
+
+def key_allocate(
+    *,
+    order_line,
+    quantity: int,
+    status: str = S.DELIVERED,
+    actor=None,
+    reason: str = "",
+    line_locked: bool = False,
+) -> AllocationResult:
+    """Give ``order_line`` exactly ``quantity`` keys, all or nothing, in one transaction.
+
+    ``quantity`` is the number of keys the line must hold: keys it already holds (reserved
+    or delivered) count, so running this twice never allocates twice. With
+    ``status="delivered"`` reserved keys already on the line are delivered too. When stock
+    is short nothing changes and the result says by how much (``ok`` False, ``shortfall``).
+    ``line_locked``: ``order_line`` is a row the caller's transaction read with
+    ``select_for_update`` (it is not read again).
+    """
+    if status not in HELD_STATUSES:
+        raise ValueError(f"key_allocate status must be reserved or delivered, not {status!r}")
+    if quantity < 1:
+        raise ValueError("key_allocate quantity must be at least 1")
+    why = reason or ("held for a fraud check" if status == S.RESERVED else "sold")
+    with transaction.atomic():
+        line = order_line if line_locked else order_line_lock(pk=order_line.pk)
+        held = list(
+            Key.objects.select_for_update()
+            .filter(order_line=line, status__in=HELD_STATUSES)
+            .order_by("id")
+        )
+        missing = quantity - len(held)
+        fresh: list[Key] = []
+        if missing > 0:
+            fresh = _keys_lock_sellable(product_id=line.product_id, count=missing)
+            if len(fresh) < missing:
+                return AllocationResult(
+                    ok=False, requested=quantity, shortfall=missing - len(fresh)
+                )
+        for key in held:
+            if key.status == S.RESERVED and status == S.DELIVERED:
+                _transition_locked(
+                    key=key, to_status=S.DELIVERED, actor=actor, reason=why, order_line=line
+                )
+        for key in fresh:
+            _transition_locked(key=key, to_status=status, actor=actor, reason=why, order_line=line)
+        if fresh:
+            stock_check_on_commit(product_ids=[line.product_id])
+    return AllocationResult(ok=True, requested=quantity, keys=held + fresh)
+
+
+def key_allocate_replacement(
+    *, failed_key: Key, actor, reason: str, reference: str = ""
+) -> AllocationResult:
+    """Deliver one unused key of the same product to the failed key's order line.
+
+    All or nothing: when no key is in stock nothing changes (``ok`` False, shortfall 1).
+    A delivered failed key is marked defective in the same transaction. Idempotent: a key
+    already replaced returns its replacement.
+    """
+    if failed_key.order_line_id is None:
+        raise KeyTransitionError(f"Key #{failed_key.pk} was never sold; nothing to replace.")
+    with transaction.atomic():
+        line = order_line_lock(pk=failed_key.order_line_id)
+        failed = Key.objects.select_for_update().get(pk=failed_key.pk)
+        existing = Key.objects.filter(replaces=failed).first()
+        if existing is not None:
+            return AllocationResult(ok=True, requested=1, keys=[existing])
+        if failed.status == S.REVOKED:
+            raise KeyAlreadyWithdrawn(
+                f"Key #{failed.pk} was revoked (refunded, exchanged or disputed); "
+                "a revoked key gets no replacement."
+            )
+        if failed.status not in (S.DELIVERED, S.DEFECTIVE):
+            raise KeyTransitionError(
+                f"Key #{failed.pk} is {failed.status}; only a delivered key can be replaced."
+            )
+        fresh = _keys_lock_sellable(product_id=failed.product_id, count=1)
+        if not fresh:
+            return AllocationResult(ok=False, requested=1, shortfall=1)
+        if failed.status == S.DELIVERED:
+            _transition_locked(
+                key=failed,
+                to_status=S.DEFECTIVE,
+                actor=actor,
+                reason=reason,
+                order_line=line,
+                reference=reference,
+            )
+        new = fresh[0]
+        new.replaces = failed
+        _transition_locked(
+            key=new,
+            to_status=S.DELIVERED,
+            actor=actor,
+            reason=f"replacement for key #{failed.pk}: {reason}",
+            order_line=line,
+            reference=reference,
+            extra_fields=("replaces",),
+            data={"replaces_key_id": failed.pk},
+        )
+        stock_check_on_commit(product_ids=[new.product_id])
+    failed_key.status = failed.status
+    return AllocationResult(ok=True, requested=1, keys=[new])
