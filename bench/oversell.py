@@ -62,14 +62,14 @@ def main() -> None:
     django_ready()
     from django.db import connections, transaction
 
-    from keys import services
+    from keys.services import allocation
     from keys.models import Key, KeyBatch, Supplier
     from keys.selectors import key_allocatable
     from keys.services import key_allocate, key_import
     from orders.models import Order, OrderLine
 
     if args.naive:
-        services._keys_lock_sellable = _naive_lock_sellable
+        allocation._keys_lock_sellable = _naive_lock_sellable
     run = int(time.time() * 1000)
     product = bench_product_new(label="Oversell")
     supplier, _ = Supplier.objects.get_or_create(name="Bench supplier")
