@@ -74,7 +74,6 @@ from .tracking import (
     order_track_lookup,
 )
 from .transitions import (
-    ALLOWED_TRANSITIONS,
     CANCELLABLE_STATES,
     ORDER_WEBHOOK_EVENTS,
     PAID_STATES,
@@ -98,7 +97,6 @@ from .webhook import (
 )
 
 __all__ = [
-    "ALLOWED_TRANSITIONS",
     "CANCELLABLE_STATES",
     "CHECKOUT_CLOSED_ALERT_KEY",
     "CHECKOUT_CLOSED_MESSAGE",

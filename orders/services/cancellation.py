@@ -8,13 +8,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from keys.services import key_revoke_for_order
+from policies.engine import ClaimCase, claim_decide
+from policies.selectors import clause_url, preset_active_get
+
 from ..models import (
     Order,
     OrderEmail,
     OrderEmailKind,
     OrderEmailStatus,
 )
-from ._common import _preset_active
 from .emails import _order_email_create, _order_email_enqueue
 from .errors import CancellationRefused, OrderError
 from .refunds import order_refund
@@ -25,8 +28,6 @@ from .transitions import CANCELLABLE_STATES, PAID_STATES, S, order_transition
 
 def order_cancel(*, order: Order, actor: Any = None, reason: str) -> Order:
     """Cancel an order that is not delivered; refund it in full if it was paid."""
-    from keys.services import key_revoke_for_order
-
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status == S.CANCELLED:
@@ -62,10 +63,9 @@ def order_cancel_request(*, order: Order, actor: Any = None) -> Order:
 
 
 def _cancel_decision(*, order: Order):
-    preset = _preset_active()
+    preset = preset_active_get()
     if preset is None:
         return None
-    from policies.engine import ClaimCase, claim_decide
 
     now = timezone.now()
     case = ClaimCase(
@@ -85,6 +85,4 @@ def _cancel_decision(*, order: Order):
 
 
 def _clause_url(decision) -> str:
-    from policies.selectors import clause_url
-
     return clause_url(clause_id=decision.clause)

@@ -9,11 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from core.retry import transaction_require_none
+from policies.selectors import preset_active_get
+from policies.services import acceptances_record_checkout
+from pricing.services import CouponError, cart_quote, coupon_reserve
+from pricing.taxes import TaxConfigurationError
 
 from ..gateways import gateway_get
 from ..models import (
@@ -24,7 +31,7 @@ from ..models import (
     OrderEventKind,
     OrderLine,
 )
-from ._common import _preset_active, _require_no_transaction, _staff_alert
+from ._common import _staff_alert
 from .errors import CheckoutError
 from .transitions import S
 
@@ -41,8 +48,6 @@ CHECKOUT_CLOSED_ALERT_KEY = "orders:checkout-closed-alert"
 def checkout_closed_report() -> None:
     """A customer was turned away because no policy preset is active: log it and alert
     staff (at most once an hour), so the owner activates one."""
-    from django.core.cache import cache
-
     logger.error("checkout refused: no active policy preset")
     if cache.add(CHECKOUT_CLOSED_ALERT_KEY, 1, timeout=3600):
         _staff_alert(
@@ -106,7 +111,7 @@ def order_create_from_cart(
     existing = _cart_open_order_get(cart_ref=cart.ref)
     if existing is not None:
         return existing
-    preset = _preset_active()
+    preset = preset_active_get()
     quote = _checkout_quote(
         cart=cart,
         billing_country=billing_country,
@@ -152,8 +157,6 @@ def order_create_from_cart(
         ]
     )
     if quote.coupon is not None:
-        from pricing.services import coupon_reserve
-
         coupon_reserve(
             coupon=quote.coupon,
             order_id=order.pk,
@@ -195,9 +198,6 @@ def order_create_from_cart(
 def _checkout_quote(
     *, cart: Any, billing_country: str, vat_number: str, coupon_code: str, email: str
 ) -> Any:
-    from pricing.services import CouponError, cart_quote
-    from pricing.taxes import TaxConfigurationError
-
     try:
         quote = cart_quote(
             cart=cart,
@@ -267,8 +267,6 @@ def _order_insert(
 def _policy_acceptances_record(
     *, order: Order, language: str, kinds: set[str], ip: str | None, ua: str
 ) -> None:
-    from policies.services import acceptances_record_checkout
-
     try:
         acceptances_record_checkout(
             order_ref=order.number, language=language, given=kinds, ip=ip, user_agent=ua
@@ -279,7 +277,7 @@ def _policy_acceptances_record(
 
 def order_checkout_start(*, order: Order, site_url: str = "") -> str:
     """Open a payment session at the gateway (outside any transaction); return its URL."""
-    _require_no_transaction("order_checkout_start")
+    transaction_require_none(what="order_checkout_start calls the payment gateway")
     gateway = gateway_get(name=order.gateway)
     base = (site_url or settings.SITE_URL).rstrip("/")
     session = gateway.session_create(

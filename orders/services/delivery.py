@@ -9,6 +9,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from keys.services import key_allocate
+from policies.selectors import preset_active_get
+
 from ..conf import orders_setting
 from ..models import (
     BackorderInfo,
@@ -20,7 +23,8 @@ from ..models import (
     OrderEventKind,
     OrderRisk,
 )
-from ._common import _preset_active, _staff_alert
+from ..selectors import fraud_check
+from ._common import _staff_alert
 from .emails import _order_email_create, _order_email_enqueue
 from .fraud import _keys_reserve, _order_risk_facts_fetch
 from .payment import order_card_country_record
@@ -56,7 +60,6 @@ def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOu
         return _delivery_emails_pending(order=order)
     # may call the gateway: never inside a transaction
     facts = _order_risk_facts_fetch(order=order, risk=risk) if order.status == S.PAID else None
-    from ..selectors import fraud_check
 
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -86,6 +89,7 @@ def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOu
                     reason=("hold: " + "; ".join(verdict.reasons) if verdict.hold else "passed")[
                         :500
                     ],
+                    data={"hold": verdict.hold, "reasons": list(verdict.reasons)},
                 )
             )
             if verdict.hold:
@@ -123,8 +127,6 @@ def _risk_save(*, risk: OrderRisk, new: bool, fields: list[str]) -> None:
 def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None) -> DeliveryOutcome:
     """Inside the order lock: give every line its keys, all or nothing, then deliver.
     ``events`` (order events of this run not written yet) go in with the delivery's own."""
-    from keys.services import key_allocate
-
     events = [] if events is None else events
     shortfall: dict[int, int] = {}
     savepoint = transaction.savepoint()
@@ -160,7 +162,7 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
 
 
 def _backorder_deadline_hours() -> int:
-    preset = _preset_active()
+    preset = preset_active_get()
     hours = preset.delivery.non_delivery_deadline_hours if preset else None
     return int(hours) if hours else orders_setting("BACKORDER_REFUND_HOURS")
 

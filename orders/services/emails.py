@@ -8,10 +8,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core.emails import email_render
+from core.models import OutboundEmail
+from core.outbox import RenderedEmail, outbox_enqueue, outbox_send
 from core.ratelimit import ratelimit_hit
+from keys.services import key_codes_for_order_email, key_views_record_email
 
 from ..conf import orders_setting
 from ..models import (
@@ -63,11 +69,6 @@ def _order_email_key(email: OrderEmail) -> str:
 
 def _order_emails_without_message():
     """Unsent email rows whose outbox message was never written (same key, in SQL)."""
-    from django.db.models import CharField, Exists, OuterRef, Value
-    from django.db.models.functions import Cast, Concat
-
-    from core.models import OutboundEmail
-
     key = Concat(
         Value("order-email:"), Cast("pk", CharField()), Value(":"), "kind", output_field=CharField()
     )
@@ -83,8 +84,6 @@ def _order_email_enqueue(*, email: OrderEmail, schedule: bool = True, lease: boo
     body is rendered when it is sent). ``lease``: the email row was just created in this
     transaction, so its message cannot exist yet; it is written leased to the caller
     (``core.outbox.outbox_enqueue``), who sends it after commit."""
-    from core.outbox import outbox_enqueue
-
     return outbox_enqueue(
         idempotency_key=_order_email_key(email),
         to=[email.order.email],
@@ -104,8 +103,6 @@ def order_email_send(*, email_id: int) -> str:
     accepted it; a failure is retried with backoff. The keys stay visible in My Account
     and on the order page meanwhile.
     """
-    from core.outbox import outbox_send
-
     email = OrderEmail.objects.select_related("order").get(pk=email_id)
     if email.status == OrderEmailStatus.SENT:
         return "done"
@@ -117,9 +114,6 @@ def order_email_send(*, email_id: int) -> str:
 def order_email_render(*, message):
     """The outbox renderer of order emails: rendered at send time, codes included (never
     stored). The key ids shown go to the hook, which audits them once the server accepted."""
-    from core.emails import email_render
-    from core.outbox import RenderedEmail
-
     prefetched = getattr(message, "prefetched", None) or {}
     email = prefetched.get("email")
     if email is None or email.pk != message.context["order_email_id"]:
@@ -146,8 +140,6 @@ def order_email_render(*, message):
 
 def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
     """Told by the outbox (in its transaction) what became of an order email."""
-    from keys.services import key_views_record_email
-
     email = (
         OrderEmail.objects.select_for_update(of=("self",))
         .select_related("order")
@@ -167,7 +159,12 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     # The codes reached a mail server: only now is the email channel's view audited.
     if facts.get("key_ids"):
         key_views_record_email(key_ids=facts["key_ids"], guest_email=email.order.email)
-    order_event_add(order=email.order, kind=OrderEventKind.EMAIL, reason=f"{email.kind} email sent")
+    order_event_add(
+        order=email.order,
+        kind=OrderEventKind.EMAIL,
+        reason=f"{email.kind} email sent",
+        data={"email_id": email.pk, "email_kind": email.kind},
+    )
 
 
 def _email_context(
@@ -193,8 +190,6 @@ def _email_context(
         for line in order.lines.all()
     }  # fmt: skip
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
-        from keys.services import key_codes_for_order_email
-
         codes_by_line: dict[int, list[str]] = {}
         for key, code in key_codes_for_order_email(order_id=order.pk, keys=keys):
             codes_by_line.setdefault(key.order_line_id, []).append(code)
@@ -249,5 +244,6 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
             kind=OrderEventKind.EMAIL,
             actor=actor,
             reason="key email re-send requested" + (" by staff" if staff else ""),
+            data={"email_id": email.pk if email else None},
         )
     return email

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from core.statemachine import TransitionNotAllowed
+
 
 class OrderError(Exception):
     """An order operation that cannot be done; the message can be shown to staff."""
 
 
-class OrderTransitionError(OrderError):
-    pass
+class OrderTransitionError(OrderError, TransitionNotAllowed):
+    """The order's state machine has no such move (a :class:`TransitionNotAllowed`)."""
 
 
 class CheckoutError(OrderError):

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ..models import (
     Order,
+    OrderEventKind,
     OrderLine,
 )
 from .transitions import order_event_add
@@ -35,8 +36,14 @@ def order_line_add_for_exchange(
         if created:
             order_event_add(
                 order=order,
-                kind="exchange_line",
+                kind=OrderEventKind.EXCHANGE_LINE,
                 actor=actor,
-                reason=f"{order_line.product_name} exchanged for {product.name} ({reference})",
+                reason=f"{order_line.product_name} exchanged for {product.name}",
+                data={
+                    "reference": reference,
+                    "order_line_id": order_line.pk,
+                    "line_id": line.pk,
+                    "product_id": product.pk,
+                },
             )
     return line

@@ -9,6 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from keys.services import key_allocate
+
+from .. import tasks
 from ..gateways import gateway_get
 from ..models import (
     BlocklistEntry,
@@ -17,7 +20,6 @@ from ..models import (
     OrderEventKind,
     OrderRisk,
 )
-from ._common import _on_commit_task
 from .errors import OrderError
 from .transitions import S, order_event_add
 
@@ -59,8 +61,6 @@ def _order_risk_facts_fetch(*, order: Order, risk: OrderRisk | None):
 
 def _keys_reserve(*, order: Order) -> dict[int, int]:
     """Reserve keys for every line of a held order; returns the shortfall per line id."""
-    from keys.services import key_allocate
-
     shortfall = {}
     for line in order.lines.select_for_update().order_by("id"):
         result = key_allocate(order_line=line, quantity=line.quantity, status="reserved")
@@ -86,5 +86,5 @@ def order_hold_release(*, order: Order, actor: Any, note: str = "") -> Order:
                 actor=actor,
                 reason=note or "security hold released by staff",
             )
-        _on_commit_task("orders_deliver", str(locked.pk))
+        tasks.order_deliver_task.delay_on_commit(str(locked.pk))
     return locked

@@ -13,7 +13,8 @@ from django.db import transaction
 
 from core.money import money_to_minor_units
 
-from ..gateways import gateway_get
+from .. import tasks
+from ..gateways import gateway_get, test_card_country, test_card_fingerprint, test_card_outcome
 from ..hooks import hooks_run_on_commit, order_paid_hooks
 from ..models import (
     Order,
@@ -22,7 +23,7 @@ from ..models import (
     WebhookEvent,
     WebhookEventStatus,
 )
-from ._common import _on_commit_task, _staff_alert
+from ._common import _staff_alert
 from .errors import OrderError
 from .transitions import PAID_STATES, UNPAID_STATES, S, _order_transition_locked, order_event_add
 
@@ -30,7 +31,7 @@ from .transitions import PAID_STATES, UNPAID_STATES, S, _order_transition_locked
 
 
 # Set by a task that delivers the orders it confirms itself, right after its transaction
-# commits (orders.tasks.orders_webhook_process): one task per paid order instead of two.
+# commits (orders.tasks.webhook_event_process_task): one task per paid order instead of two.
 @dataclass(frozen=True)
 class PaidNow:
     order_id: str
@@ -65,9 +66,9 @@ def _delivery_schedule(*, order: Order, replay_deferred: bool, facts_given: bool
         paid = PaidNow(order_id, replay_deferred, None if facts_given else order)
         transaction.on_commit(lambda: inline.append(paid))
         return
-    _on_commit_task("orders_deliver", order_id)
+    tasks.order_deliver_task.delay_on_commit(order_id)
     if replay_deferred:
-        _on_commit_task("orders_webhook_replay_deferred", order_id)
+        tasks.webhook_events_replay_deferred_task.delay_on_commit(order_id)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,19 @@ def order_payment_confirm(
         elif order.status == S.CANCELLED:
             problem = f"{source}: payment received for an order cancelled before payment"
         if problem:
-            order_event_add(order=order, kind=OrderEventKind.AMOUNT_MISMATCH, reason=problem)
+            order_event_add(
+                order=order,
+                kind=OrderEventKind.AMOUNT_MISMATCH,
+                reason=problem,
+                data={
+                    "source": source,
+                    "payment_id": payment_id,
+                    "amount_minor": amount_minor,
+                    "currency": currency.upper(),
+                    "expected_minor": expected,
+                    "expected_currency": order.currency.upper(),
+                },
+            )
             _staff_alert(
                 kind="payment_problem",
                 subject=f"Payment problem on order {order.number}",
@@ -188,7 +201,12 @@ def order_card_country_record(*, order: Order, card_country: str) -> None:
         reason = (
             f"location conflict: billing country {order.billing_country}, card issued in {country}"
         )
-        order_event_add(order=order, kind=OrderEventKind.LOCATION, reason=reason)
+        order_event_add(
+            order=order,
+            kind=OrderEventKind.LOCATION,
+            reason=reason,
+            data={"billing_country": order.billing_country, "card_country": country},
+        )
         _staff_alert(
             kind="location_conflict",
             subject=f"Order {order.number}: billing country and card country differ",
@@ -206,8 +224,6 @@ class TestPaymentResult:
 
 def payment_test_card_submit(*, session_id: str, card_number: str) -> TestPaymentResult:
     """The local test gateway's hosted page: charge a test card for the session's order."""
-    from ..gateways import test_card_country, test_card_fingerprint, test_card_outcome
-
     order = Order.objects.get(gateway="test", gateway_session_id=session_id)
     outcome = test_card_outcome(number=card_number)
     if outcome in ("decline", "unknown"):
@@ -217,6 +233,7 @@ def payment_test_card_submit(*, session_id: str, card_number: str) -> TestPaymen
                 order=locked,
                 kind=OrderEventKind.PAYMENT,
                 reason="test card declined" if outcome == "decline" else "unknown test card",
+                data={"outcome": outcome},
             )
         return TestPaymentResult(
             outcome="declined" if outcome == "decline" else "invalid", order=order

@@ -10,6 +10,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.retry import transaction_require_none
+from keys.selectors import keys_for_order
+from keys.services import key_revoke_for_order
+
 from ..gateways import GatewayError, gateway_get
 from ..hooks import hooks_run_on_commit, refund_succeeded_hooks
 from ..models import (
@@ -18,7 +22,8 @@ from ..models import (
     Refund,
     RefundStatus,
 )
-from ._common import _require_no_transaction, _staff_alert
+from ..selectors import order_refundable_amount
+from ._common import _staff_alert
 from .errors import OrderError
 from .transitions import S, order_event_add, order_transition, order_webhook_emit
 
@@ -45,14 +50,13 @@ def order_refund(
     ``amount`` None refunds whatever is left. The gateway is called outside any
     transaction; its answer is recorded afterwards under the order lock.
     """
-    _require_no_transaction("order_refund")
+    transaction_require_none(what="order_refund calls the payment gateway")
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         refund = Refund.objects.filter(order=locked, reason=reason, reference=reference).first()
         if refund is None:
             if locked.paid_at is None:
                 raise OrderError(_("This order was never paid: there is nothing to refund."))
-            from ..selectors import order_refundable_amount
 
             left = order_refundable_amount(order=locked)
             amount = left if amount is None else Decimal(amount)
@@ -76,7 +80,8 @@ def order_refund(
                 order=locked,
                 kind=OrderEventKind.REFUND,
                 actor=actor,
-                reason=f"refund of {amount} {locked.currency} requested ({reason})",
+                reason=f"refund requested ({reason})",
+                data={"refund_id": refund.pk, "amount": amount, "currency": locked.currency},
             )
         if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.CANCELED):
             return refund
@@ -144,7 +149,8 @@ def _refund_apply(*, order: Order, refund: Refund) -> None:
         order=order,
         kind=OrderEventKind.REFUND,
         actor=refund.actor,
-        reason=f"refund of {refund.amount} {refund.currency} succeeded ({refund.reason})",
+        reason=f"refund succeeded ({refund.reason})",
+        data={"refund_id": refund.pk, "amount": refund.amount, "currency": refund.currency},
     )
     full = order.refunded_total >= order.total
     cancelled = False
@@ -174,8 +180,6 @@ def _refund_apply(*, order: Order, refund: Refund) -> None:
     # (whoever refunded it), and when the order was cancelled before delivery (reserved
     # keys nobody saw return to stock; anything shown is revoked).
     if refund.revoke_keys or cancelled or (external and full):
-        from keys.services import key_revoke_for_order
-
         key_revoke_for_order(order=order, actor=refund.actor, reason=f"refunded ({refund.reason})")
     elif external:
         _refund_external_partial_alert(order=order, refund=refund)
@@ -184,8 +188,6 @@ def _refund_apply(*, order: Order, refund: Refund) -> None:
 def _refund_external_partial_alert(*, order: Order, refund: Refund) -> None:
     """A part of the payment was refunded outside the shop: which keys it pays back is a
     staff decision, so nothing is revoked and staff are told (after commit)."""
-    from keys.selectors import keys_for_order
-
     keys = [
         f"#{key.pk} {key.masked} ({key.status})"
         for key in keys_for_order(order=order.pk).filter(status__in=("delivered", "reserved"))
@@ -193,8 +195,13 @@ def _refund_external_partial_alert(*, order: Order, refund: Refund) -> None:
     order_event_add(
         order=order,
         kind=OrderEventKind.REFUND,
-        reason=f"partial refund of {refund.amount} {refund.currency} made outside the shop: "
-        "staff choose which keys to revoke",
+        reason="partial refund made outside the shop: staff choose which keys to revoke",
+        data={
+            "refund_id": refund.pk,
+            "gateway_refund_id": refund.gateway_refund_id,
+            "amount": refund.amount,
+            "currency": refund.currency,
+        },
     )
     subject = f"Order {order.number}: partial refund made outside the shop"
     body = (

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import tasks
 from ..conf import orders_setting
 from ..models import (
     Order,
@@ -19,6 +20,7 @@ from ..models import (
     WebhookEvent,
     WebhookEventStatus,
 )
+from ..selectors import fraud_settings_get
 from ._common import _staff_alert
 from .cancellation import order_cancel
 from .emails import _order_email_enqueue, _order_emails_without_message
@@ -38,8 +40,6 @@ class SweepResult:
 
 def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult:
     """Re-drive everything paid and not delivered, unsent emails, events and refunds."""
-    from .. import tasks
-
     grace = orders_setting("SWEEP_GRACE_SECONDS") if grace_seconds is None else grace_seconds
     cutoff = timezone.now() - timedelta(seconds=grace)
     result = SweepResult()
@@ -48,7 +48,7 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
         | Q(status=S.ON_HOLD, risk__released_at__isnull=False)
     )
     for pk in due.values_list("pk", flat=True)[:500]:
-        tasks.orders_deliver.delay(str(pk))
+        tasks.order_deliver_task.delay(str(pk))
         result.deliveries += 1
     # Retries are the outbox's (core.tasks.outbox_sweep); here only an email row whose
     # outbox message was never written (a crash between cancel and refund) gets one.
@@ -62,7 +62,7 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
         status=WebhookEventStatus.RECEIVED, received_at__lte=cutoff
     )
     for pk in received.order_by("received_at").values_list("pk", flat=True)[:500]:
-        tasks.orders_webhook_process.delay(pk)
+        tasks.webhook_event_process_task.delay(pk)
         result.events += 1
     for refund in Refund.objects.filter(
         status__in=[RefundStatus.FAILED, RefundStatus.PENDING],
@@ -77,8 +77,6 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
 
 def orders_alert_stale_holds() -> int:
     """Alert staff once about each hold older than the configured time."""
-    from ..selectors import fraud_settings_get
-
     minutes = fraud_settings_get().stale_hold_minutes
     cutoff = timezone.now() - timedelta(minutes=minutes)
     stale = list(

@@ -10,6 +10,7 @@ from ..conf import orders_setting
 from ..models import (
     Order,
 )
+from ..selectors import order_get_for_tracking
 from .errors import RateLimited
 
 
@@ -20,8 +21,6 @@ def order_track_lookup(*, number: str, email: str, ip: str | None) -> Order | No
     failed ``TRACK_PER_IP`` times in the window is refused (RateLimited) until it ends.
     Nothing is counted per order, so someone guessing at an order cannot lock its owner out.
     """
-    from ..selectors import order_get_for_tracking
-
     limit = {
         "scope": "track-ip-failures",
         "key": ip or "-",

@@ -8,7 +8,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.statemachine import TransitionNotAllowed
+from pricing.services import coupon_redemption_redeem, coupon_redemption_release
+from webhooks.services import webhook_event_emit
+
 from ..models import (
+    ORDER_MACHINE,
     Order,
     OrderEvent,
     OrderEventKind,
@@ -19,23 +24,7 @@ from .errors import OrderTransitionError
 
 S = OrderStatus
 
-# --- the state machine ----------------------------------------------------------------------
-
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PENDING: frozenset({S.PAID, S.FAILED, S.EXPIRED, S.CANCELLED}),
-    # Money can arrive after a failed attempt or an expiry event (out-of-order webhooks):
-    # the order is then paid and must be delivered or refunded.
-    S.FAILED: frozenset({S.PAID, S.EXPIRED, S.CANCELLED}),
-    S.EXPIRED: frozenset({S.PAID}),
-    S.PAID: frozenset({S.ON_HOLD, S.DELIVERED, S.BACKORDERED, S.CANCELLED, S.DISPUTED}),
-    S.ON_HOLD: frozenset({S.DELIVERED, S.BACKORDERED, S.CANCELLED, S.DISPUTED}),
-    S.BACKORDERED: frozenset({S.DELIVERED, S.CANCELLED, S.DISPUTED}),
-    S.DELIVERED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED}),
-    S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED, S.DISPUTED}),
-    S.DISPUTED: frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELLED}),
-    S.REFUNDED: frozenset({S.DISPUTED}),
-    S.CANCELLED: frozenset({S.DISPUTED}),
-}
+# The allowed moves are ORDER_MACHINE (orders.models, beside the model).
 PAID_STATES = frozenset(
     {
         S.PAID,
@@ -52,15 +41,24 @@ CANCELLABLE_STATES = frozenset({S.PENDING, S.FAILED, S.PAID, S.ON_HOLD, S.BACKOR
 
 
 def order_event_add(
-    *, order: Order, kind: str, reason: str, actor: Any = None, from_status: str = ""
+    *,
+    order: Order,
+    kind: OrderEventKind,
+    reason: str,
+    actor: Any = None,
+    from_status: str = "",
+    data: dict[str, Any] | None = None,
 ) -> OrderEvent:
+    """A notable step of ``order`` (no status change): its kind, why, and its facts
+    (amounts, ids) in ``data``."""
     return OrderEvent.objects.create(
         order=order,
-        actor=actor if getattr(actor, "pk", None) else None,
-        kind=kind,
+        actor=OrderEvent.actor_or_none(actor),
+        kind=OrderEventKind(kind),
         from_status=from_status or order.status,
         to_status=order.status,
         reason=reason[:500],
+        data=data or {},
     )
 
 
@@ -92,37 +90,36 @@ def _order_transition_locked(
     (fresh from ``select_for_update``): no second read of the row. ``also_save`` names
     fields the caller changed, written by the same UPDATE; with ``events`` the event row
     is appended there for the caller to insert with its others (one ``bulk_create``)."""
-    from_status = locked.status
-    if from_status == to_status:
-        if also_save:
-            locked.save(update_fields=list(also_save))
-        return False
-    if to_status not in ALLOWED_TRANSITIONS.get(from_status, frozenset()):
-        raise OrderTransitionError(
-            f"order {locked.number}: {from_status} -> {to_status} is not allowed"
+    changes: dict[str, Any] = {}
+    if ORDER_MACHINE.allows(from_status=locked.status, to_status=to_status):
+        now = timezone.now()
+        if to_status == S.PAID and locked.paid_at is None:
+            changes["paid_at"] = now
+        if to_status == S.DELIVERED and locked.delivered_at is None:
+            changes["delivered_at"] = now
+    try:
+        moved = ORDER_MACHINE.transition(
+            locked=locked,
+            to_status=to_status,
+            changes=changes,
+            also_save=also_save,
+            event=lambda from_status, to_status: OrderEvent(
+                order=locked,
+                actor=OrderEvent.actor_or_none(actor),
+                kind=OrderEventKind.STATUS,
+                from_status=from_status,
+                to_status=to_status,
+                reason=reason[:500],
+            ),
+            events=events,
+            label=locked.number,
         )
-    now = timezone.now()
-    locked.status = to_status
-    fields = ["status", *also_save]
-    if to_status == S.PAID and locked.paid_at is None:
-        locked.paid_at = now
-        fields.append("paid_at")
-    if to_status == S.DELIVERED and locked.delivered_at is None:
-        locked.delivered_at = now
-        fields.append("delivered_at")
-    locked.save(update_fields=fields)
-    event = OrderEvent(
-        order=locked,
-        actor=actor if getattr(actor, "pk", None) else None,
-        kind=OrderEventKind.STATUS,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason[:500],
-    )
-    if events is None:
-        event.save()
-    else:
-        events.append(event)
+    except TransitionNotAllowed as exc:
+        raise OrderTransitionError(
+            str(exc), from_status=exc.from_status, to_status=exc.to_status
+        ) from exc
+    if not moved:
+        return False
     _coupon_follow(order=locked, to_status=to_status)
     if to_status in ORDER_WEBHOOK_EVENTS:
         order_webhook_emit(
@@ -138,13 +135,14 @@ def _coupon_follow(*, order: Order, to_status: str) -> None:
     unpaid (payment failed, checkout expired, cancelled before payment)."""
     if not order.coupon_code:
         return
-    from pricing.services import coupon_redemption_redeem, coupon_redemption_release
 
     if to_status == S.PAID:
         over = coupon_redemption_redeem(order_id=order.pk)
         if over:
             reason = f"coupon {', '.join(over)} was used up while this order was unpaid"
-            order_event_add(order=order, kind=OrderEventKind.NOTE, reason=reason)
+            order_event_add(
+                order=order, kind=OrderEventKind.NOTE, reason=reason, data={"coupons": list(over)}
+            )
             _staff_alert(
                 kind="coupon_overused",
                 subject=f"Order {order.number}: coupon over its limit",
@@ -195,8 +193,6 @@ def order_webhook_emit(
     *, order: Order, event: str, dedupe_key: str, extra: dict[str, Any] | None = None
 ) -> None:
     """Raise an outgoing webhook event about ``order`` (inside the caller's transaction)."""
-    from webhooks.services import webhook_event_emit
-
     webhook_event_emit(
         event=event,
         payload=lambda: {**order_webhook_payload(order=order), **(extra or {})},
