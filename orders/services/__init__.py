@@ -24,12 +24,10 @@ from .delivery import (
     DeliveryOutcome,
     order_deliver,
 )
-
-# A private helper a test outside orders imports from here (tests/storefront/test_money_and_bidi.py).
 from .emails import (
     EMAIL_TEMPLATES,
     OUTBOX_NAME,
-    _email_context,  # noqa: E402,F401
+    _email_context,  # noqa: F401 (private; tests/storefront/test_money_and_bidi.py imports it here)
     order_email_outbox_hook,
     order_email_render,
     order_email_resend,
