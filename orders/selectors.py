@@ -17,7 +17,7 @@ from accounts.selectors import user_verified_emails
 from core.versioned_cache import versioned_cache_get
 from keys.models import KeyView
 from keys.selectors import keys_for_order, keys_for_orders
-from policies.consents import consent_wording, consent_wording_version
+from policies.consents import POLICY_ACCEPTANCE, consent_wording, consent_wording_version
 from policies.selectors import (
     checkout_consents_get,
     document_version_url,
@@ -375,16 +375,14 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
                 document_version=str(doc.version) if doc else "",
             )
         )
-    if not any(c.kind == "policy_acceptance" for c in consents):
+    if not any(c.kind == POLICY_ACCEPTANCE for c in consents):
         consents.insert(
             0,
             CheckoutConsent(
-                kind="policy_acceptance",
+                kind=POLICY_ACCEPTANCE,
                 required=True,
-                wording=consent_wording(kind="policy_acceptance", language=language),
-                wording_version=consent_wording_version(
-                    kind="policy_acceptance", language=language
-                ),
+                wording=consent_wording(kind=POLICY_ACCEPTANCE, language=language),
+                wording_version=consent_wording_version(kind=POLICY_ACCEPTANCE, language=language),
                 clause_id="",
                 clause_url="",
                 legal_basis="",

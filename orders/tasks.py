@@ -104,9 +104,3 @@ def orders_alert_stale_holds_task() -> int:
 @shared_task(name="orders.tasks.orders_refund_overdue_backorders")
 def orders_refund_overdue_backorders_task() -> int:
     return services.orders_refund_overdue_backorders()
-
-
-# The names these tasks had as functions, for callers outside orders not yet updated
-# (tests/webhooks, tests/storefront): the same task objects.
-orders_deliver = order_deliver_task
-orders_sweep_undelivered = orders_sweep_undelivered_task

@@ -24,6 +24,7 @@ from core.money import money_from_minor_units
 from keys.crypto import KeyDecryptionError
 from keys.services import key_reveal as key_code_reveal
 from keys.services import key_unreadable_report
+from policies.consents import POLICY_ACCEPTANCE
 from pricing.countries import country_choices, country_from_accept_language
 from pricing.services import COUPON_SESSION_KEY, cart_quote, shop_tax_settings_get
 from pricing.vat_numbers import vat_number_check
@@ -280,7 +281,8 @@ def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
         "channel": channel,
         "rows": rows,
         "has_keys": any(row.keys for row in rows),
-        "consents": list(order.consents.all()),
+        # The recap lists the specific consents given; the terms themselves are linked.
+        "consents": list(order.consents.exclude(kind=POLICY_ACCEPTANCE)),
         "waiting": selectors.order_is_waiting(order=order),
         "cancellable": selectors.order_cancellable(order=order),
         "resendable": selectors.order_resendable(order=order),

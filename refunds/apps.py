@@ -17,33 +17,13 @@ class RefundsConfig(AppConfig):
 
         # orders' webhook intake hands charge.dispute.* events to refunds, and an order's
         # staff timeline lists its claims (orders.hooks: orders never imports refunds).
-        from orders import hooks as order_hooks
-        from orders.selectors import TimelineItem
+        from orders.hooks import dispute_event_handlers, hook_register, order_timeline_sources
 
-        from .models import Claim
-        from .services import DisputeOrderUnknown, dispute_event_handle
+        from .selectors import claims_timeline_items
+        from .services import dispute_event_handle
 
-        def dispute_event_for_orders(*, event: dict) -> object:
-            try:
-                return dispute_event_handle(event=event)
-            except DisputeOrderUnknown as exc:  # the type orders' intake waits on
-                if isinstance(exc, order_hooks.DisputeOrderUnknown):
-                    raise
-                raise order_hooks.DisputeOrderUnknown(str(exc), order=exc.order) from exc
-
-        def claims_timeline(*, order) -> list[TimelineItem]:
-            items = []
-            for c in Claim.objects.filter(order=order):
-                text = f"{c.number} · {c.reason} · {c.status}" + (
-                    f" · {c.remedy}" if c.remedy else ""
-                )
-                items.append(TimelineItem(c.created_at, "claim", text))
-            return items
-
-        order_hooks.hook_register(
-            registry=order_hooks.dispute_event_handlers, hook=dispute_event_for_orders
-        )
-        order_hooks.hook_register(registry=order_hooks.order_timeline_sources, hook=claims_timeline)
+        hook_register(registry=dispute_event_handlers, hook=dispute_event_handle)
+        hook_register(registry=order_timeline_sources, hook=claims_timeline_items)
 
         # Pillow refuses decompression bombs above this many pixels (a warning above it, an
         # error above twice it); evidence uploads treat both as a refusal.

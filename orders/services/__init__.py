@@ -27,7 +27,6 @@ from .delivery import (
 from .emails import (
     EMAIL_TEMPLATES,
     OUTBOX_NAME,
-    _email_context,  # noqa: F401 (private; tests/storefront/test_money_and_bidi.py imports it here)
     order_email_outbox_hook,
     order_email_render,
     order_email_resend,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from keys.services import key_revoke_for_order
-from policies.engine import ClaimCase, claim_decide
+from policies.engine import ClaimCase, Outcome, claim_decide
 from policies.selectors import clause_url, preset_active_get
 
 from ..models import (
@@ -53,7 +53,7 @@ def order_cancel(*, order: Order, actor: Any = None, reason: str) -> Order:
 def order_cancel_request(*, order: Order, actor: Any = None) -> Order:
     """A customer asks to cancel: the policy decides (cancel_request); refused after delivery."""
     decision = _cancel_decision(order=order)
-    if decision is not None and decision.outcome != "cancel":
+    if decision is not None and decision.outcome != Outcome.CANCEL:
         raise CancellationRefused(decision.explanation, decision.clause, _clause_url(decision))
     if decision is None and order.status not in (S.ON_HOLD, S.BACKORDERED, S.PENDING, S.FAILED):
         raise CancellationRefused(_("This order has been delivered and cannot be cancelled."))
