@@ -20,8 +20,13 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python scripts/run_dev.py --addr $(ADDR)
 
+# `make test` runs the suite on every core (pytest-xdist; each worker gets its own test
+# database). Tests that share the suite's Redis queue or the smoke stack carry an
+# xdist_group (tests/conftest.py) and stay on one worker. `make test TEST_WORKERS=0`: serial.
+TEST_WORKERS ?= auto
+
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-e2e: install
 	$(BIN)/python -m pytest tests/e2e

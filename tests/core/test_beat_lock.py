@@ -4,9 +4,12 @@ import os
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("REDIS_URL"), reason="needs Redis for the beat lock: set REDIS_URL"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"), reason="needs Redis for the beat lock: set REDIS_URL"
+    ),
+    pytest.mark.xdist_group("redis"),  # one lock key in the suite's Redis: one xdist worker
+]
 
 
 @pytest.fixture
