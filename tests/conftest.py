@@ -8,8 +8,11 @@ from tests.browser import browser  # noqa: F401 - the one Chromium, shared by e2
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 # CI (CI=true): every property test is replayed from the same derandomized examples, so a
-# run fails or passes for the code, not for the draw (explicit @settings still win).
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+# run fails or passes for the code, not for the draw, and a loaded machine is no reason to
+# fail (no deadline). A test's explicit @settings (e.g. max_examples) still win.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True
+)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
