@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.core.cache.backends.redis import RedisCache
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 from tests.browser import browser  # noqa: F401 - the one Chromium, shared by e2e and smoke
@@ -85,6 +86,15 @@ def _staff_alerts_at_once(settings):
     """Staff alerts go out as soon as they commit (no digest window) unless a test sets
     one (tests/core/test_outbox.py proves the digest)."""
     settings.OUTBOX_STAFF_DIGEST_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Arabic through the test
+    client (LocaleMiddleware runs in this thread) leaves Arabic active after it, and under
+    pytest-xdist any test may follow it on the same worker."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
