@@ -49,7 +49,8 @@ def pytest_collection_modifyitems(config, items):
 
     Also marks each test for the runner:
     - ``xdist_group("redis")``: a real Celery worker consumes the suite's Redis queue, so
-      those tests share one xdist worker (``--dist loadgroup``; `make test`); the smoke
+      those tests share one xdist worker (with ``--dist loadgroup``; `make test` uses
+      loadfile, see the Makefile); the smoke
       stack (one per module, its own database) gets its own group;
     - ``db_independent``: see :func:`item_is_db_independent` (CI runs them in its
       PostgreSQL + Redis pass only: ``-m "not db_independent"`` in the SQLite pass).

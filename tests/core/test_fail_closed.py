@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 _SHOP_DB: dict[str, Path] = {}
 
 # the module's shop database is migrated once, in a subprocess: keep the module on one
-# pytest-xdist worker (`make test` runs with --dist loadgroup)
+# pytest-xdist worker (`make test` runs with --dist loadfile)
 pytestmark = pytest.mark.xdist_group("fail_closed")
 
 
