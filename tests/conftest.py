@@ -32,7 +32,7 @@ def item_is_db_independent(*, item: pytest.Item) -> bool:
 
 def redis_cache_clear_own_keys(self) -> None:
     """cache.clear() in tests: delete this process's keys only (KEY_PREFIX is per process,
-    storefront/settings_test.py), never FLUSHDB. Under pytest-xdist the workers share the
+    the test settings), never FLUSHDB. Under pytest-xdist the workers share the
     suite's Redis database, which is also the Celery broker of the "redis" group."""
     client = self._cache.get_client(None, write=True)
     keys = list(client.scan_iter(match=f"{self.key_prefix}:*", count=1000))
