@@ -1,3 +1,8 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.conf import settings
 from django.utils import translation
@@ -5,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from pricing.countries import country_choices
 from pricing.vat_numbers import vat_number_check
+
+if TYPE_CHECKING:
+    from .selectors import CheckoutConsent
 
 
 class CheckoutForm(forms.Form):
@@ -28,12 +36,26 @@ class CheckoutForm(forms.Form):
         help_text=_("With your country prefix, e.g. DE123456789."),
     )
 
-    def __init__(self, *args, consents=(), country_required=True, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        consents: Iterable[CheckoutConsent] = (),
+        country_required: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = [(code, _(name)) for code, name in settings.LANGUAGES]
+        language = self.fields["language"]
+        billing_country = self.fields["billing_country"]
+        assert isinstance(language, forms.ChoiceField)
+        assert isinstance(billing_country, forms.ChoiceField)
+        # settings.LANGUAGES names are already lazily translated.
+        language.choices = list(settings.LANGUAGES)
         countries = list(country_choices(language=translation.get_language() or "en"))
-        self.fields["billing_country"].choices = [("", _("Choose your country")), *countries]
-        self.fields["billing_country"].required = country_required
+        country_options = [("", _("Choose your country")), *countries]
+        billing_country.choices = country_options
+        billing_country.required = country_required
+        # the values the billing country field accepts ("" included: no country chosen)
+        self.billing_country_codes = frozenset(code for code, _label in country_options)
         self.consents = list(consents)
         for consent in self.consents:
             # Never ticked in advance: the customer must tick each one themselves.
@@ -44,8 +66,9 @@ class CheckoutForm(forms.Form):
                 error_messages={"required": _("Please tick this box to continue.")},
             )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         number = (data.get("vat_number") or "").strip()
         if number:
             check = vat_number_check(number=number, country=data.get("billing_country") or "")

@@ -58,4 +58,7 @@ def hooks_run_on_commit(*, registry: list[Callable[..., None]], **kwargs: Any) -
     (at once outside a transaction). Each runs on its own: one failing does not stop the
     others (``robust``: logged, the change itself already committed)."""
     for hook in list(registry):
-        transaction.on_commit(lambda hook=hook: hook(**kwargs), robust=True)
+        # Bound per hook via the default argument; annotated because mypy cannot infer a
+        # lambda with a default argument where on_commit expects a no-argument callable.
+        call: Callable[..., None] = lambda hook=hook: hook(**kwargs)  # noqa: E731
+        transaction.on_commit(call, robust=True)

@@ -169,7 +169,8 @@ def orders_keys_rows(*, orders: list[Order]) -> dict[Any, list[LineView]]:
     visible = [order.pk for order in orders if order.status in KEY_VISIBLE_STATES]
     by_line: dict[int, list] = {}
     for key in keys_for_orders(order_ids=visible):
-        if key.status == "delivered":
+        # keys_for_orders reads keys through their order line: order_line_id is set
+        if key.status == "delivered" and key.order_line_id is not None:
             by_line.setdefault(key.order_line_id, []).append(key)
     return {
         order.pk: [
@@ -301,13 +302,17 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
     first_check = threshold is not None and order.total > threshold
     if first_check:
         subqueries["velocity_earlier"] = Exists(others.filter(email__iexact=order.email))
-    counts = (
-        Order.objects.filter(pk=order.pk).values(**subqueries).first() if subqueries else None
+    # annotate + values by name: the same SELECT as values(**subqueries), whose row type
+    # the stubs cannot know (a TypedDict without keys)
+    row: dict[str, Any] = (
+        Order.objects.filter(pk=order.pk).annotate(**subqueries).values(*subqueries).first()
+        if subqueries
+        else None
     ) or {}
-    if first_check and not counts.get("velocity_earlier"):
+    if first_check and not row.get("velocity_earlier"):
         reasons.append(f"first order above {threshold} {order.currency}")
-    counts = {
-        label: counts[f"velocity_{label}"] for label in checks if f"velocity_{label}" in counts
+    counts: dict[str, int] = {
+        label: row[f"velocity_{label}"] for label in checks if f"velocity_{label}" in row
     }
     for label, count in counts.items():
         if count >= checks[label][1]:

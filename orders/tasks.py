@@ -13,6 +13,7 @@ which reads the services' modules only when a task runs: ``from . import service
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from celery import shared_task
 
@@ -21,9 +22,24 @@ from core.outbox import outbox_send_leased
 from . import services
 from .gateways import GatewayError
 
+if TYPE_CHECKING:
+    from celery import Task
+    from celery.contrib.django.task import DjangoTask
+
 logger = logging.getLogger(__name__)
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
+
+def _django_task_typed(task: Task[_P, _R]) -> DjangoTask[_P, _R]:
+    """``task`` as what it is: the app's task class is ``DjangoTask`` (``task_cls`` in
+    ``config.celery``), which adds ``delay_on_commit``. The Celery stubs type
+    ``shared_task`` as returning a plain ``Task``; this changes nothing at run time."""
+    return cast("DjangoTask[_P, _R]", task)
+
+
+@_django_task_typed
 @shared_task(
     bind=True,
     name="orders.tasks.orders_deliver",
@@ -62,7 +78,7 @@ def _deliver_inline(paid: services.PaidNow) -> None:
     try:
         outcome = services.order_deliver(order_id=paid.order_id, paid_now=paid.order)
     except GatewayError:
-        order_deliver_task.apply_async(args=[paid.order_id], countdown=10)
+        order_deliver_task.apply_async(args=(paid.order_id,), countdown=10)
         return
     _emails_send(outcome)
 
@@ -72,6 +88,7 @@ def order_email_send_task(email_id: int) -> str:
     return services.order_email_send(email_id=email_id)
 
 
+@_django_task_typed
 @shared_task(name="orders.tasks.orders_webhook_replay_deferred", acks_late=True)
 def webhook_events_replay_deferred_task(order_id: str) -> int:
     return services.webhook_events_replay_deferred(order_id=order_id)

@@ -82,8 +82,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("catalog:cart")
     if not selectors.checkout_open_get():
         services.checkout_closed_report()
-        context = {"message": services.CHECKOUT_CLOSED_MESSAGE}
-        return render(request, "orders/checkout_closed.html", context, status=503)
+        closed = {"message": services.CHECKOUT_CLOSED_MESSAGE}
+        return render(request, "orders/checkout_closed.html", closed, status=503)
     language = translation.get_language() or "en"
     consents = selectors.checkout_consents_list(language=language)
     tax_settings = shop_tax_settings_get()
@@ -188,7 +188,7 @@ def _checkout_quote_for(*, form: CheckoutForm, cart, coupon_code: str):
     vat_number = ""
     if form.is_bound:
         posted = (form.data.get("billing_country") or "").upper()
-        if posted in dict(form.fields["billing_country"].choices):
+        if posted in form.billing_country_codes:
             country = posted
         typed = form.data.get("vat_number", "")
         if typed and vat_number_check(number=typed, country=country).valid:

@@ -64,10 +64,9 @@ def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOu
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         # Every writer of an order's risk row holds the order's lock: no race on creating it.
-        risk = OrderRisk.objects.select_for_update().filter(order=order).first()
-        risk_new = risk is None
-        if risk_new:
-            risk = OrderRisk(order=order)
+        existing = OrderRisk.objects.select_for_update().filter(order=order).first()
+        risk_new = existing is None
+        risk = OrderRisk(order=order) if existing is None else existing
         risk_fields: list[str] = []
         if facts is not None and (facts.risk_level or facts.card_fingerprint):
             risk.risk_level = facts.risk_level or risk.risk_level

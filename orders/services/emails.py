@@ -53,7 +53,7 @@ def _order_email_create(
     return email
 
 
-EMAIL_TEMPLATES = {
+EMAIL_TEMPLATES: dict[str, str] = {
     OrderEmailKind.DELIVERY: "order_delivered",
     OrderEmailKind.RESEND: "order_delivered",
     OrderEmailKind.HOLD: "order_on_hold",
@@ -128,10 +128,12 @@ def order_email_render(*, message):
     rendered = email_render(
         name=EMAIL_TEMPLATES[email.kind], context=context, language=order.language or "en"
     )
+    # email_render built the message from rendered strings: str() only narrows the
+    # stubs' wider types (lazy strings, MIME objects) for RenderedEmail
     return RenderedEmail(
-        subject=rendered.subject,
-        text=rendered.body,
-        html=rendered.alternatives[0][0],
+        subject=str(rendered.subject),
+        text=str(rendered.body),
+        html=str(rendered.alternatives[0][0]),
         to=[order.email],
         headers={"X-Order-Number": order.number, "X-Order-Email": email.kind},
         facts={"key_ids": context.pop("key_ids")},
@@ -192,7 +194,8 @@ def _email_context(
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
         codes_by_line: dict[int, list[str]] = {}
         for key, code in key_codes_for_order_email(order_id=order.pk, keys=keys):
-            codes_by_line.setdefault(key.order_line_id, []).append(code)
+            if key.order_line_id is not None:  # always set: the order's delivered keys
+                codes_by_line.setdefault(key.order_line_id, []).append(code)
             context["key_ids"].append(key.pk)
         if lines is None:
             lines = list(order.lines.select_related("product").order_by("id"))
@@ -239,6 +242,8 @@ def order_email_resend(*, order: Order, actor: Any = None, staff: bool = False) 
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         email = _order_email_create(order=locked, kind=OrderEmailKind.RESEND, actor=actor)
+        # a resend always gets a new row: only the other kinds can return None
+        assert email is not None
         order_event_add(
             order=locked,
             kind=OrderEventKind.EMAIL,

@@ -61,8 +61,8 @@ def orders_sweep_undelivered(*, grace_seconds: int | None = None) -> SweepResult
     received = WebhookEvent.objects.filter(
         status=WebhookEventStatus.RECEIVED, received_at__lte=cutoff
     )
-    for pk in received.order_by("received_at").values_list("pk", flat=True)[:500]:
-        tasks.webhook_event_process_task.delay(pk)
+    for event_pk in received.order_by("received_at").values_list("pk", flat=True)[:500]:
+        tasks.webhook_event_process_task.delay(event_pk)
         result.events += 1
     for refund in Refund.objects.filter(
         status__in=[RefundStatus.FAILED, RefundStatus.PENDING],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.utils.translation import gettext as _
 
 from core.ratelimit import ratelimit_check, ratelimit_hit
@@ -14,6 +16,15 @@ from ..selectors import order_get_for_tracking
 from .errors import RateLimited
 
 
+class _RateLimitArgs(TypedDict):
+    """The keyword arguments ratelimit_check and ratelimit_hit share."""
+
+    scope: str
+    key: str
+    limit: int
+    window_seconds: int
+
+
 def order_track_lookup(*, number: str, email: str, ip: str | None) -> Order | None:
     """The order a tracking lookup (number + billing email) opens, or None.
 
@@ -21,7 +32,7 @@ def order_track_lookup(*, number: str, email: str, ip: str | None) -> Order | No
     failed ``TRACK_PER_IP`` times in the window is refused (RateLimited) until it ends.
     Nothing is counted per order, so someone guessing at an order cannot lock its owner out.
     """
-    limit = {
+    limit: _RateLimitArgs = {
         "scope": "track-ip-failures",
         "key": ip or "-",
         "limit": orders_setting("TRACK_PER_IP"),

@@ -3,7 +3,7 @@ rows it writes and what follows a move (coupon use, outgoing webhooks)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +21,11 @@ from ..models import (
 )
 from ._common import _staff_alert
 from .errors import OrderTransitionError
+
+if TYPE_CHECKING:
+    from django.db import models
+
+    from accounts.models import User
 
 S = OrderStatus
 
@@ -40,10 +45,17 @@ UNPAID_STATES = frozenset({S.PENDING, S.FAILED, S.EXPIRED})
 CANCELLABLE_STATES = frozenset({S.PENDING, S.FAILED, S.PAID, S.ON_HOLD, S.BACKORDERED})
 
 
+def _event_actor(actor: object) -> User | None:
+    """``OrderEvent.actor``: the acting user when it is a saved one, else None."""
+    # actor_or_none (core.audit) returns its argument unchanged or None, typed ``object``;
+    # the actors passed here are users (or None, or an anonymous visitor, which has no pk).
+    return cast("User | None", OrderEvent.actor_or_none(actor))
+
+
 def order_event_add(
     *,
     order: Order,
-    kind: OrderEventKind,
+    kind: OrderEventKind | str,
     reason: str,
     actor: Any = None,
     from_status: str = "",
@@ -53,7 +65,7 @@ def order_event_add(
     (amounts, ids) in ``data``."""
     return OrderEvent.objects.create(
         order=order,
-        actor=OrderEvent.actor_or_none(actor),
+        actor=_event_actor(actor),
         kind=OrderEventKind(kind),
         from_status=from_status or order.status,
         to_status=order.status,
@@ -105,13 +117,14 @@ def _order_transition_locked(
             also_save=also_save,
             event=lambda from_status, to_status: OrderEvent(
                 order=locked,
-                actor=OrderEvent.actor_or_none(actor),
+                actor=_event_actor(actor),
                 kind=OrderEventKind.STATUS,
                 from_status=from_status,
                 to_status=to_status,
                 reason=reason[:500],
             ),
-            events=events,
+            # core's machine takes any event rows: ours are OrderEvents (list is invariant)
+            events=cast("list[models.Model] | None", events),
             label=locked.number,
         )
     except TransitionNotAllowed as exc:
@@ -155,8 +168,8 @@ def _coupon_follow(*, order: Order, to_status: str) -> None:
 
 # The order events merchants' endpoints can subscribe to, by the status that raises them
 # (once per order: a paid order redelivered, or a dispute won, does not raise them again).
-ORDER_WEBHOOK_EVENTS = {S.PAID: "order.paid", S.DELIVERED: "order.delivered",
-                        S.ON_HOLD: "order.on_hold"}  # fmt: skip
+ORDER_WEBHOOK_EVENTS: dict[str, str] = {S.PAID: "order.paid", S.DELIVERED: "order.delivered",
+                                        S.ON_HOLD: "order.on_hold"}  # fmt: skip
 
 
 def order_webhook_payload(*, order: Order) -> dict[str, Any]:

@@ -187,7 +187,8 @@ def _stripe_event_process_locked(*, event: WebhookEvent, replay: bool) -> str:
     if event.status in FINAL_EVENT_STATES and not replay:
         return event.status
     event.attempts += 1
-    status, error, order = WebhookEventStatus.PROCESSED, "", None
+    status: str = WebhookEventStatus.PROCESSED
+    error, order = "", None
     try:
         with transaction.atomic():
             status, order = _stripe_event_dispatch(event=event)
