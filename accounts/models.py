@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditEvent
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -83,19 +85,22 @@ class User(AbstractUser):
         ).hexdigest()
 
 
-class AccountEvent(models.Model):
+class AccountEventKind(models.TextChoices):
+    SUSPENDED = "suspended", _("Suspended")
+    UNSUSPENDED = "unsuspended", _("Suspension lifted")
+    FLAGGED = "flagged", _("Flagged for review")
+
+
+class AccountEvent(AuditEvent):
     """Audit row for every change to an account's standing (suspension, flags)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_events")
-    actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    kind = models.CharField(max_length=32)
-    reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(_("kind"), max_length=40, choices=AccountEventKind.choices)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(AuditEvent.Meta):
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
 
     def __str__(self) -> str:
         return f"{self.user} {self.kind}"

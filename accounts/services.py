@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import AccountEvent, User
+from .models import AccountEvent, AccountEventKind, User
 
 
 @transaction.atomic
@@ -31,7 +31,9 @@ def user_suspend(*, user: User, reason: str, actor: User | None = None) -> User:
         update_fields=["is_suspended", "suspended_reason", "suspended_at", "session_generation"]
     )
     user.refresh_from_db(fields=["session_generation"])
-    AccountEvent.objects.create(user=user, actor=actor, kind="suspended", reason=reason[:255])
+    AccountEvent.objects.create(
+        user=user, actor=actor, kind=AccountEventKind.SUSPENDED, reason=reason[:500]
+    )
     return user
 
 
@@ -44,7 +46,9 @@ def user_unsuspend(*, user: User, reason: str, actor: User | None = None) -> Use
     user.suspended_reason = ""
     user.suspended_at = None
     user.save(update_fields=["is_suspended", "suspended_reason", "suspended_at"])
-    AccountEvent.objects.create(user=user, actor=actor, kind="unsuspended", reason=reason[:255])
+    AccountEvent.objects.create(
+        user=user, actor=actor, kind=AccountEventKind.UNSUSPENDED, reason=reason[:500]
+    )
     return user
 
 
@@ -56,7 +60,9 @@ def user_flag(*, user: User, reason: str, actor: User | None = None) -> User:
     user.is_flagged = True
     user.flagged_reason = reason[:255]
     user.save(update_fields=["is_flagged", "flagged_reason"])
-    AccountEvent.objects.create(user=user, actor=actor, kind="flagged", reason=reason[:255])
+    AccountEvent.objects.create(
+        user=user, actor=actor, kind=AccountEventKind.FLAGGED, reason=reason[:500]
+    )
     return user
 
 

@@ -62,10 +62,9 @@ def main() -> None:
     django_ready()
     from django.db import connections, transaction
 
-    from keys.services import allocation
     from keys.models import Key, KeyBatch, Supplier
     from keys.selectors import key_allocatable
-    from keys.services import key_allocate, key_import
+    from keys.services import allocation, key_allocate, key_import
     from orders.models import Order, OrderLine
 
     if args.naive:

@@ -31,6 +31,7 @@ from .models import (
     Refund,
     WebhookEvent,
 )
+from .selectors import fraud_settings_get, order_timeline_get
 
 # One permission for every export (orders, refunds, claims, keys sold per batch).
 EXPORT_PERMISSION = "refunds.export_data"
@@ -46,7 +47,7 @@ class OrderLineInline(ReadOnlyInline):
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ("created_at", "kind", "from_status", "to_status", "actor", "reason")
+    fields = ("created_at", "kind", "from_status", "to_status", "actor", "reason", "data")
     readonly_fields = fields
 
 
@@ -185,8 +186,6 @@ class OrderAdmin(ActionCheckboxMixin, ExportAdminMixin, admin.ModelAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from .selectors import order_timeline_get
-
         order = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if order is not None:
@@ -338,8 +337,6 @@ class FraudSettingsAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        from .selectors import fraud_settings_get
-
         fraud_settings_get()  # the one row always exists
         return super().changelist_view(request, extra_context)
 

@@ -1,6 +1,10 @@
 from django import forms
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from pricing.countries import country_choices
+from pricing.vat_numbers import vat_number_check
 
 
 class CheckoutForm(forms.Form):
@@ -25,10 +29,6 @@ class CheckoutForm(forms.Form):
     )
 
     def __init__(self, *args, consents=(), country_required=True, **kwargs):
-        from django.utils import translation
-
-        from pricing.countries import country_choices
-
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [(code, _(name)) for code, name in settings.LANGUAGES]
         countries = list(country_choices(language=translation.get_language() or "en"))
@@ -45,8 +45,6 @@ class CheckoutForm(forms.Form):
             )
 
     def clean(self):
-        from pricing.vat_numbers import vat_number_check
-
         data = super().clean()
         number = (data.get("vat_number") or "").strip()
         if number:

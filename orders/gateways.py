@@ -16,7 +16,9 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.urls import reverse
 
-from core.money import money_to_minor_units
+from core.money import money_format, money_to_minor_units
+
+from .conf import orders_setting
 
 
 class GatewayError(Exception):
@@ -76,7 +78,7 @@ class Gateway(Protocol):
 @functools.lru_cache(maxsize=4)
 def _stripe_client(api_key: str, api_base: str, timeout: int):
     """One client (and connection pool) per configuration and process."""
-    import stripe
+    import stripe  # deferred: the Stripe SDK is only loaded by the Stripe gateway
 
     # Retries (network errors, timeouts) reuse the request's idempotency key.
     return stripe.StripeClient(
@@ -93,8 +95,6 @@ class StripeGateway:
     name = "stripe"
 
     def _client(self):
-        from .conf import orders_setting
-
         return _stripe_client(
             settings.STRIPE_SECRET_KEY or "",
             settings.STRIPE_API_BASE or "",
@@ -102,7 +102,7 @@ class StripeGateway:
         )
 
     def session_create(self, *, order: Any, success_url: str, cancel_url: str) -> CheckoutSession:
-        import stripe
+        import stripe  # deferred: the Stripe SDK is only loaded by the Stripe gateway
 
         params = {
             "mode": "payment",
@@ -126,7 +126,7 @@ class StripeGateway:
         return CheckoutSession(id=session.id, url=session.url)
 
     def _retrieve(self, session_id: str):
-        import stripe
+        import stripe  # deferred: the Stripe SDK is only loaded by the Stripe gateway
 
         try:
             return self._client().v1.checkout.sessions.retrieve(
@@ -174,7 +174,7 @@ class StripeGateway:
     def refund_create(
         self, *, order: Any, amount: Decimal, idempotency_key: str, refund_id: int
     ) -> GatewayRefund:
-        import stripe
+        import stripe  # deferred: the Stripe SDK is only loaded by the Stripe gateway
 
         if not order.gateway_payment_id:
             raise GatewayError("order has no payment to refund")
@@ -226,8 +226,6 @@ def gateway_line_items(*, order: Any) -> list[dict[str, Any]]:
     A line charged at its list price is ``quantity × unit price``; a discounted line (whose
     total need not divide by its quantity) is one item of ``quantity × name`` at the line's
     total, with the discount in its description."""
-    from core.money import money_format
-
     currency = order.currency.lower()
     items = []
     for line in order.lines.all().order_by("id"):

@@ -1,24 +1,50 @@
-"""Registries through which apps above ``orders`` react to its money events.
+"""Registries through which apps above ``orders`` react to its events or add to its pages.
 
 ``orders`` never imports those apps: each one appends its callables here in its
 ``AppConfig.ready()`` (e.g. ``invoices`` issues an invoice when an order is paid and a
-credit note when a refund succeeds). The callables run after the transaction that made
-the change commits (``transaction.on_commit``), once per change, with keyword arguments
-only; they must be quick (enqueue a task) and idempotent, since a change can be reported
-again by a retried task.
+credit note when a refund succeeds; ``refunds`` handles the gateway's dispute events and
+lists an order's claims on its staff timeline).
+
+The money hooks (``order_paid_hooks``, ``refund_succeeded_hooks``) run after the
+transaction that made the change commits (``transaction.on_commit``), once per change,
+with keyword arguments only; they must be quick (enqueue a task) and idempotent, since a
+change can be reported again by a retried task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from .models import Order
+    from .selectors import TimelineItem
 
 # hook(*, order_id: str) -- the order just became paid (its first payment confirmation).
 order_paid_hooks: list[Callable[..., None]] = []
 # hook(*, refund_id: int) -- the refund just reached ``succeeded`` (counted on its order).
 refund_succeeded_hooks: list[Callable[..., None]] = []
+
+# handler(*, event: dict) -> Any -- one stored Stripe ``charge.dispute.*`` event (its
+# payload), called by the webhook intake outside any transaction (it may call the gateway),
+# again when the event is replayed: it must be idempotent. It raises DisputeOrderUnknown
+# when the event must wait for the order's payment; any other error marks the event failed.
+dispute_event_handlers: list[Callable[..., Any]] = []
+# source(*, order: Order) -> Iterable[TimelineItem] -- more lines for an order's staff
+# timeline (orders.selectors.order_timeline_get); one query per source.
+order_timeline_sources: list[Callable[..., Iterable[TimelineItem]]] = []
+
+
+class DisputeOrderUnknown(LookupError):
+    """A dispute names a payment with no paid order yet (events can arrive out of order):
+    the event waits, linked to ``order`` when it names one, and is replayed once that
+    order's payment is confirmed."""
+
+    def __init__(self, message: str, *, order: Order | None = None) -> None:
+        super().__init__(message)
+        self.order = order
 
 
 def hook_register(*, registry: list[Callable[..., None]], hook: Callable[..., None]) -> None:

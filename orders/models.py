@@ -1,11 +1,12 @@
 """Orders: what a customer bought, its status pipeline and its payment events.
 
 The orders app owns these models; status changes go through `orders.services.order_transition`,
-which checks the allowed move and writes an OrderEvent row.
+which moves through ``ORDER_MACHINE`` and writes an OrderEvent row.
 """
 
 import secrets
 import uuid
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +14,9 @@ from django.db.models import Q
 from django.db.models.functions import Round, Upper
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditEvent
+from core.money import currency_precision
+from core.statemachine import StateMachine
 from pricing.choices import TaxRegime, TaxTreatment
 
 
@@ -38,6 +42,27 @@ class OrderStatus(models.TextChoices):
 
 # Orders that can still be paid by the customer (the payment page accepts them).
 OPEN_ORDER_STATES = (OrderStatus.PENDING, OrderStatus.FAILED)
+
+_S = OrderStatus
+# The allowed moves of an order's status (orders.services.order_transition moves through it).
+ORDER_MACHINE = StateMachine(
+    name="order",
+    moves={
+        _S.PENDING: frozenset({_S.PAID, _S.FAILED, _S.EXPIRED, _S.CANCELLED}),
+        # Money can arrive after a failed attempt or an expiry event (out-of-order webhooks):
+        # the order is then paid and must be delivered or refunded.
+        _S.FAILED: frozenset({_S.PAID, _S.EXPIRED, _S.CANCELLED}),
+        _S.EXPIRED: frozenset({_S.PAID}),
+        _S.PAID: frozenset({_S.ON_HOLD, _S.DELIVERED, _S.BACKORDERED, _S.CANCELLED, _S.DISPUTED}),
+        _S.ON_HOLD: frozenset({_S.DELIVERED, _S.BACKORDERED, _S.CANCELLED, _S.DISPUTED}),
+        _S.BACKORDERED: frozenset({_S.DELIVERED, _S.CANCELLED, _S.DISPUTED}),
+        _S.DELIVERED: frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.DISPUTED}),
+        _S.PARTIALLY_REFUNDED: frozenset({_S.REFUNDED, _S.DISPUTED}),
+        _S.DISPUTED: frozenset({_S.DELIVERED, _S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CANCELLED}),
+        _S.REFUNDED: frozenset({_S.DISPUTED}),
+        _S.CANCELLED: frozenset({_S.DISPUTED}),
+    },
+)
 
 
 class Order(models.Model):
@@ -239,35 +264,8 @@ class OrderLine(models.Model):
         """What the customer paid for one unit of this line, after discount, rounded down in
         the currency's precision (so refunding every unit never gives back more than the line
         cost). The per-key amount for claims and exchanges."""
-        from decimal import ROUND_DOWN, Decimal
-
-        from core.money import currency_precision
-
         exponent = Decimal(1).scaleb(-currency_precision(currency=self.order.currency))
         return (self.line_total / self.quantity).quantize(exponent, rounding=ROUND_DOWN)
-
-
-class OrderEvent(models.Model):
-    """One row per status change or notable step: who, when, from, to, why."""
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    from_status = models.CharField(max_length=24, blank=True)
-    to_status = models.CharField(max_length=24, blank=True)
-    kind = models.CharField(max_length=40, default="status")
-    reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.order_id} {self.from_status}->{self.to_status}"
-
-
-# --- extensions owned by the checkout / payment / delivery flow -------------------------
 
 
 class OrderEventKind(models.TextChoices):
@@ -281,6 +279,29 @@ class OrderEventKind(models.TextChoices):
     REFUND = "refund", _("Refund")
     CONSENT = "consent", _("Consent")
     LOCATION = "location_conflict", _("Location conflict")
+    EXCHANGE_LINE = "exchange_line", _("Exchange line added")
+    INVOICE = "invoice", _("Invoice issued")
+    CREDIT_NOTE = "credit_note", _("Credit note issued")
+
+
+class OrderEvent(AuditEvent):
+    """One row per status change or notable step: who, when, from, to, why, and its facts
+    (amounts, ids) in ``data``."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(
+        _("kind"), max_length=40, choices=OrderEventKind.choices, default=OrderEventKind.STATUS
+    )
+
+    class Meta(AuditEvent.Meta):
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.from_status}->{self.to_status}"
+
+
+# --- extensions owned by the checkout / payment / delivery flow -------------------------
 
 
 class OrderRisk(models.Model):

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import hmac
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, Func, IntegerField, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Func, IntegerField, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from accounts.selectors import user_verified_emails
+from core.versioned_cache import versioned_cache_get
+from keys.models import KeyView
+from keys.selectors import keys_for_order, keys_for_orders
+from policies.consents import POLICY_ACCEPTANCE, consent_wording, consent_wording_version
+from policies.selectors import (
+    checkout_consents_get,
+    document_version_url,
+    documents_current_list,
+    preset_active_get,
+    preset_active_record_get,
+)
+
+from .hooks import order_timeline_sources
 from .models import (
     BlocklistEntry,
     BlocklistKind,
@@ -20,6 +35,8 @@ from .models import (
     OrderLine,
     OrderRisk,
     OrderStatus,
+    Refund,
+    RefundStatus,
 )
 
 S = OrderStatus
@@ -65,7 +82,6 @@ def order_queryset_for_user(*, user: Any) -> QuerySet[Order]:
     newest first."""
     if not getattr(user, "is_authenticated", False):
         return Order.objects.none()
-    from accounts.selectors import user_verified_emails
 
     condition = Q(user=user)
     for email in user_verified_emails(user=user):
@@ -100,7 +116,6 @@ def order_visible_to_user(*, order: Order, user: Any) -> bool:
         return True
     if order.user_id is not None:
         return False
-    from accounts.selectors import user_verified_emails
 
     return email_normalize(order.email) in user_verified_emails(user=user)
 
@@ -151,8 +166,6 @@ class LineView:
 def orders_keys_rows(*, orders: list[Order]) -> dict[Any, list[LineView]]:
     """Each order's lines with their delivered keys, masked (no decryption here), read in
     one query for all the orders (their lines should be prefetched)."""
-    from keys.selectors import keys_for_orders
-
     visible = [order.pk for order in orders if order.status in KEY_VISIBLE_STATES]
     by_line: dict[int, list] = {}
     for key in keys_for_orders(order_ids=visible):
@@ -180,8 +193,6 @@ def order_keys_rows(*, order: Order) -> list[LineView]:
 
 def order_key_get(*, order: Order, key_id: int):
     """A delivered key of ``order`` (the caller has checked access), else None."""
-    from keys.selectors import keys_for_order
-
     if order.status not in KEY_VISIBLE_STATES:
         return None
     return next(
@@ -225,10 +236,6 @@ BLOCKLIST_CACHE = "orders.blocklist"
 def fraud_settings_cached_get() -> FraudSettings:
     """The fraud settings as last saved, without a query while they are unchanged (a copy:
     the caller may not change the shared one)."""
-    from copy import copy
-
-    from core.versioned_cache import versioned_cache_get
-
     return copy(versioned_cache_get(name=FRAUD_SETTINGS_CACHE, loader=fraud_settings_get))
 
 
@@ -252,7 +259,6 @@ def blocklist_matches(*, email: str, ip: str | None, card_fingerprint: str) -> l
         wanted.append((BlocklistKind.IP, ip.lower()))
     if card_fingerprint:
         wanted.append((BlocklistKind.CARD, card_fingerprint.lower()))
-    from core.versioned_cache import versioned_cache_get
 
     # The whole list, held per process while it is unchanged (a shop blocks hundreds of
     # values, not millions): a set lookup per value instead of a query per order.
@@ -338,8 +344,6 @@ class CheckoutConsent:
 def checkout_open_get() -> bool:
     """Checkout sells only under an active policy preset (its pages are what customers
     accept); without one it is closed."""
-    from policies.selectors import preset_active_record_get
-
     return preset_active_record_get() is not None
 
 
@@ -349,9 +353,6 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
     Always includes a policy acceptance box; the immediate-delivery consent and the
     withdrawal waiver appear only where the active preset requires them.
     """
-    from policies.consents import consent_wording, consent_wording_version
-    from policies.selectors import checkout_consents_get, document_version_url, preset_active_get
-
     requirements = checkout_consents_get(language=language)
     rules = preset_active_get()
     # the legal basis in the language the page is shown in (presets carry it per language)
@@ -374,16 +375,14 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
                 document_version=str(doc.version) if doc else "",
             )
         )
-    if not any(c.kind == "policy_acceptance" for c in consents):
+    if not any(c.kind == POLICY_ACCEPTANCE for c in consents):
         consents.insert(
             0,
             CheckoutConsent(
-                kind="policy_acceptance",
+                kind=POLICY_ACCEPTANCE,
                 required=True,
-                wording=consent_wording(kind="policy_acceptance", language=language),
-                wording_version=consent_wording_version(
-                    kind="policy_acceptance", language=language
-                ),
+                wording=consent_wording(kind=POLICY_ACCEPTANCE, language=language),
+                wording_version=consent_wording_version(kind=POLICY_ACCEPTANCE, language=language),
                 clause_id="",
                 clause_url="",
                 legal_basis="",
@@ -397,8 +396,6 @@ def checkout_consents_list(*, language: str) -> list[CheckoutConsent]:
 
 def checkout_documents_list(*, language: str) -> list[dict[str, str]]:
     """Links to the exact current versions of the policy pages."""
-    from policies.selectors import document_version_url, documents_current_list
-
     return [
         {"title": doc.title, "url": document_version_url(document=doc), "version": str(doc.version)}
         for doc in documents_current_list(language=language)
@@ -412,8 +409,6 @@ def order_for_test_session_get(*, session_id: str) -> Order | None:
 
 def refund_get(*, refund_id: str):
     """A refund by its id as a claim records it (text), or None."""
-    from .models import Refund
-
     return Refund.objects.filter(pk=refund_id).first() if str(refund_id).isdigit() else None
 
 
@@ -428,10 +423,6 @@ def order_refundable_amount(*, order: Order, order_line: OrderLine | None = None
     (it is retried with its idempotency key by the sweeper or by staff, and must still fit).
     A refund the gateway made that we have no row for yet is covered by ``refunded_total``.
     """
-    from django.db.models import Sum
-
-    from .models import Refund, RefundStatus
-
     committed = Refund.objects.filter(order_id=order.pk).exclude(
         status=RefundStatus.CANCELED
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
@@ -451,15 +442,14 @@ class TimelineItem:
 
 def order_timeline_get(*, order: Order) -> list[TimelineItem]:
     """Everything that happened to an order, oldest first, in one list for staff: its
-    events, emails, views of its keys (channel, IP; never a code), refunds and claims.
-    A fixed number of queries (one per source)."""
-    from keys.models import KeyView
-    from refunds.models import Claim
-
+    events, emails, views of its keys (channel, IP; never a code), refunds, and what the
+    apps above add (``orders.hooks.order_timeline_sources``: refunds' claims). A fixed
+    number of queries (one per source)."""
     items: list[TimelineItem] = []
     for e in order.events.select_related("actor"):
         move = f"{e.from_status} → {e.to_status}" if e.to_status else ""
-        text = " · ".join(part for part in (e.kind, move, e.reason) if part)
+        facts = " ".join(f"{name}={value}" for name, value in (e.data or {}).items())
+        text = " · ".join(part for part in (e.kind, move, e.reason, facts) if part)
         items.append(TimelineItem(e.created_at, "event", text, str(e.actor or "")))
     for m in order.emails.all():
         items.append(TimelineItem(m.created_at, "email", f"{m.kind} · {m.status} · {m.attempts}×"))
@@ -470,7 +460,6 @@ def order_timeline_get(*, order: Order) -> list[TimelineItem]:
     for r in order.refunds.all():
         text = f"{r.amount} {r.currency} · {r.reason} · {r.status}"
         items.append(TimelineItem(r.created_at, "refund", text))
-    for c in Claim.objects.filter(order=order):
-        text = f"{c.number} · {c.reason} · {c.status}" + (f" · {c.remedy}" if c.remedy else "")
-        items.append(TimelineItem(c.created_at, "claim", text))
+    for source in order_timeline_sources:  # e.g. refunds: the order's claims
+        items.extend(source(order=order))
     return sorted(items, key=lambda item: item.at)

@@ -1,15 +1,22 @@
 """Celery tasks of the orders app: thin wrappers that call one service each.
 
-Every task is idempotent. Retries with backoff go through the broker; without a broker
-(tasks run in-process) a failure is left to the periodic sweeper instead of retrying
-inline, so a web request never loops on a dead SMTP server.
+Every task is idempotent and keeps the name it was registered under (in-flight messages
+and the beat schedule in ``config.celery`` name them). Retries with backoff go through
+the broker (``autoretry_for``); without a broker (tasks run in-process) a failure is left
+to the periodic sweeper instead of retrying inline, so a web request never loops on a
+dead gateway.
+
+The services enqueue these tasks by function (``orders.services`` imports this module,
+which reads the services' modules only when a task runs: ``from . import services``).
 """
 
 from __future__ import annotations
 
 import logging
 
-from config.celery import app
+from celery import shared_task
+
+from core.outbox import outbox_send_leased
 
 from . import services
 from .gateways import GatewayError
@@ -17,30 +24,31 @@ from .gateways import GatewayError
 logger = logging.getLogger(__name__)
 
 
-def _retry_later(task, exc: Exception | None = None, countdown: int = 10):
-    if task.request.is_eager or task.request.called_directly:
-        return None  # the sweeper re-drives it
-    if task.request.retries >= task.max_retries:
-        return None
-    raise task.retry(exc=exc, countdown=min(countdown * 2**task.request.retries, 900))
-
-
-@app.task(bind=True, max_retries=8, acks_late=True)
-def orders_deliver(self, order_id: str) -> str:
-    """Fraud check, then hold or deliver; then send the resulting emails at once."""
+@shared_task(
+    bind=True,
+    name="orders.tasks.orders_deliver",
+    acks_late=True,
+    autoretry_for=(GatewayError,),
+    retry_backoff=10,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=8,
+)
+def order_deliver_task(self, order_id: str) -> str:
+    """Fraud check, then hold or deliver; then send the resulting emails at once. When the
+    gateway cannot give the risk facts, the broker retries with backoff."""
     try:
         outcome = services.order_deliver(order_id=order_id)
-    except GatewayError as exc:  # risk facts unavailable: try again shortly
-        _retry_later(self, exc)
-        return "retry"
+    except GatewayError:
+        if self.request.is_eager or self.request.called_directly:
+            return "retry"  # no broker: the sweeper re-drives it
+        raise
     _emails_send(outcome)
     return outcome.status
 
 
 def _emails_send(outcome: services.DeliveryOutcome) -> None:
     """The emails a delivery run produced, at once (the outbox retries a failure itself)."""
-    from core.outbox import outbox_send_leased
-
     for message in outcome.leased_messages:
         outbox_send_leased(message=message)
     for email_id in outcome.email_ids:
@@ -48,29 +56,29 @@ def _emails_send(outcome: services.DeliveryOutcome) -> None:
 
 
 def _deliver_inline(paid: services.PaidNow) -> None:
-    """What ``orders_deliver`` does, in the task that confirmed the payment; when the
+    """What ``order_deliver_task`` does, in the task that confirmed the payment; when the
     gateway cannot be asked for the risk facts now, the delivery task takes over (with
     its retries and backoff)."""
     try:
         outcome = services.order_deliver(order_id=paid.order_id, paid_now=paid.order)
     except GatewayError:
-        orders_deliver.apply_async(args=[paid.order_id], countdown=10)
+        order_deliver_task.apply_async(args=[paid.order_id], countdown=10)
         return
     _emails_send(outcome)
 
 
-@app.task(acks_late=True)
-def orders_email_send(email_id: int) -> str:
+@shared_task(name="orders.tasks.orders_email_send", acks_late=True)
+def order_email_send_task(email_id: int) -> str:
     return services.order_email_send(email_id=email_id)
 
 
-@app.task(acks_late=True)
-def orders_webhook_replay_deferred(order_id: str) -> int:
+@shared_task(name="orders.tasks.orders_webhook_replay_deferred", acks_late=True)
+def webhook_events_replay_deferred_task(order_id: str) -> int:
     return services.webhook_events_replay_deferred(order_id=order_id)
 
 
-@app.task(acks_late=True)
-def orders_webhook_process(event_pk: int) -> str:
+@shared_task(name="orders.tasks.orders_webhook_process", acks_late=True)
+def webhook_event_process_task(event_pk: int) -> str:
     """Process a stored gateway event; an order it confirms paid is delivered here, right
     after the payment commits (one task per paid order, not a second hop)."""
     with services.deliveries_inline() as paid:
@@ -78,21 +86,21 @@ def orders_webhook_process(event_pk: int) -> str:
     for item in paid:
         _deliver_inline(item)
         if item.replay_deferred:  # e.g. a refund that arrived before the payment
-            orders_webhook_replay_deferred.delay(item.order_id)
+            webhook_events_replay_deferred_task.delay(item.order_id)
     return status
 
 
-@app.task
-def orders_sweep_undelivered(grace_seconds: int | None = None) -> dict:
+@shared_task(name="orders.tasks.orders_sweep_undelivered")
+def orders_sweep_undelivered_task(grace_seconds: int | None = None) -> dict:
     result = services.orders_sweep_undelivered(grace_seconds=grace_seconds)
     return result.__dict__
 
 
-@app.task
-def orders_alert_stale_holds() -> int:
+@shared_task(name="orders.tasks.orders_alert_stale_holds")
+def orders_alert_stale_holds_task() -> int:
     return services.orders_alert_stale_holds()
 
 
-@app.task
-def orders_refund_overdue_backorders() -> int:
+@shared_task(name="orders.tasks.orders_refund_overdue_backorders")
+def orders_refund_overdue_backorders_task() -> int:
     return services.orders_refund_overdue_backorders()

@@ -21,11 +21,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.http import client_ip_get, user_agent_get
 from core.money import money_from_minor_units
+from keys.crypto import KeyDecryptionError
+from keys.services import key_reveal as key_code_reveal
+from keys.services import key_unreadable_report
+from policies.consents import POLICY_ACCEPTANCE
+from pricing.countries import country_choices, country_from_accept_language
 from pricing.services import COUPON_SESSION_KEY, cart_quote, shop_tax_settings_get
+from pricing.vat_numbers import vat_number_check
 
 from . import selectors, services
 from .forms import CheckoutForm, TestCardForm, TrackForm
-from .gateways import GatewayError
+from .gateways import GatewayError, gateway_line_items
 from .models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -169,8 +175,6 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 def _default_country(request: HttpRequest) -> str:
     """The region of the browser's language (``fr-FR`` -> FR), else the shop's country."""
-    from pricing.countries import country_choices, country_from_accept_language
-
     known = {code for code, _name in country_choices(language="en")}
     guess = country_from_accept_language(header=request.headers.get("Accept-Language", ""))
     return guess if guess in known else shop_tax_settings_get().country
@@ -180,8 +184,6 @@ def _checkout_quote_for(*, form: CheckoutForm, cart, coupon_code: str):
     """The prices for what the form says (the submitted country and VAT number when they
     are valid, the defaults otherwise); a coupon that no longer applies is left out and
     its reason shown."""
-    from pricing.vat_numbers import vat_number_check
-
     country = form.initial.get("billing_country", "")
     vat_number = ""
     if form.is_bound:
@@ -233,7 +235,6 @@ def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
             if result.outcome == "declined"
             else _("This is not one of the test cards."),
         )
-    from .gateways import gateway_line_items
 
     line_items = [
         {
@@ -259,15 +260,12 @@ def test_pay(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
-    from keys.crypto import KeyDecryptionError
-    from keys.services import key_reveal, key_unreadable_report
-
     rows = selectors.order_keys_rows(order=order)
     if channel in ("screen", "tracking"):
         for row in rows:
             for key_row in row.keys:
                 try:
-                    key_row.code = key_reveal(
+                    key_row.code = key_code_reveal(
                         key=key_row.key,
                         channel=channel,
                         ip=client_ip_get(request=request),
@@ -283,7 +281,8 @@ def _order_context(request: HttpRequest, order: Order, channel: str) -> dict:
         "channel": channel,
         "rows": rows,
         "has_keys": any(row.keys for row in rows),
-        "consents": list(order.consents.all()),
+        # The recap lists the specific consents given; the terms themselves are linked.
+        "consents": list(order.consents.exclude(kind=POLICY_ACCEPTANCE)),
         "waiting": selectors.order_is_waiting(order=order),
         "cancellable": selectors.order_cancellable(order=order),
         "resendable": selectors.order_resendable(order=order),
@@ -345,16 +344,12 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def key_reveal(request: HttpRequest, number: str, key_id: int) -> HttpResponse:
     """My Account's reveal button: decrypt one key for its owner, audited (channel account)."""
-    from keys.crypto import KeyDecryptionError
-    from keys.services import key_reveal as reveal
-    from keys.services import key_unreadable_report
-
     order, channel = _viewer_order(request, number)
     key = selectors.order_key_get(order=order, key_id=key_id)
     if key is None:
         raise Http404
     try:
-        code = reveal(
+        code = key_code_reveal(
             key=key,
             channel="account" if channel == "account" else channel,
             ip=client_ip_get(request=request),

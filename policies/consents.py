@@ -11,6 +11,9 @@ from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
 CONSENT_WORDING_VERSION = "2026.1"
+# The general acceptance of the shop's terms (recorded as a PolicyAcceptance too); the
+# other kinds are specific consents a customer gives at checkout (e.g. a waiver).
+POLICY_ACCEPTANCE = "policy_acceptance"
 
 CONSENT_WORDING = {
     "policy_acceptance": gettext_noop(

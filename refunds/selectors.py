@@ -20,6 +20,7 @@ from core.identity import shop_identity_get
 from keys.models import Key, KeyView
 from keys.selectors import key_available_counts, key_views_for_key
 from orders.models import Order
+from orders.selectors import TimelineItem
 from policies.documents import clause_titles
 from policies.engine import ClaimCase, claim_decide, decision_explain
 from policies.models import PolicyAcceptance, PolicyPreset
@@ -546,3 +547,12 @@ def _shop_seller() -> str:
     if identity.legal_name and identity.legal_name != identity.name:
         return f"{identity.name}, sold by {identity.legal_name}"
     return identity.name
+
+
+def claims_timeline_items(*, order: Order) -> list[TimelineItem]:
+    """An order's claims for its staff timeline (orders.hooks.order_timeline_sources)."""
+    items = []
+    for claim in Claim.objects.filter(order=order):
+        parts = [claim.number, claim.reason, claim.status, claim.remedy]
+        items.append(TimelineItem(claim.created_at, "claim", " · ".join(p for p in parts if p)))
+    return items

@@ -1,18 +1,71 @@
 import os
 
 import pytest
+from django.core.cache.backends.redis import RedisCache
+from django.utils import translation
+from hypothesis import settings as hypothesis_settings
 
 from tests.browser import browser  # noqa: F401 - the one Chromium, shared by e2e and smoke
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
+# CI (CI=true): every property test is replayed from the same derandomized examples, so a
+# run fails or passes for the code, not for the draw, and a loaded machine is no reason to
+# fail (no deadline). A test's explicit @settings (e.g. max_examples) still win.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True
+)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
+# A test with one of these markers uses the database, a browser or a service.
+DEPENDENT_MARKERS = ("django_db", "e2e", "browser_audit", "smoke", "celery_worker", "postgres")
+
+
+def item_is_db_independent(*, item: pytest.Item) -> bool:
+    """True when the test cannot touch the database: pytest-django blocks any query from a
+    test that neither has the django_db marker nor uses a database fixture (they all depend
+    on django_db_setup), so such a test gives the same result on SQLite and PostgreSQL."""
+    if "django_db_setup" in item.fixturenames:
+        return False
+    return not any(item.get_closest_marker(name) for name in DEPENDENT_MARKERS)
+
+
+def redis_cache_clear_own_keys(self) -> None:
+    """cache.clear() in tests: delete this process's keys only (KEY_PREFIX is per process,
+    the test settings), never FLUSHDB. Under pytest-xdist the workers share the
+    suite's Redis database, which is also the Celery broker of the "redis" group."""
+    client = self._cache.get_client(None, write=True)
+    keys = list(client.scan_iter(match=f"{self.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+RedisCache.clear = redis_cache_clear_own_keys
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads xdist_group and -m deselects
 def pytest_collection_modifyitems(config, items):
-    """Skip what this machine cannot run, saying why; CI sets REQUIRE_* to forbid skipping."""
+    """Skip what this machine cannot run, saying why; CI sets REQUIRE_* to forbid skipping.
+
+    Also marks each test for the runner:
+    - ``xdist_group("redis")``: a real Celery worker consumes the suite's Redis queue, so
+      those tests share one xdist worker (with ``--dist loadgroup``; `make test` uses
+      loadfile, see the Makefile); the smoke
+      stack (one per module, its own database) gets its own group;
+    - ``db_independent``: see :func:`item_is_db_independent` (CI runs them in its
+      PostgreSQL + Redis pass only: ``-m "not db_independent"`` in the SQLite pass).
+    """
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     has_redis = bool(os.environ.get("REDIS_URL"))
     for item in items:
+        if item.get_closest_marker("celery_worker"):
+            item.add_marker(pytest.mark.xdist_group("redis"))
+        if item.get_closest_marker("smoke"):
+            item.add_marker(pytest.mark.xdist_group("smoke"))
+        if item_is_db_independent(item=item):
+            item.add_marker(pytest.mark.db_independent)
         if "postgres" in item.keywords and not on_postgres:
             if os.environ.get("REQUIRE_POSTGRES"):
                 raise pytest.UsageError(
@@ -34,6 +87,15 @@ def _staff_alerts_at_once(settings):
     """Staff alerts go out as soon as they commit (no digest window) unless a test sets
     one (tests/core/test_outbox.py proves the digest)."""
     settings.OUTBOX_STAFF_DIGEST_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Arabic through the test
+    client (LocaleMiddleware runs in this thread) leaves Arabic active after it, and under
+    pytest-xdist any test may follow it on the same worker."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

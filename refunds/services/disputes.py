@@ -18,6 +18,7 @@ from accounts.services import user_flag, user_suspend
 from core.money import money_from_minor_units
 from core.statemachine import StateMachine
 from keys.services import key_revoke_for_order
+from orders.hooks import DisputeOrderUnknown
 from orders.models import Order
 from orders.services import order_transition
 from webhooks.services import webhook_event_emit
@@ -116,15 +117,6 @@ def _stripe_says(*, from_status: str, to_status: str) -> StateMachine:
     return StateMachine(
         name="dispute (as Stripe says)", moves={from_status: {to_status}, to_status: set()}
     )
-
-
-class DisputeOrderUnknown(LookupError):
-    """A dispute names a payment we have no paid order for yet (events can arrive out of
-    order): the event waits. ``order`` is the order it names, when it names one."""
-
-    def __init__(self, message: str, *, order=None) -> None:
-        super().__init__(message)
-        self.order = order
 
 
 def dispute_event_handle(*, event: dict) -> Any:

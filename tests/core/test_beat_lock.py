@@ -6,9 +6,12 @@ import pytest
 
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("REDIS_URL"), reason="needs Redis for the beat lock: set REDIS_URL"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"), reason="needs Redis for the beat lock: set REDIS_URL"
+    ),
+    pytest.mark.xdist_group("redis"),  # one lock key in the suite's Redis: one xdist worker
+]
 
 
 @pytest.fixture

@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _SHOP_DB: dict[str, Path] = {}
 
+# the module's shop database is migrated once, in a subprocess: keep the module on one
+# pytest-xdist worker (`make test` runs with --dist loadfile)
+pytestmark = pytest.mark.xdist_group("fail_closed")
+
 
 @pytest.fixture(autouse=True, scope="module")
 def set_up_shop_database(tmp_path_factory):

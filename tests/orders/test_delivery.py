@@ -11,13 +11,16 @@ from django.utils import timezone
 
 from core.models import OutboundEmail
 from core.outbox import outbox_send_due
+from core.statemachine import TransitionNotAllowed
 from keys.models import Key, KeyView
 from orders import services
 from orders.models import (
+    ORDER_MACHINE,
     BlocklistEntry,
     FraudSettings,
     Order,
     OrderEmail,
+    OrderEventKind,
     OrderRisk,
     OrderStatus,
     Refund,
@@ -316,3 +319,24 @@ def test_transition_table_refuses_illegal_moves(stocked):
     assert services.order_transition(order=order, to_status=OrderStatus.DELIVERED) is False
     events = list(order.events.filter(kind="status").values_list("from_status", "to_status"))
     assert events == [("", "pending"), ("pending", "paid"), ("paid", "delivered")]
+
+
+def test_a_refused_move_is_the_state_machines_refusal_with_both_statuses(stocked):
+    order = _pay(order_new(product=stocked))
+    with pytest.raises(TransitionNotAllowed) as refused:
+        services.order_transition(order=order, to_status=OrderStatus.PENDING)
+    assert (refused.value.from_status, refused.value.to_status) == ("delivered", "pending")
+    assert str(refused.value) == f"order {order.number}: delivered -> pending is not allowed"
+    assert set(ORDER_MACHINE.available_transitions(obj=order)) == {
+        "partially_refunded", "refunded", "disputed"
+    }  # fmt: skip
+
+
+def test_every_order_event_kind_written_is_declared_and_refunds_carry_their_amount(stocked):
+    order = _pay(order_new(product=stocked))
+    services.order_refund(order=order, reason="claim", reference="CL-9")
+    kinds = set(order.events.values_list("kind", flat=True))
+    assert kinds <= set(OrderEventKind.values) and "refund" in kinds
+    refund = order.refunds.get()
+    facts = [e.data for e in order.events.filter(kind=OrderEventKind.REFUND)]
+    assert {"refund_id": refund.pk, "amount": str(refund.amount), "currency": "EUR"} in facts

@@ -88,19 +88,19 @@ def test_the_webhook_request_itself_only_stores_and_queues_the_event(
 
     order, intent = paid()
     queued = []
-    original = tasks.orders_webhook_process.delay
-    tasks.orders_webhook_process.delay = lambda pk: queued.append(pk)
+    original = tasks.webhook_event_process_task.delay
+    tasks.webhook_event_process_task.delay = lambda pk: queued.append(pk)
     try:
         with django_assert_max_num_queries(2):  # the INSERT (PostgreSQL logs one more)
             response = _pay(client, order, intent)
     finally:
-        tasks.orders_webhook_process.delay = original
+        tasks.webhook_event_process_task.delay = original
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
     assert queued == [event.pk] and event.status == "received"
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING  # nothing else happened in the request
-    tasks.orders_webhook_process(event.pk)  # the worker
+    tasks.webhook_event_process_task(event.pk)  # the worker
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED
 
@@ -114,12 +114,12 @@ def test_a_stored_event_whose_task_was_lost_is_processed_by_the_sweeper(client, 
     from orders.services import orders_sweep_undelivered
 
     order, intent = paid()
-    original = tasks.orders_webhook_process.delay
-    tasks.orders_webhook_process.delay = lambda pk: None  # the broker lost it
+    original = tasks.webhook_event_process_task.delay
+    tasks.webhook_event_process_task.delay = lambda pk: None  # the broker lost it
     try:
         _pay(client, order, intent)
     finally:
-        tasks.orders_webhook_process.delay = original
+        tasks.webhook_event_process_task.delay = original
     WebhookEvent.objects.update(received_at=timezone.now() - timedelta(minutes=5))
     assert orders_sweep_undelivered().events == 1
     order.refresh_from_db()

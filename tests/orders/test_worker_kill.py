@@ -131,13 +131,13 @@ def test_killed_worker_mid_delivery_every_paid_order_delivered_exactly_once(win,
 
         workers.append(_start_worker(env, "second"))
         from core.tasks import outbox_sweep_task
-        from orders.tasks import orders_sweep_undelivered
+        from orders.tasks import orders_sweep_undelivered_task
 
         last_sweep = [0.0]
 
         def all_done():
             if time.monotonic() - last_sweep[0] > 2:
-                orders_sweep_undelivered.delay(0)  # what beat does every minute
+                orders_sweep_undelivered_task.delay(0)  # what beat does every minute
                 outbox_sweep_task.delay()  # and every half minute
                 last_sweep[0] = time.monotonic()
             statuses = set(Order.objects.values_list("status", flat=True))

@@ -97,7 +97,7 @@ def test_arabic_delivery_email_isolates_order_number_product_and_code():
     product = ProductFactory(name="Office 2021 Pro Plus")
     keys_create(product=product, count=1)
     order = order_delivered_new(product=product)
-    from orders.services import _email_context
+    from orders.services.emails import _email_context
 
     context = _email_context(order=order, kind="delivery")
     html = email_render(name="order_delivered", context=context, language="ar").alternatives[0][0]

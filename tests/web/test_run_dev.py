@@ -73,7 +73,7 @@ def test_make_run_executes_queued_tasks_in_a_real_worker_and_stops_everything(tm
                 "shell",
                 "-c",
                 "from django.conf import settings; assert not settings.CELERY_TASK_ALWAYS_EAGER;"
-                "from orders.tasks import orders_sweep_undelivered as t; print(t.delay().id)",
+                "from orders.tasks import orders_sweep_undelivered_task as t; print(t.delay().id)",
             ],
             cwd=ROOT,
             env={**env, "CELERY_BROKER_URL": "filesystem://localhost//"},

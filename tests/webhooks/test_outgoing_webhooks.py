@@ -353,7 +353,7 @@ def _types(receiver) -> list[str]:
 def test_a_paid_order_emits_paid_and_delivered_once_each_even_when_redelivered(
     receiver, endpoint_for
 ):
-    from orders.tasks import orders_deliver
+    from orders.tasks import order_deliver_task
 
     product = ProductFactory()
     codes = [key_code_new(product) for _ in range(3)]
@@ -366,7 +366,7 @@ def test_a_paid_order_emits_paid_and_delivered_once_each_even_when_redelivered(
     assert order.status == OrderStatus.DELIVERED
     assert _types(receiver) == ["order.delivered", "order.paid"]
 
-    orders_deliver.delay(str(order.pk))  # the broker hands the task out again
+    order_deliver_task.delay(str(order.pk))  # the broker hands the task out again
     payment_test_card_submit(session_id=order.gateway_session_id, card_number=GOOD_CARD)
     order_transition(order=order, to_status=OrderStatus.DISPUTED, reason="test")
     order_transition(order=order, to_status=OrderStatus.DELIVERED, reason="dispute won")
