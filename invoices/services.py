@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from core.identity import Identity, shop_identity_get
 from core.money import currency_precision, money_quantize
 from core.shop_clock import shop_time_zone
-from orders.models import Order, Refund, RefundStatus
+from orders.models import Order, OrderEventKind, Refund, RefundStatus
 from orders.services import order_event_add
 from refunds.models import Claim
 
@@ -253,7 +253,9 @@ def invoice_issue(*, order_id: Any) -> Invoice | None:
             gross_total=order.total,
             snapshot=snapshot,
         )
-        order_event_add(order=order, kind="invoice", reason=f"invoice {display} issued")
+        order_event_add(
+            order=order, kind=OrderEventKind.INVOICE, reason=f"invoice {display} issued"
+        )
     logger.info("invoice %s issued for order %s", display, order.number)
     return invoice
 
@@ -464,7 +466,7 @@ def credit_note_issue(*, refund_id: int) -> CreditNote | None:
         )
         order_event_add(
             order=order,
-            kind="credit_note",
+            kind=OrderEventKind.CREDIT_NOTE,
             reason=f"credit note {display} issued ({refund.reason})",
         )
     logger.info("credit note %s issued for refund %s", display, refund.pk)
