@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,9 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from core.task_slots import TaskSlot
 from keys import services as key_services
 from keys.crypto import code_decrypt, code_encrypt
 from keys.models import KeyBatch
+from webhooks.admin import WebhookEndpointForm
 
 from .models import ApiKey, ImportJob, ImportJobStatus, Scope
 
@@ -37,6 +39,10 @@ KEY_TAG = "ks"
 PREFIX_BYTES = 5  # 10 hex characters
 SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# The task that runs a queued import (api.tasks.import_job_run_task): that module imports
+# this one, so ApiConfig.ready() puts the task here instead.
+IMPORT_JOB_RUN_TASK = TaskSlot(label="api.tasks.import_job_run_task")
 
 
 class ApiKeyError(ValueError):
@@ -220,9 +226,8 @@ def import_job_create(
     )
     if len(codes) <= inline_max:
         return import_job_run(job_id=job.pk)
-    from .tasks import api_import_job_run
-
-    transaction.on_commit(lambda: api_import_job_run.delay(job.pk))
+    import_job_run_task = IMPORT_JOB_RUN_TASK.task
+    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
     return job
 
 
@@ -288,10 +293,6 @@ def import_job_run(*, job_id: int) -> ImportJob:
 def webhook_endpoint_save(*, actor, data: dict, endpoint=None):
     """Create or change an endpoint through the admin's form (its URL guard and choices)
     and write the admin's LogEntry. Raises ValidationError with the form's errors."""
-    from django.contrib.admin.models import ADDITION
-
-    from webhooks.admin import WebhookEndpointForm
-
     initial = {}
     if endpoint is not None:
         initial = {f: getattr(endpoint, f) for f in ("name", "url", "format", "events")}

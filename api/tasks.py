@@ -6,6 +6,6 @@ from . import services
 
 
 @shared_task(acks_late=True, name="api.tasks.api_import_job_run")
-def api_import_job_run(job_id: int) -> str:
+def import_job_run_task(job_id: int) -> str:
     """Run a queued API key import (idempotent: a job already taken is skipped)."""
     return services.import_job_run(job_id=job_id).status

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -31,6 +32,8 @@ from keys.selectors import batch_list_with_stats, key_available_counts
 from orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
 from refunds import services as refund_services
 from refunds.models import Claim, ClaimStatus, MessageAuthor
+from webhooks.models import WebhookEndpoint
+from webhooks.services import webhook_endpoint_disable, webhook_endpoint_enable
 
 from . import serializers as s
 from . import services
@@ -327,8 +330,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         ):
             value = params.get(name)
             if value:
-                from django.utils.dateparse import parse_datetime
-
                 try:
                     moment = parse_datetime(value)
                     if moment is not None:  # to UTC: PostgreSQL refuses odd offsets
@@ -489,8 +490,6 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
     required_scopes = {"*": [Scope.WEBHOOKS]}
 
     def get_queryset(self):
-        from webhooks.models import WebhookEndpoint
-
         return WebhookEndpoint.objects.order_by("id")
 
     def create(self, request, *args, **kwargs):
@@ -519,8 +518,6 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
     )
     @action(detail=True, methods=["post"])
     def enable(self, request, pk=None):
-        from webhooks.services import webhook_endpoint_enable
-
         endpoint = webhook_endpoint_enable(endpoint=self.get_object())
         services.admin_log(actor=request.user, obj=endpoint, message="Enabled")
         return Response(s.WebhookEndpointSerializer(endpoint).data)
@@ -530,8 +527,6 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
     )
     @action(detail=True, methods=["post"])
     def disable(self, request, pk=None):
-        from webhooks.services import webhook_endpoint_disable
-
         endpoint = webhook_endpoint_disable(
             endpoint=self.get_object(), reason="disabled through the API"
         )

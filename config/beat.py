@@ -18,7 +18,9 @@ import os
 import socket
 import uuid
 
+import redis
 from celery.beat import PersistentScheduler
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +28,6 @@ LOCK_KEY = "keystore:beat-lock"
 
 
 def _lock_seconds() -> int:
-    from django.conf import settings
-
     return int(getattr(settings, "BEAT_LOCK_SECONDS", 60))
 
 
@@ -61,9 +61,6 @@ class LockedScheduler(PersistentScheduler):
 
     def _client(self):
         if self._redis is None:
-            import redis
-            from django.conf import settings
-
             self._redis = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         return self._redis
 

@@ -8,8 +8,10 @@ broker (no REDIS_URL) tasks run in-process, so a laptop needs no services.
 import os
 import sys
 
+import django
 from celery import Celery, signals
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -23,11 +25,8 @@ app.autodiscover_tasks()
 def _refuse_unsafe_configuration(**kwargs) -> None:
     """Production and staging workers and beat refuse to start on an unsafe configuration,
     naming every failing check (core/checks.py); SystemExit gets past Celery's signal guard."""
-    import django
-    from django.core.exceptions import ImproperlyConfigured
-
     django.setup()
-    from core.checks import startup_checks_run
+    from core.checks import startup_checks_run  # deferred: needs the apps that setup() loads
 
     try:
         startup_checks_run()
@@ -40,12 +39,12 @@ def _refuse_unsafe_configuration(**kwargs) -> None:
 app.conf.beat_schedule = {
     "core-outbox-sweep": {
         # every email the shop sends: due retries and messages of a worker that died
-        "task": "core.tasks.outbox_sweep",
+        "task": "core.tasks.outbox_sweep",  # outbox_sweep_task
         "schedule": 30.0,
     },
     "webhooks-sweep": {
         # outgoing webhooks: due retries and deliveries of a worker that died
-        "task": "webhooks.tasks.webhooks_sweep",
+        "task": "webhooks.tasks.webhooks_sweep",  # webhooks_sweep_task
         "schedule": 30.0,
     },
     "orders-sweep-undelivered": {
@@ -66,7 +65,7 @@ app.conf.beat_schedule = {
     },
     "invoices-sweep": {
         # a paid order without its invoice, a succeeded refund without its credit note
-        "task": "invoices.tasks.invoices_sweep",
+        "task": "invoices.tasks.invoices_sweep",  # invoices_sweep_task
         "schedule": crontab(minute="*/5"),
     },
     "refunds-close-stale-claims": {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -145,8 +146,6 @@ def check_payment_gateway(app_configs=None, **kwargs) -> list[checks.CheckMessag
 def check_secrets(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if not hardened():
         return []
-    from cryptography.fernet import Fernet
-
     errors: list[checks.CheckMessage] = []
     why = secret_weakness(value=settings.SECRET_KEY or "", min_length=SECRET_KEY_MIN_LENGTH)
     if why:

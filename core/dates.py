@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils import formats
+from django.utils.translation import gettext
+
 
 def datetime_for_customer(*, moment: datetime, time_zone: str) -> str:
-    from django.utils import formats
-    from django.utils.translation import gettext
-
     local = moment.astimezone(ZoneInfo(time_zone))
     return gettext("%(date)s at %(time)s, %(tz)s time") % {
         "date": formats.date_format(local, "DATE_FORMAT"),
@@ -26,6 +26,4 @@ def datetime_for_customer(*, moment: datetime, time_zone: str) -> str:
 
 
 def date_for_customer(*, moment: datetime, time_zone: str) -> str:
-    from django.utils import formats
-
     return formats.date_format(moment.astimezone(ZoneInfo(time_zone)), "DATE_FORMAT")

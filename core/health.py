@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import redis
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.utils.decorators import classonlymethod
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
@@ -29,8 +31,6 @@ class Migrations(HealthCheck):
     alias: str = "default"
 
     def run(self) -> None:
-        from django.db.migrations.executor import MigrationExecutor
-
         try:
             executor = MigrationExecutor(connections[self.alias])
             plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -45,8 +45,6 @@ class Broker(HealthCheck):
     """The Celery broker answers (Redis only; in-process tasks need none)."""
 
     def run(self) -> None:
-        import redis
-
         url = settings.CELERY_BROKER_URL
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         try:

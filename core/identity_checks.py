@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.db import DatabaseError
 
+from .identity import shop_identity_missing_fields, shop_identity_record_get
+
 SHOP_IDENTITY_CHECK_ID = "keystore.E050"
 
 
@@ -17,8 +19,6 @@ SHOP_IDENTITY_CHECK_ID = "keystore.E050"
 def shop_identity_check(app_configs=None, **kwargs) -> list[Error]:
     if not getattr(settings, "PRODUCTION", False):
         return []
-    from .identity import shop_identity_missing_fields, shop_identity_record_get
-
     hint = (
         "Run `python manage.py setup_shop` (or edit Shop > Shop identity in the admin) "
         "to set the shop name, the legal entity and the support email."

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import get_currency_precision
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_precision
 
 
 def currency_precision(*, currency: str) -> int:
@@ -51,9 +52,6 @@ def money_from_minor_units(*, minor: int | str | None, currency: str) -> Decimal
 def money_format(*, amount: Decimal | int | str, currency: str, language: str) -> str:
     """``amount`` as a customer of ``language`` reads it (CLDR through babel): 29.90 EUR is
     ``€29.90`` in English, ``29,90 €`` in French, ``‏29.90 €`` in Arabic."""
-    from babel import Locale, UnknownLocaleError
-    from babel.numbers import format_currency
-
     try:
         locale = Locale.parse((language or "en").replace("-", "_"))
     except (ValueError, UnknownLocaleError):

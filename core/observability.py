@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -117,8 +118,6 @@ def _literal_secrets(values: tuple[str, ...]) -> re.Pattern | None:
 
 
 def _configured_secrets() -> re.Pattern | None:
-    from django.conf import settings
-
     if not settings.configured:
         return None
     values = [

@@ -35,14 +35,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .conf import int_setting_get
+from .identity import shop_identity_get
 from .models import OutboundEmail, StaffAlert
 from .models import OutboundEmailStatus as Status
 from .retry import retry_backoff, transaction_require_none
+from .task_slots import TaskSlot
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +124,13 @@ def outbox_attachments_register(renderer: str, provider: AttachmentProvider) -> 
 # --- enqueue ------------------------------------------------------------------------------
 
 
-def _schedule_send(message: OutboundEmail) -> None:
-    from .tasks import outbox_send_task
+# The task that sends one message (core.tasks.outbox_send_task): core.tasks imports this
+# module, so CoreConfig.ready() puts the task here instead of this module importing it.
+OUTBOX_SEND_TASK = TaskSlot(label="core.tasks.outbox_send_task")
 
+
+def _schedule_send(message: OutboundEmail) -> None:
+    outbox_send_task = OUTBOX_SEND_TASK.task
     pk = message.pk
     delay = (message.next_attempt_at - timezone.now()).total_seconds()
 
@@ -137,9 +144,7 @@ def _schedule_send(message: OutboundEmail) -> None:
 
 
 def _eager() -> bool:
-    from .tasks import outbox_send_task
-
-    return bool(outbox_send_task.app.conf.task_always_eager)
+    return OUTBOX_SEND_TASK.eager()
 
 
 def outbox_enqueue(
@@ -290,8 +295,6 @@ _smtp_local = threading.local()
 
 
 def _smtp_send(email: EmailMultiAlternatives) -> None:
-    from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-
     backend = getattr(_smtp_local, "backend", None)
     server = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT,
               settings.EMAIL_HOST_USER, settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL)  # fmt: skip
@@ -398,11 +401,9 @@ def outbox_due_ids(*, limit: int = 500) -> list[int]:
 
 def outbox_send_due(*, limit: int = 500) -> int:
     """The sweeper: hand every due message to a send task. Returns how many."""
-    from .tasks import outbox_send_task
-
     ids = outbox_due_ids(limit=limit)
     for pk in ids:
-        outbox_send_task.delay(pk)
+        OUTBOX_SEND_TASK.task.delay(pk)
     return len(ids)
 
 
@@ -411,8 +412,6 @@ def outbox_send_due(*, limit: int = 500) -> int:
 
 def _staff_digest_render(*, message: OutboundEmail) -> RenderedEmail:
     alerts = list(message.staff_alerts.order_by("created_at", "id"))
-    from .identity import shop_identity_get
-
     prefix = f"[{shop_identity_get().name}]"
     if not alerts:
         raise RuntimeError("a staff digest with no alert")

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .outbox import outbox_send, outbox_send_due
+
 
 @shared_task(acks_late=True, name="core.tasks.outbox_send_task")
 def outbox_send_task(message_id: int) -> str:
-    from .outbox import outbox_send
-
     return outbox_send(message_id=message_id)
 
 
 @shared_task(name="core.tasks.outbox_sweep")
-def outbox_sweep() -> int:
-    from .outbox import outbox_send_due
-
+def outbox_sweep_task() -> int:
     return outbox_send_due()

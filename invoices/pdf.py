@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -259,8 +260,6 @@ class DocumentRenderer:
         return format_decimal(Decimal(value), format="0.##", locale=self.number_locale) + " %"
 
     def date(self, iso: str) -> str:
-        import zoneinfo
-
         moment = datetime.fromisoformat(iso).astimezone(
             zoneinfo.ZoneInfo(self.doc.get("time_zone") or "UTC")
         )

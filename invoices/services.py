@@ -16,8 +16,9 @@ Locks are always taken in the order: order row, then sequence row.
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,10 @@ from django.utils.translation import gettext as _
 
 from core.identity import Identity, shop_identity_get
 from core.money import currency_precision, money_quantize
-from orders.models import Order, Refund, RefundStatus
+from core.shop_clock import shop_time_zone
+from orders.models import Order, OrderEventKind, Refund, RefundStatus
+from orders.services import order_event_add
+from refunds.models import Claim
 
 from .models import CreditNote, DocumentSequence, Invoice, InvoiceKind
 
@@ -47,16 +51,12 @@ class InvoiceError(Exception):
 
 
 def shop_time_zone_name() -> str:
-    from core.shop_clock import shop_time_zone
-
     return shop_time_zone()
 
 
 def document_series_for(*, identity: Identity, issued_at: datetime, credit: bool) -> str:
     """The series a document issued at ``issued_at`` belongs to: the shop's prefix and the
     year in the shop's time zone (``AKM-2026``; credit notes ``AKM-CN-2026``)."""
-    import zoneinfo
-
     prefix = (identity.invoice_prefix or "INV-").rstrip("-") or "INV"
     year = issued_at.astimezone(zoneinfo.ZoneInfo(shop_time_zone_name())).year
     return f"{prefix}-CN-{year}" if credit else f"{prefix}-{year}"
@@ -253,9 +253,9 @@ def invoice_issue(*, order_id: Any) -> Invoice | None:
             gross_total=order.total,
             snapshot=snapshot,
         )
-        from orders.services import order_event_add
-
-        order_event_add(order=order, kind="invoice", reason=f"invoice {display} issued")
+        order_event_add(
+            order=order, kind=OrderEventKind.INVOICE, reason=f"invoice {display} issued"
+        )
     logger.info("invoice %s issued for order %s", display, order.number)
     return invoice
 
@@ -291,8 +291,6 @@ def _refund_target_line_ids(refund: Refund) -> list[int]:
     refund pays back the claimed line first. Others (cancellation, a refund made at the
     gateway) are spread over every line."""
     if refund.reason in ("claim", "claim_exchange") and refund.reference:
-        from refunds.models import Claim
-
         line_id = (
             Claim.objects.filter(order_id=refund.order_id, number=refund.reference)
             .values_list("order_line_id", flat=True)
@@ -466,11 +464,9 @@ def credit_note_issue(*, refund_id: int) -> CreditNote | None:
             gross_total=Decimal(totals["gross"]),
             snapshot=snapshot,
         )
-        from orders.services import order_event_add
-
         order_event_add(
             order=order,
-            kind="credit_note",
+            kind=OrderEventKind.CREDIT_NOTE,
             reason=f"credit note {display} issued ({refund.reason})",
         )
     logger.info("credit note %s issued for refund %s", display, refund.pk)
@@ -483,8 +479,6 @@ def credit_note_issue(*, refund_id: int) -> CreditNote | None:
 def invoices_sweep(*, grace_seconds: int = 120, limit: int = 500) -> tuple[int, int]:
     """Issue what a lost task left out: paid orders without an invoice and succeeded refunds
     without a credit note, older than ``grace_seconds``. Returns (invoices, credit notes)."""
-    from datetime import timedelta
-
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
     orders = (
         Order.objects.filter(paid_at__isnull=False, paid_at__lte=cutoff, status__in=INVOICEABLE)

@@ -8,7 +8,7 @@ from . import services
 
 
 @shared_task(bind=True, max_retries=8, acks_late=True, name="invoices.tasks.invoices_issue")
-def invoices_issue(self, order_id: str) -> str:
+def invoice_issue_task(self, order_id: str) -> str:
     invoice = services.invoice_issue(order_id=order_id)
     return invoice.display_number if invoice else "not paid"
 
@@ -16,22 +16,22 @@ def invoices_issue(self, order_id: str) -> str:
 @shared_task(
     bind=True, max_retries=8, acks_late=True, name="invoices.tasks.invoices_credit_note_issue"
 )
-def invoices_credit_note_issue(self, refund_id: int) -> str:
+def credit_note_issue_task(self, refund_id: int) -> str:
     note = services.credit_note_issue(refund_id=refund_id)
     return note.display_number if note else "nothing to credit"
 
 
 @shared_task(name="invoices.tasks.invoices_sweep")
-def invoices_sweep() -> str:
+def invoices_sweep_task() -> str:
     issued, credited = services.invoices_sweep()
     return f"{issued} invoices, {credited} credit notes"
 
 
 def invoice_issue_enqueue(*, order_id: str) -> None:
     """orders.hooks.order_paid_hooks: runs after the payment committed."""
-    invoices_issue.delay(str(order_id))
+    invoice_issue_task.delay(str(order_id))
 
 
 def credit_note_issue_enqueue(*, refund_id: int) -> None:
     """orders.hooks.refund_succeeded_hooks: runs after the refund committed."""
-    invoices_credit_note_issue.delay(int(refund_id))
+    credit_note_issue_task.delay(int(refund_id))

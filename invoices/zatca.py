@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import io
 
+import segno
+
 ZATCA_TAGS = {1: "seller_name", 2: "vat_number", 3: "timestamp", 4: "total", 5: "vat_total"}
 
 
@@ -44,8 +46,6 @@ def zatca_tlv_decode(payload: str) -> dict[str, str]:
 
 def zatca_qr_png(*, payload: str, scale: int = 6) -> bytes:
     """The QR code of ``payload`` as a PNG (segno, pure Python)."""
-    import segno
-
     buffer = io.BytesIO()
     segno.make_qr(payload, error="m").save(buffer, kind="png", scale=scale, border=2)
     return buffer.getvalue()

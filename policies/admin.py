@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_inlines import has_perm_method
 
 from .models import PolicyAcceptance, PolicyDocument, PolicyPreset
+from .selectors import shop_choices_get
 from .services import preset_activate
 
 
@@ -20,8 +21,6 @@ class PolicyPresetAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Settings the policy text does not state (your own choice)"))
     def shop_choices(self, obj: PolicyPreset) -> str:
-        from .selectors import shop_choices_get
-
         choices = shop_choices_get(rules=obj.rules_get())
         if not choices:
             return "—"

@@ -7,13 +7,13 @@ tests; ``gettext`` needs settings, so fall back to the source string when there 
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext as django_gettext
 
 
 def gettext(message: str) -> str:
     if not settings.configured:
         return message
-    from django.utils.translation import gettext as django_gettext
-
     return django_gettext(message)
 
 
@@ -26,6 +26,4 @@ def language_active() -> str:
     """The active language (``en`` outside a configured project or with none active)."""
     if not settings.configured:
         return "en"
-    from django.utils.translation import get_language
-
     return get_language() or settings.LANGUAGE_CODE

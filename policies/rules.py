@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .i18n import language_active
+
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 
 REASONS: tuple[str, ...] = (
@@ -196,8 +198,6 @@ class Text:
         return base if dict(self.translations).get(base) else "en"
 
     def __str__(self) -> str:
-        from .i18n import language_active
-
         return self.get(language_active())
 
     def __bool__(self) -> bool:

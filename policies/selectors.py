@@ -7,8 +7,13 @@ from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
 
-from .models import PolicyDocument, PolicyPreset
+from core.versioned_cache import versioned_cache_get
+
+from .consents import consent_wording, consent_wording_version
+from .models import DocumentKind, PolicyDocument, PolicyPreset
 from .rules import PresetRules, preset_rules_shipped
 
 
@@ -30,8 +35,6 @@ PRESET_ACTIVE_CACHE = "policies.preset_active"
 def preset_active_cached_get() -> PresetRules | None:
     """:func:`preset_active_get` without a query or a JSON parse while no preset changed
     (the rules are immutable; every process reloads on the next read after a change)."""
-    from core.versioned_cache import versioned_cache_get
-
     return versioned_cache_get(name=PRESET_ACTIVE_CACHE, loader=preset_active_get)
 
 
@@ -70,8 +73,6 @@ def documents_current_list(
     *, language: str, preset: PolicyPreset | None = None
 ) -> list[PolicyDocument]:
     """One current document per kind, in the order of ``DocumentKind``."""
-    from .models import DocumentKind
-
     found = (
         document_current_get(kind=kind, language=language, preset=preset)
         for kind in DocumentKind.values
@@ -142,8 +143,6 @@ class ConsentRequirement:
 
 def checkout_consents_get(*, language: str) -> list[ConsentRequirement]:
     """The checkboxes checkout must show under the active preset, in ``language``."""
-    from .consents import consent_wording, consent_wording_version
-
     preset = preset_active_record_get()
     if preset is None:
         return []
@@ -176,8 +175,6 @@ class ShopChoiceView:
 
 
 def _shop_choice_labels() -> dict[str, str]:
-    from django.utils.translation import gettext as _
-
     return {
         "calendar.time_zone": _("Time zone"),
         "calendar.working_days": _("Working days"),
@@ -189,8 +186,6 @@ def _shop_choice_labels() -> dict[str, str]:
 
 def shop_choices_get(*, rules: PresetRules) -> list[ShopChoiceView]:
     """The preset settings the seed does not state: each is the shop's own choice."""
-    from django.utils.dates import WEEKDAYS
-
     calendar = rules.calendar
     closes = calendar.closes.strftime("%H:%M") if calendar.closes else "24:00"
     values = {

@@ -14,6 +14,7 @@ from core.shop_clock import shop_time_zone_cache_clear
 from .documents import Contact, documents_build
 from .models import PolicyAcceptance, PolicyDocument, PolicyPreset
 from .rules import preset_data_read, rules_parse
+from .selectors import checkout_consents_get
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,6 @@ def acceptances_record_checkout(
     ``given`` holds the consent kinds the customer ticked; a missing required one raises
     ``ValueError`` naming it, so checkout cannot pass without it.
     """
-    from .selectors import checkout_consents_get
-
     requirements = checkout_consents_get(language=language)
     missing = [r.kind for r in requirements if r.required and r.kind not in given]
     if missing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,8 +66,6 @@ class CouponAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        from django.db.models import Count, Q
-
         return (
             super()
             .get_queryset(request)
@@ -98,8 +97,6 @@ class CouponBatchAdmin(admin.ModelAdmin):
     actions = ["generate_codes", "export_codes"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(code_count=Count("coupons"))
 
     @admin.display(description=_("codes made"), ordering="code_count")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.core.checks import Error, register
 from django.db import DatabaseError
 
+from core.identity import shop_identity_record_get
+
+from .services import shop_tax_settings_problem
+
 
 @register("keystore", deploy=True)
 def tax_regime_check(app_configs=None, **kwargs) -> list[Error]:
-    from core.identity import shop_identity_record_get
-
-    from .services import shop_tax_settings_problem
-
     try:
         record = shop_identity_record_get()
     except DatabaseError:

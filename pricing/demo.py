@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+from core.identity import shop_identity_get, shop_identity_update
+
+from .models import Coupon, CouponKind
+
 DEMO_TAX = {"allkeymasters": ("FR", "eu_oss"), "novakeys": ("SA", "national")}
 WELCOME_CODE = "WELCOME10"
 # The seller printed on the demo's invoices and emails (fictitious; format-valid numbers).
@@ -27,10 +31,6 @@ DEMO_SELLER = {
 
 
 def demo_seed(stdout, keys_per_product: int = 0) -> None:
-    from core.identity import shop_identity_get, shop_identity_update
-
-    from .models import Coupon, CouponKind
-
     preset = os.environ.get("KEYSTORE_POLICY_PRESET", "allkeymasters")
     identity = shop_identity_get(use_cache=False)
     if preset in DEMO_TAX and identity.tax_regime == "none":

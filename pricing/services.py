@@ -20,13 +20,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.exports import csv_cell_safe
+from core.identity import shop_identity_get
 from core.money import currency_precision, money_format, money_quantize
 
 from .choices import TaxRegime, TaxTreatment
+from .countries import country_choices
 from .models import (
     COUNTED_STATUSES,
     Coupon,
@@ -35,6 +38,7 @@ from .models import (
     CouponRedemption,
     RedemptionStatus,
 )
+from .rates import country_in_eu, vat_rate_get
 from .taxes import TaxLineIn, TaxResult, tax_compute
 from .vat_numbers import VatNumberCheck, vat_number_check
 
@@ -59,8 +63,6 @@ class ShopTaxSettings:
 
 def shop_tax_settings_get() -> ShopTaxSettings:
     """The regime and home country, from the shop identity (edited in the admin)."""
-    from core.identity import shop_identity_get
-
     identity = shop_identity_get()
     regime = identity.tax_regime or TaxRegime.NONE
     country = (identity.country or "").upper()
@@ -75,8 +77,6 @@ def shop_tax_settings_get() -> ShopTaxSettings:
 
 def shop_tax_settings_problem(*, regime: str, country: str) -> str:
     """Why ``regime`` cannot apply to a shop in ``country`` ("" when it can)."""
-    from .rates import country_in_eu, vat_rate_get
-
     if regime == TaxRegime.NONE:
         return ""
     if not country:
@@ -113,8 +113,6 @@ class PriceLineIn:
 
 
 def _when(value: dt.datetime) -> str:
-    from django.utils.formats import date_format
-
     return date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
@@ -271,8 +269,6 @@ def coupon_apply(
 
 
 def _current_language() -> str:
-    from django.utils import translation
-
     return translation.get_language() or "en"
 
 
@@ -306,8 +302,6 @@ class Quote:
 
     @property
     def billing_country_name(self) -> str:
-        from .countries import country_choices
-
         names = dict(country_choices(language=_current_language()))
         return names.get(self.billing_country, self.billing_country)
 

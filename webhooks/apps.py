@@ -22,3 +22,8 @@ class WebhooksConfig(AppConfig):
             signal.connect(
                 receiver, sender=WebhookEndpoint, weak=False, dispatch_uid=f"endpoints:{uid}"
             )
+
+        from .services import WEBHOOK_DELIVERY_SEND_TASK
+        from .tasks import webhook_delivery_send_task
+
+        WEBHOOK_DELIVERY_SEND_TASK.task_register(task=webhook_delivery_send_task)

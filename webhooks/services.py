@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -39,7 +40,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.conf import int_setting_get
+from core.identity import shop_identity_get
+from core.outbox import outbox_enqueue, staff_alert_enqueue
 from core.retry import retry_backoff, transaction_require_none
+from core.task_slots import TaskSlot
+from core.versioned_cache import versioned_cache_get
 
 from .models import (
     WebhookAttempt,
@@ -158,8 +163,6 @@ def _summary(event: WebhookEvent) -> str:
     ]
     shop = ""
     try:
-        from core.identity import shop_identity_get
-
         shop = shop_identity_get().name
     except Exception:  # noqa: BLE001 -- a chat line without the shop name is still useful
         shop = ""
@@ -197,8 +200,6 @@ def _endpoints_active_load() -> tuple[WebhookEndpoint, ...]:
 
 
 def webhook_endpoints_subscribed(*, event: str) -> list[WebhookEndpoint]:
-    from core.versioned_cache import versioned_cache_get
-
     # JSON "contains" is not portable to SQLite; endpoints are few, filter here.
     return [
         endpoint
@@ -209,8 +210,13 @@ def webhook_endpoints_subscribed(*, event: str) -> list[WebhookEndpoint]:
     ]
 
 
+# The task that sends one delivery (webhooks.tasks.webhook_delivery_send_task): that module
+# imports this one, so WebhooksConfig.ready() puts the task here instead.
+WEBHOOK_DELIVERY_SEND_TASK = TaskSlot(label="webhooks.tasks.webhook_delivery_send_task")
+
+
 def _schedule_send(delivery_id: int, *, countdown: int = 0) -> None:
-    from .tasks import webhook_delivery_send_task
+    webhook_delivery_send_task = WEBHOOK_DELIVERY_SEND_TASK.task
 
     def send() -> None:
         if countdown > 0 and not _eager():
@@ -222,9 +228,7 @@ def _schedule_send(delivery_id: int, *, countdown: int = 0) -> None:
 
 
 def _eager() -> bool:
-    from .tasks import webhook_delivery_send_task
-
-    return bool(webhook_delivery_send_task.app.conf.task_always_eager)
+    return WEBHOOK_DELIVERY_SEND_TASK.eager()
 
 
 def webhook_event_emit(
@@ -303,8 +307,6 @@ def _claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | str:
 
 def _post(*, endpoint: WebhookEndpoint, event: WebhookEvent, attempt: int):
     """One POST; returns (status_code or None, elapsed ms, error text)."""
-    import requests
-
     problem = webhook_url_problem(url=endpoint.url)  # checked again: DNS may have changed
     if problem:
         return None, None, f"refused: {problem}"
@@ -450,8 +452,6 @@ def _endpoint_failure_count(*, endpoint: WebhookEndpoint, now: datetime, error: 
 
 def _endpoint_disabled_notify(*, endpoint: WebhookEndpoint) -> None:
     """Staff alert, and an email to the endpoint's owner (both through the outbox)."""
-    from core.outbox import outbox_enqueue, staff_alert_enqueue
-
     key = f"webhook-disabled:{endpoint.pk}:{endpoint.disabled_at:%Y%m%dT%H%M%S%f}"
     subject = _("Webhook endpoint disabled: %(name)s") % {"name": endpoint.name}
     body = _(
@@ -489,11 +489,9 @@ def webhook_deliveries_due_ids(*, limit: int = 500) -> list[int]:
 
 def webhook_deliveries_send_due(*, limit: int = 500) -> int:
     """The sweeper: hand every due delivery to a send task. Returns how many."""
-    from .tasks import webhook_delivery_send_task
-
     ids = webhook_deliveries_due_ids(limit=limit)
     for pk in ids:
-        webhook_delivery_send_task.delay(pk)
+        WEBHOOK_DELIVERY_SEND_TASK.task.delay(pk)
     return len(ids)
 
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .services import webhook_deliveries_send_due, webhook_delivery_send
+
 
 @shared_task(acks_late=True, name="webhooks.tasks.webhook_delivery_send_task")
 def webhook_delivery_send_task(delivery_id: int) -> str:
-    from .services import webhook_delivery_send
-
     return webhook_delivery_send(delivery_id=delivery_id)
 
 
 @shared_task(name="webhooks.tasks.webhooks_sweep")
-def webhooks_sweep() -> int:
-    from .services import webhook_deliveries_send_due
-
+def webhooks_sweep_task() -> int:
     return webhook_deliveries_send_due()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from django import template
 
+from invoices.selectors import credit_notes_for_order, invoice_for_order
+
 register = template.Library()
 
 
 @register.inclusion_tag("invoices/_order_documents.html")
 def order_documents(order, compact: bool = False) -> dict:
-    from invoices.selectors import credit_notes_for_order, invoice_for_order
-
     if order is None or order.paid_at is None:
         return {"order": order, "show": False}
     if compact:

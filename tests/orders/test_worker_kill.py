@@ -130,7 +130,7 @@ def test_killed_worker_mid_delivery_every_paid_order_delivered_exactly_once(win,
         sink.release()
 
         workers.append(_start_worker(env, "second"))
-        from core.tasks import outbox_sweep
+        from core.tasks import outbox_sweep_task
         from orders.tasks import orders_sweep_undelivered_task
 
         last_sweep = [0.0]
@@ -138,7 +138,7 @@ def test_killed_worker_mid_delivery_every_paid_order_delivered_exactly_once(win,
         def all_done():
             if time.monotonic() - last_sweep[0] > 2:
                 orders_sweep_undelivered_task.delay(0)  # what beat does every minute
-                outbox_sweep.delay()  # and every half minute
+                outbox_sweep_task.delay()  # and every half minute
                 last_sweep[0] = time.monotonic()
             statuses = set(Order.objects.values_list("status", flat=True))
             unsent = OrderEmail.objects.exclude(status="sent").exists()

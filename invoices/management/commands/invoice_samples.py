@@ -23,6 +23,17 @@ from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from catalog.models import Category, Product
+from core.identity import SHOP_IDENTITY_CACHE_KEY, shop_identity_update
+from invoices.selectors import document_pdf
+from invoices.services import credit_note_issue, invoice_issue
+from orders.cart import cart_get
+from orders.models import Refund
+from orders.selectors import checkout_consents_list
+from orders.services import ConsentGiven, order_create_from_cart, payment_test_card_submit
+from policies.services import preset_load
+from pricing.models import Coupon
+
 
 class _Rollback(Exception):
     pass
@@ -87,8 +98,6 @@ class Command(BaseCommand):
         except _Rollback:
             pass
         finally:
-            from core.identity import SHOP_IDENTITY_CACHE_KEY
-
             cache.delete(SHOP_IDENTITY_CACHE_KEY)  # the real identity again
         written = []
         for name, pdf in documents:
@@ -99,17 +108,6 @@ class Command(BaseCommand):
         self._pngs(written, out_dir / "png")
 
     def _issue_samples(self) -> list[tuple[str, bytes]]:
-        from catalog.models import Category, Product
-        from core.identity import SHOP_IDENTITY_CACHE_KEY, shop_identity_update
-        from invoices.selectors import document_pdf
-        from invoices.services import credit_note_issue, invoice_issue
-        from orders.cart import cart_get
-        from orders.models import Refund
-        from orders.selectors import checkout_consents_list
-        from orders.services import ConsentGiven, order_create_from_cart, payment_test_card_submit
-        from policies.services import preset_load
-        from pricing.models import Coupon
-
         preset_load(slug="allkeymasters", activate=True)
         Coupon.objects.update_or_create(code="SAMPLE10", defaults={"kind": "percent", "value": 10})
         category, _ = Category.objects.get_or_create(

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from policies.casefile import CaseError, case_parse
 from policies.engine import claim_decide
 from policies.rules import PresetError, PresetRules, preset_rules_shipped
+from policies.selectors import preset_active_get
 
 
 class Command(BaseCommand):
@@ -80,8 +81,6 @@ class Command(BaseCommand):
 
     def _load(self, slug: str) -> PresetRules:
         if slug == "active":
-            from policies.selectors import preset_active_get
-
             rules = preset_active_get()
             if rules is None:
                 raise CaseError("policy", "no preset is active (load one with --activate)")
