@@ -36,6 +36,7 @@ test-e2e: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # mypy with django-stubs: what it checks and skips is [tool.mypy] in pyproject.toml.
 typecheck: install

@@ -30,6 +30,7 @@ from pricing.services import COUPON_SESSION_KEY, cart_quote, shop_tax_settings_g
 from pricing.vat_numbers import vat_number_check
 
 from . import selectors, services
+from .cart import CART_ID_SESSION_KEY, cart_get
 from .forms import CheckoutForm, TestCardForm, TrackForm
 from .gateways import GatewayError, gateway_line_items
 from .models import Order, OrderStatus
@@ -70,8 +71,6 @@ def _viewer_order(request: HttpRequest, number: str) -> tuple[Order, str]:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
-    from orders.cart import CART_ID_SESSION_KEY, cart_get
-
     cart = cart_get(
         session_cart=request.session.get("cart", {}) or {},
         # a cart from before cart ids existed is named by its session
