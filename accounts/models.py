@@ -1,3 +1,5 @@
+from typing import Any, ClassVar
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -7,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from core.audit import AuditEvent
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra_fields):
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         if not email:
             raise ValueError("An email address is required")
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
@@ -18,12 +20,14 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra_fields):
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra_fields):
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
@@ -32,7 +36,9 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A customer or staff member; the email address is the login."""
 
-    username = None
+    # Email is the login: the inherited username column is removed (Django's documented
+    # way); the stubs type the inherited field as a str column.
+    username = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     preferred_language = models.CharField(_("preferred language"), max_length=8, default="en")
     is_suspended = models.BooleanField(_("suspended"), default=False)
@@ -52,9 +58,11 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # An email-login manager in place of AbstractUser's username-based UserManager, which
+    # the stubs declare as the type of ``objects``.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")
@@ -74,7 +82,8 @@ class User(AbstractUser):
         """The password's HMAC, bound to the session generation: raising the generation
         (suspension) makes every open session of this user fail verification, so Django
         flushes it on its next request, whatever the session backend."""
-        base = super()._get_session_auth_hash(secret=secret)
+        # A private AbstractBaseUser method the stubs do not declare.
+        base = super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
         if not self.session_generation:
             return base  # generation 0: sessions opened before this field existed stay valid
         return salted_hmac(

@@ -90,9 +90,9 @@ def owner_account_ensure(*, email: str, password: str | None) -> tuple[User, boo
     email = User.objects.normalize_email(email).strip().lower()
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     created = user is None
-    if created and not password:
-        raise ValueError("a new owner account needs a password")
-    if created:
+    if user is None:
+        if not password:
+            raise ValueError("a new owner account needs a password")
         user = User(email=email)
     if password:
         validate_password(password, user=user)

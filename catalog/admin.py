@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django import forms
 from django.contrib import admin
 from django.db import transaction
@@ -80,9 +82,15 @@ class ProductAdmin(TranslationAdmin):
     columns and filter are added by ``web.admin`` (stock is the keys' business)."""
 
     inlines = [ProductImageInline]
-    list_display = ("name", "sku", "category", "platform", "kind", "price", "currency",
-                    "low_stock_threshold", "is_active")  # fmt: skip
-    list_filter = ("is_active", "kind", "platform", "category")
+    # Typed as the admin option, not as these exact tuples: web.admin extends both.
+    list_display: tuple[str, ...] = ("name", "sku", "category", "platform", "kind", "price",
+                                     "currency", "low_stock_threshold", "is_active")  # fmt: skip
+    list_filter: ClassVar[tuple[str | type[admin.ListFilter], ...]] = (
+        "is_active",
+        "kind",
+        "platform",
+        "category",
+    )
     search_fields = ("name", "sku", "edition")
     prepopulated_fields = {"slug": ("name",)}
     list_select_related = ("category",)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -21,16 +23,23 @@ class CatalogFilterForm(forms.Form):
         self.facets = facets
         # Accepted: any category or platform the shop knows (a link to one with nothing
         # on sale right now finds nothing); offered in the page: those with products.
-        self.fields["category"].choices = [
-            ("", _("All categories")),
-            *((slug, c.name) for slug, c in facets.category_records.items()),
-        ]
-        self.fields["platform"].choices = [("", _("All platforms")), *Platform.choices]
-        self.fields["region"].choices = [
-            ("", _("All regions")),
-            *((f.value, f.label) for f in facets.regions),
-        ]
-        self.fields["sort"].choices = CatalogSort.choices
+        self._choices_set(
+            "category",
+            [
+                ("", _("All categories")),
+                *((slug, c.name) for slug, c in facets.category_records.items()),
+            ],
+        )
+        self._choices_set("platform", [("", _("All platforms")), *Platform.choices])
+        self._choices_set(
+            "region", [("", _("All regions")), *((f.value, f.label) for f in facets.regions)]
+        )
+        self._choices_set("sort", CatalogSort.choices)
+
+    def _choices_set(self, name: str, choices: list[tuple[str, Any]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)  # all four are declared above
+        field.choices = choices
 
     def filters(self) -> dict:
         """The filters for ``web.selectors.product_list_for_catalog`` (``product_list``'s

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.manager import MultilingualManager
 
 
 class Platform(models.TextChoices):
@@ -45,6 +46,10 @@ class Category(models.Model):
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+
+    # The manager django-modeltranslation would patch in at registration (translation.py),
+    # declared here so mypy can resolve it (and the reverse managers that use it).
+    objects = MultilingualManager()
 
     class Meta:
         ordering = ["position", "name"]
@@ -108,6 +113,9 @@ class Product(models.Model):
     is_active = models.BooleanField(_("on sale"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # As on Category.
+    objects = MultilingualManager()
 
     class Meta:
         ordering = ["category__position", "name"]

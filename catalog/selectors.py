@@ -48,7 +48,7 @@ class CatalogSort(models.TextChoices):
 
 
 SEARCH_TERMS_MAX = 8
-_ORDERINGS = {
+_ORDERINGS: dict[str, tuple[str, ...]] = {
     CatalogSort.PRICE_ASC: ("price", "name", "pk"),
     CatalogSort.PRICE_DESC: ("-price", "name", "pk"),
     CatalogSort.NAME: ("name", "pk"),

@@ -44,11 +44,14 @@ def product_image_thumbnails_make(*, image_id: int) -> dict[str, str]:
         }
         if image.thumbnails == wanted and all(storage.exists(n) for n in wanted.values()):
             return wanted
+        picture: Image.Image = source
         if source.mode not in ("RGB", "RGBA"):
-            source = source.convert("RGBA" if "transparency" in source.info else "RGB")
+            picture = source.convert("RGBA" if "transparency" in source.info else "RGB")
         for w_text, name in wanted.items():
             w = int(w_text)
-            resized = source.resize((w, max(1, round(height * w / width))), Image.LANCZOS)
+            resized = picture.resize(
+                (w, max(1, round(height * w / width))), Image.Resampling.LANCZOS
+            )
             out = io.BytesIO()
             resized.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
             if storage.exists(name):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,7 +41,8 @@ class StateMachine:
     so a typo in the table fails at once rather than on the first customer."""
 
     name: str
-    moves: Mapping[str, frozenset[str]]
+    # Any sets in (the tables are written as set literals); frozensets once built.
+    moves: Mapping[str, AbstractSet[str]]
     field: str = "status"
     _order: tuple[str, ...] = dataclasses.field(init=False, repr=False, default=())
 

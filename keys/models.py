@@ -342,7 +342,7 @@ class KeyEvent(AuditEvent):
         return _KEY_EVENT_KIND_BY_STATUS[to_status]
 
 
-_KEY_EVENT_KIND_BY_STATUS = {
+_KEY_EVENT_KIND_BY_STATUS: dict[str, KeyEvent.Kind] = {
     KeyStatus.RESERVED: KeyEvent.Kind.RESERVED,
     KeyStatus.DELIVERED: KeyEvent.Kind.DELIVERED,
     KeyStatus.AVAILABLE: KeyEvent.Kind.RELEASED,

@@ -14,13 +14,16 @@ change can be reported again by a retried task.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import transaction
 
 if TYPE_CHECKING:
     from .models import Order
     from .selectors import TimelineItem
+
+# What the hooks of one registry return (None, or what the registry collects).
+R = TypeVar("R")
 
 # hook(*, order_id: str) -- the order just became paid (its first payment confirmation).
 order_paid_hooks: list[Callable[..., None]] = []
@@ -47,7 +50,7 @@ class DisputeOrderUnknown(LookupError):
         self.order = order
 
 
-def hook_register(*, registry: list[Callable[..., None]], hook: Callable[..., None]) -> None:
+def hook_register(*, registry: list[Callable[..., R]], hook: Callable[..., R]) -> None:
     """Add ``hook`` to ``registry`` once (a second ``ready()`` does not add it twice)."""
     if hook not in registry:
         registry.append(hook)

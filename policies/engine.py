@@ -222,10 +222,16 @@ def _decision(
     outcome: Outcome, clause: str, key: str, preset: PresetRules | None = None, **params: Any
 ) -> Decision:
     """A decision explained by ``MESSAGES[key]``; datetimes are written in the preset's zone."""
+
+    def when(moment: datetime) -> str:
+        # Every message with a date in it is given the preset whose zone writes it.
+        assert preset is not None, f"{key}: a date needs the preset"
+        return _when(moment, preset)
+
     return Decision(
         outcome,
         clause,
-        _render(key, params, when=lambda moment: _when(moment, preset)),
+        _render(key, params, when=when),
         message=key,
         params=tuple(params.items()),
     )
@@ -352,6 +358,8 @@ def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decisio
     """An activated or viewed key that the preset treats as final, or None."""
     activated = preset.activated_key_final
     if rule.activation_blocks and case.activated and activated.enabled:
+        # An enabled finality rule always names its clause (checked when the preset loads).
+        assert activated.clause is not None
         if activated.unless_confirmed_defective and case.verification == "confirmed_defective":
             return None
         if activated.unless_confirmed_defective and case.verification == "pending":
@@ -363,6 +371,7 @@ def _finality(case: ClaimCase, preset: PresetRules, rule: ReasonRule) -> Decisio
         and case.first_viewed_at is not None
         and rule.treatment in (Treatment.REFUND, Treatment.EXCHANGE)
     ):
+        assert viewed.clause is not None  # as for activated_key_final
         return _decision(Outcome.REJECT, viewed.clause, "viewed")
     return None
 

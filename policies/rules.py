@@ -22,6 +22,7 @@ preset's ``not_covered`` clause: a preset never inherits another store's rule.
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -341,7 +342,10 @@ class PresetRules:
 
 
 class _Reader:
-    """Reads one JSON object, naming the full field path in every error."""
+    """Reads one JSON object, naming the full field path in every error.
+
+    Its ``str``/``bool``/``int``/``list`` methods shadow the builtins in the class body,
+    so annotations after them spell the builtins ``builtins.str`` etc."""
 
     def __init__(self, data: Any, path: str = "") -> None:
         if not isinstance(data, dict):
@@ -370,7 +374,7 @@ class _Reader:
             raise PresetError(f"{self._name(key)}: must be one of {', '.join(choices)}")
         return value
 
-    def text(self, key: str, *, required: bool = True) -> Text:
+    def text(self, key: builtins.str, *, required: builtins.bool = True) -> Text:
         value = self._get(key, "", required)
         if isinstance(value, str):
             return Text.of(value)
@@ -385,19 +389,23 @@ class _Reader:
             )
         return Text.of(value)
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_str(self, key: builtins.str) -> builtins.str | None:
         value = self._get(key, None, False)
         if value is not None and not isinstance(value, str):
             raise PresetError(f"{self._name(key)}: expected a string or null")
         return value
 
-    def bool(self, key: str, *, required: bool = True, default: bool = False) -> bool:
+    def bool(
+        self, key: builtins.str, *, required: builtins.bool = True, default: builtins.bool = False
+    ) -> builtins.bool:
         value = self._get(key, default, required)
         if not isinstance(value, bool):
             raise PresetError(f"{self._name(key)}: expected true or false")
         return value
 
-    def int(self, key: str, *, required: bool = True, nullable: bool = False) -> int | None:
+    def int(
+        self, key: builtins.str, *, required: builtins.bool = True, nullable: builtins.bool = False
+    ) -> int | None:
         value = self._get(key, None, required)
         if value is None and (nullable or not required):
             return None
@@ -405,7 +413,7 @@ class _Reader:
             raise PresetError(f"{self._name(key)}: expected a non-negative integer")
         return value
 
-    def list(self, key: str, *, required: bool = True) -> list[Any]:
+    def list(self, key: builtins.str, *, required: builtins.bool = True) -> list[Any]:
         value = self._get(key, [], required)
         if not isinstance(value, list):
             raise PresetError(f"{self._name(key)}: expected a list")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
-from .models import REASONS_WITHOUT_KEY, DeskDecision, Verification
+from .models import REASONS_WITHOUT_KEY, CannedReply, DeskDecision, Verification
+
+if TYPE_CHECKING:
+    from catalog.models import Product
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -82,8 +86,10 @@ class ClaimForm(forms.Form):
 
     def __init__(self, *args, items, reasons, tz_name: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["item"].choices = [("", _("Choose…")), *items]
-        self.fields["reason"].choices = [(r.code, r.label) for r in reasons if r.covered]
+        item, reason = self.fields["item"], self.fields["reason"]
+        assert isinstance(item, forms.ChoiceField) and isinstance(reason, forms.ChoiceField)
+        item.choices = [("", _("Choose…")), *items]
+        reason.choices = [(r.code, r.label) for r in reasons if r.covered]
         self.fields["failed_at"].help_text = _(
             "Date and time in the %(tz)s time zone, if you know it."
         ) % {"tz": tz_name}
@@ -98,8 +104,9 @@ class ClaimForm(forms.Form):
                 ids.append(int(part))
         return ids
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns
         item = cleaned.get("item") or ""
         reason = cleaned.get("reason")
         if reason and item.startswith("line-") and reason not in REASONS_WITHOUT_KEY:
@@ -166,14 +173,18 @@ class RefundForm(forms.Form):
 
 
 class ExchangeForm(forms.Form):
-    product = forms.ModelChoiceField(label=_("Product the customer meant to buy"), queryset=None)
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
+        label=_("Product the customer meant to buy"), queryset=None
+    )
     note = forms.CharField(
         label=_("Note (internal)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, products, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = products
+        product = self.fields["product"]
+        assert isinstance(product, forms.ModelChoiceField)  # declared above
+        product.queryset = products
 
 
 class RejectForm(forms.Form):
@@ -211,9 +222,11 @@ class DecisionForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Refund amount"), min_value=Decimal("0.01"), decimal_places=2, required=False
     )
-    product = forms.ModelChoiceField(label=_("Exchange for"), queryset=None, required=False)
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
+        label=_("Exchange for"), queryset=None, required=False
+    )
     clause = forms.CharField(label=_("Clause cited"), max_length=80, required=False)
-    canned = forms.ModelChoiceField(
+    canned: forms.ModelChoiceField[CannedReply] = forms.ModelChoiceField(
         label=_("Canned reply"), queryset=None, required=False, empty_label=_("— none —")
     )
     reply = forms.CharField(
@@ -231,14 +244,18 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, products, canned_replies, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = products
-        self.fields["canned"].queryset = canned_replies
+        product, canned = self.fields["product"], self.fields["canned"]
+        assert isinstance(product, forms.ModelChoiceField)  # both declared above
+        assert isinstance(canned, forms.ModelChoiceField)
+        product.queryset = products
+        canned.queryset = canned_replies
         # Picking one fills the reply from the page's JSON (static/js/admin-desk.js); a post
         # without the script still sends the choice, and an empty reply takes its text.
         self.fields["canned"].widget.attrs["data-fill"] = "id_reply"
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns
         decision = data.get("decision")
         if data.get("canned") and not data.get("reply"):
             data["reply"] = data["canned"].body

@@ -336,7 +336,7 @@ class Claim(models.Model):
 
     @property
     def customer_email(self) -> str:
-        return self.user.email if self.user_id else self.guest_email
+        return self.user.email if self.user is not None else self.guest_email
 
 
 class ClaimEventKind(models.TextChoices):

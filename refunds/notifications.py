@@ -65,10 +65,12 @@ def claim_email_context(*, claim: Claim, name: str) -> dict[str, Any]:
         "staff_message": last_staff.body if last_staff else "",
         "refund_amount": claim.refund_amount,
         "currency": claim.order.currency,
-        "exchange_product": claim.exchange_product.name if claim.exchange_product_id else "",
+        "exchange_product": (
+            claim.exchange_product.name if claim.exchange_product is not None else ""
+        ),
     }
-    if name in EMAILS_WITH_CODE and claim.replacement_key_id:
-        context["code"] = key_code_for_email(key_id=claim.replacement_key_id)
+    if name in EMAILS_WITH_CODE and claim.replacement_key is not None:
+        context["code"] = key_code_for_email(key_id=claim.replacement_key.pk)
         context["key_product"] = claim.replacement_key.product.name
     return context
 
@@ -104,10 +106,11 @@ def claim_email_render(*, message):
         context = claim_email_context(claim=claim, name=name)
     rendered = email_render(name=name, context=context, language=language)
     shown = [claim.replacement_key_id] if "code" in context else []
+    # str(): the stubs allow lazy strings and bytes here; email_render wrote plain str.
     return RenderedEmail(
-        subject=rendered.subject,
-        text=rendered.body,
-        html=rendered.alternatives[0][0],
+        subject=str(rendered.subject),
+        text=str(rendered.body),
+        html=str(rendered.alternatives[0][0]),
         to=[claim.customer_email],
         facts={"key_ids": shown},
     )

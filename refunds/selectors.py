@@ -139,7 +139,7 @@ def replacement_in_stock(*, product_id: int) -> bool:
     return key_available_counts(product_ids=[product_id]).get(product_id, 0) > 0
 
 
-KEY_REMEDY_BY_CLAIM = {Remedy.REPLACE: "replaced", Remedy.REFUND: "refunded",
+KEY_REMEDY_BY_CLAIM: dict[str, str] = {Remedy.REPLACE: "replaced", Remedy.REFUND: "refunded",
                        Remedy.EXCHANGE: "exchanged"}  # fmt: skip
 
 
@@ -272,7 +272,7 @@ def claims_recommendations_get(
         for key_id, pk, remedy in remedied:
             if key_id == claim.key_id and pk != claim.pk:
                 return KEY_REMEDY_BY_CLAIM[remedy]
-        if claim.key.status == "revoked" and not claim.remedy:
+        if claim.key is not None and claim.key.status == "revoked" and not claim.remedy:
             return "revoked"
         return ""
 
@@ -284,7 +284,7 @@ def claims_recommendations_get(
             now=now,
             purchased_at=order.paid_at or order.created_at,
             delivered_at=delivered_at,
-            first_viewed_at=first_views.get(claim.key_id) if key is not None else None,
+            first_viewed_at=first_views.get(key.pk) if key is not None else None,
             activated=claim.key_activated,
             reason=claim.reason,
             failed_at=claim.failed_at,
@@ -377,7 +377,7 @@ def evidence_get_for_viewer(
     is_staff = user is not None and user.is_authenticated and user.is_staff
     if is_staff and user.has_perm("refunds.view_claim"):
         return evidence
-    if evidence.claim_id is None:
+    if evidence.claim is None:
         if evidence.upload_token and evidence.upload_token in set(upload_tokens):
             return evidence
         if user is not None and user.is_authenticated and evidence.uploaded_by_id == user.pk:

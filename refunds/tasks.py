@@ -9,6 +9,9 @@ retried by Celery with backoff (every task here is safe to run again).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypedDict
+
 from celery import shared_task
 from django.db import OperationalError, transaction
 
@@ -18,7 +21,18 @@ from .models import Claim
 from .notifications import claim_email_enqueue
 from .services import claims_close_stale, claims_escalate_due
 
-RETRY = {
+
+class _RetryOptions(TypedDict):
+    """shared_task's retry options (typed, so the decorator's overloads match them)."""
+
+    autoretry_for: Sequence[type[BaseException]]
+    retry_backoff: bool
+    retry_backoff_max: int
+    retry_jitter: bool
+    max_retries: int
+
+
+RETRY: _RetryOptions = {
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
     "retry_backoff_max": 600,

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -369,7 +370,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     return _no_store(render(request, "refunds/claim_list.html", context))
 
 
-def evidence_view(request: HttpRequest, evidence_id: int) -> HttpResponse:
+def evidence_view(request: HttpRequest, evidence_id: int) -> HttpResponseBase:
     """The image, only to staff, the claim's owner or the browser that uploaded it."""
     evidence = evidence_get_for_viewer(
         evidence_id=evidence_id,

@@ -91,7 +91,10 @@ def _release_if_held(number: str) -> None:
 
 
 def _order_number(order_url: str) -> str:
-    return re.search(r"KS-[0-9A-Z]{8}", order_url)[0]
+    found = re.search(r"KS-[0-9A-Z]{8}", order_url)
+    if found is None:
+        raise RuntimeError(f"no order number in {order_url}")
+    return found[0]
 
 
 def _claim_file(order_url: str) -> None:
@@ -101,6 +104,8 @@ def _claim_file(order_url: str) -> None:
 
     order = Order.objects.get(number=_order_number(order_url))
     line = order.lines.first()
+    if line is None:
+        raise RuntimeError(f"order {order.number} has no line to claim")
     try:
         claim_submit(
             order=order,

@@ -547,18 +547,18 @@ def _defect_chart(batches: list[BatchDefects]) -> BarChart:
 def _cover_chart(stock: list[StockRow]) -> BarChart:
     """Products with the fewest days of cover first (those that sell)."""
     selling = sorted(
-        (s for s in stock if s.cover_days is not None), key=lambda s: (s.cover_days, s.name)
+        ((s.cover_days, s) for s in stock if s.cover_days is not None),
+        key=lambda pair: (pair[0], pair[1].name),
     )[:CHART_ROWS]
     rows = [
         Bar(
             label=s.name,
-            value=min(s.cover_days, 90.0),
-            display=_("%(days)s days (%(stock)s keys)")
-            % {"days": f"{s.cover_days:.1f}", "stock": s.stock},
-            tone="bad" if s.cover_days < 7 else ("warn" if s.cover_days < 14 else ""),
+            value=min(days, 90.0),
+            display=_("%(days)s days (%(stock)s keys)") % {"days": f"{days:.1f}", "stock": s.stock},
+            tone="bad" if days < 7 else ("warn" if days < 14 else ""),
             url=reverse("admin:storefront_product_change", args=[s.product_id]),
         )
-        for s in selling
+        for days, s in selling
     ]
     chart = _bar_chart(rows, top=90.0)
     return chart

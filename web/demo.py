@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.utils.text import slugify
 
@@ -16,7 +17,7 @@ CATEGORIES = [
 WIN_REQ = "1 GHz 64-bit processor, 4 GB RAM, 64 GB storage, TPM 2.0, UEFI Secure Boot."
 OFFICE_REQ = "Windows 10 or 11; 4 GB RAM; 4 GB free disk space."
 
-PRODUCTS = [
+PRODUCTS: list[dict[str, Any]] = [
     dict(
         sku="WIN11-PRO",
         name="Windows 11 Pro",

@@ -10,6 +10,7 @@ from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -186,9 +187,9 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
 
 
 @store_clock_exempt
-def media_file(request: HttpRequest, path: str) -> HttpResponse:
+def media_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """A public media file (product images) outside production, where nginx serves them."""
-    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
@@ -199,7 +200,7 @@ ROOT_ICONS = {"favicon.ico": "image/x-icon", "apple-touch-icon.png": "image/png"
 
 
 @store_clock_exempt
-def root_icon(request: HttpRequest, name: str) -> HttpResponse:
+def root_icon(request: HttpRequest, name: str) -> HttpResponseBase:
     found = finders.find(f"icons/{name}") if name in ROOT_ICONS else None
     if not found:
         raise Http404

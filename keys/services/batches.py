@@ -120,6 +120,7 @@ def batch_defect_check(*, batch_id: int) -> bool:
             "min_sample": supplier.defect_min_sample,
         },
     )
+    assert batch.quarantined_at is not None  # batch_quarantine set it (or found it set)
     staff_alert_enqueue(
         kind="batch_quarantined",
         dedupe_key=f"batch:{batch_id}:auto-quarantine:{batch.quarantined_at.isoformat()}",

@@ -43,7 +43,7 @@ def _stock_check_schedule(product_id: int) -> None:
         task.delay(product_id)
         return
     if cache.add(f"keys:stock-check:{product_id}", 1, timeout=STOCK_CHECK_WINDOW_SECONDS):
-        task.apply_async(args=[product_id], countdown=STOCK_CHECK_WINDOW_SECONDS + 1)
+        task.apply_async(args=(product_id,), countdown=STOCK_CHECK_WINDOW_SECONDS + 1)
 
 
 def stock_check_on_commit(*, product_ids) -> None:

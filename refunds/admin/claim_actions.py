@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from django.contrib import messages
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
@@ -31,9 +33,28 @@ from ..models import Claim, MessageAuthor
 from ..selectors import claim_queue_next, claim_recommendation_get
 from ._common import CLAIM_CONVERSATION_ACTIONS, _exchange_products, _log_text
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
-class ClaimActionsMixin:
+    from ..forms import DecisionForm
+
+    _ClaimAdminBase = admin.ModelAdmin[Claim]
+else:
+    _ClaimAdminBase = object
+
+
+class ClaimActionsMixin(_ClaimAdminBase):
     """The custom admin views of ClaimAdmin (its ``get_urls`` routes them)."""
+
+    if TYPE_CHECKING:  # defined by ClaimAdmin (claims.py), the one class this mixes into
+
+        def _claim_context(
+            self, request: HttpRequest, claim: Claim, forms: dict[str, Any] | None = None
+        ) -> dict[str, Any]: ...
+
+        def _decision_form(
+            self, request: HttpRequest, claim: Claim, recommendation: Any, data: Any = None
+        ) -> DecisionForm: ...
 
     def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The decision panel's one post: verification facts + one decision (+ reply);
@@ -105,6 +126,8 @@ class ClaimActionsMixin:
             raise PermissionDenied  # verifying, remedies, closing and blocking are decisions
         back = HttpResponseRedirect(reverse("admin:refunds_claim_change", args=[claim.pk]))
         user = request.user
+        done: str | StrPromise  # a message, or one with values filled in
+        form: forms.Form
         try:
             if action in ("assign", "unassign"):
                 services.claim_assign(

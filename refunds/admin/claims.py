@@ -6,6 +6,7 @@ a custom admin view that calls exactly one service.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.urls import path
 from django.utils import timezone, translation
@@ -369,6 +370,11 @@ class ClaimAdmin(ClaimActionsMixin, ActionCheckboxMixin, ExportAdminMixin, admin
         form.fields["clause"].widget.attrs["placeholder"] = _("the policy's clause")
         if not request.user.has_perm("refunds.decide_claim"):  # talk to the customer only
             field = form.fields["decision"]
-            field.choices = [c for c in field.choices if c[0] in CLAIM_CONVERSATION_ACTIONS]
+            assert isinstance(field, forms.ChoiceField)  # declared so on DecisionForm
+            field.choices = [
+                (value, label)
+                for value, label in DeskDecision.choices  # the field's own choices
+                if value in CLAIM_CONVERSATION_ACTIONS
+            ]
             form.initial["decision"] = "request_info"
         return form

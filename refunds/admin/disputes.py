@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +18,9 @@ from ..forms import DisputeEvidenceForm
 from ..models import Dispute, DisputeEvent
 from ..services import STRIPE_EVIDENCE_TEXT_FIELDS
 from ._common import DISPUTE_EVIDENCE_PERM, _log_text
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
 
 class DisputeEventInline(ReadOnlyInline):
@@ -73,6 +78,7 @@ class DisputeAdmin(admin.ModelAdmin):
         if not request.user.has_perm(needed):
             raise PermissionDenied
         back = HttpResponseRedirect(reverse("admin:refunds_dispute_change", args=[dispute.pk]))
+        done: str | StrPromise  # a message, or one with values filled in
         try:
             if action == "save_evidence":
                 form = self._evidence_form(dispute, request.POST)

@@ -126,7 +126,7 @@ def _verified_first(*, decision) -> None:
         )
 
 
-def _override_check(*, decision, outcome: Outcome, note: str) -> dict[str, str] | None:
+def _override_check(*, decision, outcome: Outcome, note: str) -> None:
     """Staff may approve a remedy other than the engine's recommendation only with a written
     reason, checked before anything is sent or refunded."""
     if decision.outcome != outcome and not note.strip():

@@ -73,7 +73,7 @@ def claim_approve_replacement(*, claim: Claim, actor, note: str = "") -> Claim:
     _require_perm(actor, "refunds.decide_claim")
     with transaction.atomic():
         locked = _open_locked(claim)
-        if locked.key_id is None:
+        if locked.key is None:
             raise ClaimError(_("This claim has no key to replace."))
         _remedy_once_check(claim=locked)
         decision = claim_recommendation_get(claim=locked)
@@ -244,6 +244,7 @@ def claim_approve_refund(
         decision = claim_recommendation_get(claim=locked)
         if locked.refund_requested_at is not None:
             amount = locked.refund_amount  # a retry: exactly the same request again
+            assert amount is not None  # written together with refund_requested_at
             first = (
                 locked.events.filter(kind=ClaimEventKind.REFUND_REQUESTED).order_by("-id").first()
             )
@@ -359,6 +360,7 @@ def _refund_keys_withdraw(*, claim: Claim, actor, whole_line: bool) -> None:
             reference=claim.number,
         )
     else:
+        assert claim.key is not None  # the caller withdraws keys only for a claim on a key
         key_revoke_with_replacements(
             key=claim.key, actor=actor, reason=reason, reference=claim.number
         )

@@ -54,12 +54,14 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
             if not marked:
                 continue
             claim = Claim.objects.select_related("order").get(pk=claim_id)
-            overdue = claim.verification_due_at <= now
+            due_at = claim.verification_due_at
+            assert due_at is not None  # claims_due_for_escalation selects dated claims only
+            overdue = due_at <= now
             claim_event_record(
                 claim=claim,
                 kind=ClaimEventKind.ESCALATED,
                 reason="verification overdue" if overdue else "verification due soon",
-                data={"due": claim.verification_due_at.isoformat()},
+                data={"due": due_at.isoformat()},
             )
             # The alert is written to the outbox with the mark, in one transaction.
             staff_alert_enqueue(
@@ -74,7 +76,7 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
                 body=_("Order %(order)s. Verification due %(due)s (%(source)s).")
                 % {
                     "order": claim.order.number,
-                    "due": claim.verification_due_at.isoformat(),
+                    "due": due_at.isoformat(),
                     "source": claim.get_verification_due_source_display(),
                 },
             )

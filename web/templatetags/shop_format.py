@@ -62,7 +62,8 @@ def bdi_codes_html(text: str, *, rtl: bool) -> str:
     """``text`` escaped, with each Latin run isolated (``<bdi>``) when ``rtl``."""
     if not rtl:
         return escape(text)
-    parts, end = [], 0
+    parts: list[str] = []
+    end = 0
     for match in LATIN_RUN.finditer(text):
         parts.append(escape(text[end : match.start()]))
         parts.append(f"<bdi>{escape(match.group(0))}</bdi>")

@@ -59,11 +59,15 @@ class Command(BaseCommand):
         lines = text_lines(stream=stream)
         if options["batch"] is not None:
             try:
-                batch = KeyBatch.objects.get(pk=options["batch"])
+                existing = KeyBatch.objects.get(pk=options["batch"])
             except KeyBatch.DoesNotExist:
                 raise CommandError(f"No batch #{options['batch']}.")
             return services.key_import(
-                product=product, batch=batch, lines=lines, source_name=source, fmt=options["format"]
+                product=product,
+                batch=existing,
+                lines=lines,
+                source_name=source,
+                fmt=options["format"],
             )
         try:
             cost = Decimal(options["cost"] or "")
