@@ -61,17 +61,13 @@ def _local_imports_without_reason(path: Path, *, root: Path = ROOT) -> list[str]
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 visit(child, child.name)
-            elif (
-                isinstance(child, ast.Import | ast.ImportFrom) and function is not None
-            ):
+            elif isinstance(child, ast.Import | ast.ImportFrom) and function is not None:
                 same_line = lines[child.lineno - 1]
                 above = lines[child.lineno - 2] if child.lineno > 1 else ""
                 says_why = "#" in same_line or above.strip().startswith("#")
                 in_app_ready = function == "ready" and path.name == "apps.py"
                 if not (says_why or in_app_ready):
-                    found.append(
-                        f"{path.relative_to(root)}:{child.lineno} in {function}()"
-                    )
+                    found.append(f"{path.relative_to(root)}:{child.lineno} in {function}()")
             else:
                 visit(child, function)
 
@@ -80,11 +76,9 @@ def _local_imports_without_reason(path: Path, *, root: Path = ROOT) -> list[str]
 
 
 def test_imports_inside_functions_say_why():
-    offenders = [
-        hit for path in _app_modules() for hit in _local_imports_without_reason(path)
-    ]
-    assert offenders == [], (
-        "imports inside functions need a comment saying why:\n" + "\n".join(offenders)
+    offenders = [hit for path in _app_modules() for hit in _local_imports_without_reason(path)]
+    assert offenders == [], "imports inside functions need a comment saying why:\n" + "\n".join(
+        offenders
     )
 
 
@@ -98,9 +92,7 @@ def test_the_checker_catches_an_import_inside_a_function_and_accepts_one_that_sa
         "def g():\n    import csv  # deferred: only the export needs it\n\n\n"
         "def h():\n    # optional dependency, absent on small installs\n    import yaml\n"
     )
-    assert _local_imports_without_reason(module, root=tmp_path) == [
-        "services.py:5 in f()"
-    ]
+    assert _local_imports_without_reason(module, root=tmp_path) == ["services.py:5 in f()"]
 
 
 @pytest.mark.parametrize("path", _app_modules(), ids=lambda p: str(p.relative_to(ROOT)))
