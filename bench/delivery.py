@@ -38,6 +38,7 @@ cpu_ms_per_order=... cpu_web_ms=... cpu_worker_ms=... cpu_pg_ms=... queries_per_
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import signal
@@ -264,6 +265,15 @@ def bench_seed(*, total: int, stripe_url: str, product=None) -> tuple[list, list
                     language="en",
                     currency=first.currency,
                     total=first.total,
+                    # the amounts as the first order's checkout computed them (the totals
+                    # add up: database checks order_totals_add_up, orderline_amounts_add_up)
+                    subtotal=first.subtotal,
+                    discount_total=first.discount_total,
+                    net_total=first.net_total,
+                    tax_total=first.tax_total,
+                    tax_regime=first.tax_regime,
+                    tax_treatment=first.tax_treatment,
+                    billing_country=first.billing_country,
                     purchase_ip=f"10.{net}.{(i >> 8) & 255}.{i & 255}",  # a fresh buyer
                     user_agent="bench",
                     policy_preset=first.policy_preset,
@@ -276,7 +286,9 @@ def bench_seed(*, total: int, stripe_url: str, product=None) -> tuple[list, list
         OrderLine.objects.bulk_create(
             [
                 OrderLine(order=o, product=product, product_name=line.product_name,
-                          quantity=1, unit_price=line.unit_price, line_total=line.line_total)
+                          quantity=1, unit_price=line.unit_price, line_total=line.line_total,
+                          discount_amount=line.discount_amount, net_amount=line.net_amount,
+                          tax_amount=line.tax_amount, tax_rate=line.tax_rate)
                 for o in copies
             ],
             batch_size=2000,
@@ -700,6 +712,9 @@ def main() -> None:
             cwd=ROOT, stdout=subprocess.DEVNULL,
         ),
     }  # fmt: skip
+    # Stopped however the run ends (a failure while migrating or seeding included), so no
+    # helper outlives the benchmark holding its port or the caller's output pipe.
+    atexit.register(lambda: [proc.terminate() for proc in helpers.values()])
     redis_url = args.redis_url
     if not redis_url:
         redis_port = free_port()
