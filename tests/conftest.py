@@ -32,8 +32,9 @@ def item_is_db_independent(*, item: pytest.Item) -> bool:
 
 def redis_cache_clear_own_keys(self) -> None:
     """cache.clear() in tests: delete this process's keys only (KEY_PREFIX is per process,
-    the test settings), never FLUSHDB. Under pytest-xdist the workers share the
-    suite's Redis database, which is also the Celery broker of the "redis" group."""
+    the test settings), never FLUSHDB: the Redis database is also the broker of the real
+    Celery worker a test may start (under pytest-xdist each test process has a database
+    of its own, config/settings_test.py)."""
     client = self._cache.get_client(None, write=True)
     keys = list(client.scan_iter(match=f"{self.key_prefix}:*", count=1000))
     if keys:
