@@ -2,11 +2,21 @@
 order; 503 otherwise. /healthz stays the liveness probe."""
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def readyz_get(client):
+    """GET /readyz from a thread of its own. The view is async, so the test client runs it
+    through async_to_sync, which refuses a thread where an event loop is running: the main
+    thread is one while the suite's shared Playwright browser is open (pytest-xdist may
+    have run a browser journey earlier in this process)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(client.get, "/readyz").result()
 
 
 def closed_port() -> int:
@@ -16,7 +26,7 @@ def closed_port() -> int:
 
 
 def test_ready_when_database_migrations_and_cache_are_in_order(client):
-    response = client.get("/readyz")
+    response = readyz_get(client)
     assert response.status_code == 200, response.content
     body = response.content.decode()
     assert "Database" in body and "Migrations" in body and "Cache" in body
@@ -31,7 +41,7 @@ def test_not_ready_while_a_migration_is_unapplied(client):
         row = cursor.fetchone()
         cursor.execute("DELETE FROM django_migrations WHERE id = %s", [row[0]])
     try:
-        response = client.get("/readyz")
+        response = readyz_get(client)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -40,7 +50,7 @@ def test_not_ready_while_a_migration_is_unapplied(client):
             )
     assert response.status_code == 503
     assert "1 migration(s) not applied" in response.content.decode()
-    assert client.get("/readyz").status_code == 200
+    assert readyz_get(client).status_code == 200
 
 
 def test_not_ready_when_the_cache_is_unreachable(client, settings):
@@ -50,7 +60,7 @@ def test_not_ready_when_the_cache_is_unreachable(client, settings):
             "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
         }
     }
-    response = client.get("/readyz")
+    response = readyz_get(client)
     assert response.status_code == 503
     assert "Cache" in response.content.decode()
 
@@ -58,7 +68,7 @@ def test_not_ready_when_the_cache_is_unreachable(client, settings):
 def test_not_ready_when_the_broker_is_unreachable(client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed_port()}/0"
-    response = client.get("/readyz")
+    response = readyz_get(client)
     assert response.status_code == 503
     assert "Broker" in response.content.decode()
 
