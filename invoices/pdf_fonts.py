@@ -40,8 +40,9 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import uharfbuzz as hb
-from fontTools.ttLib import TTFont
+from fontTools.ttLib import TTFont, newTable
 from fontTools.ttLib.sfnt import SFNTReader, SFNTWriter
+from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 from fpdf import FPDF
 from fpdf.bidi import BidiParagraph, auto_detect_base_direction
 from fpdf.enums import TextDirection
@@ -113,6 +114,8 @@ class FontProgram:
     components: dict[int, tuple[int, ...]]  # composite glyph id -> every glyph it draws
     glyph_id_by_name: dict[str, int]
     metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
+    cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
+    compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
     _runs: dict[Hashable, _Run] = field(default_factory=dict)
     _runs_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,7 +135,7 @@ class FontProgram:
     def embedded_font(self, *, glyph_ids: Iterable[int]) -> bytes:
         """The font with every glyph id kept, only ``glyph_ids`` (and .notdef, their
         components) drawn."""
-        used = {0, *glyph_ids}
+        used = {0, 1, 2, 3, *glyph_ids}  # fontTools' recommended glyphs: gids 0 to 3
         for glyph_id in list(used):
             used.update(self.components.get(glyph_id, ()))
         head = bytearray(self.tables["head"])
@@ -158,13 +161,29 @@ class FontProgram:
         for glyph_id in used:
             metrics[2 * glyph_id : 2 * glyph_id + 2] = self.metrics[2 * glyph_id : 2 * glyph_id + 2]
         tables = dict(self.tables, head=bytes(head), glyf=b"".join(parts), loca=loca.tobytes(),
-                      hmtx=metrics.tobytes())  # fmt: skip
+                      hmtx=metrics.tobytes(), cmap=self._cmap(used))  # fmt: skip
         buffer = io.BytesIO()
         writer = SFNTWriter(buffer, len(tables))
         for tag in sorted(tables):
             writer[tag] = tables[tag]
         writer.close()  # checksums, head.checkSumAdjustment
         return buffer.getvalue()
+
+
+    def _cmap(self, used: set[int]) -> bytes:
+        """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
+        subset reduces it (renderers read font-wide hints from the glyphs it names)."""
+        table = newTable("cmap")
+        table.tableVersion = 0
+        table.tables = []
+        for subtable in self.cmap_tables:
+            reduced = CmapSubtable.newSubtable(subtable.format)
+            reduced.platformID, reduced.platEncID = subtable.platformID, subtable.platEncID
+            reduced.language = subtable.language
+            reduced.cmap = {code: name for code, name in subtable.cmap.items()
+                            if self.glyph_id_by_name[name] in used}  # fmt: skip
+            table.tables.append(reduced)
+        return bytes(table.compile(self.compiled))
 
 
 _programs: dict[Path, FontProgram] = {}
@@ -243,6 +262,8 @@ def _font_program_build(*, path: Path) -> FontProgram:
         components=components,
         glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
         metrics=metrics,
+        cmap_tables=list(compiled["cmap"].tables),
+        compiled=compiled,
     )
 
 
