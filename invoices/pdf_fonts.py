@@ -169,7 +169,6 @@ class FontProgram:
         writer.close()  # checksums, head.checkSumAdjustment
         return buffer.getvalue()
 
-
     def _cmap(self, used: set[int]) -> bytes:
         """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
         subset reduces it (renderers read font-wide hints from the glyphs it names)."""
