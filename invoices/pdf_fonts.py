@@ -114,6 +114,9 @@ class FontProgram:
     components: dict[int, tuple[int, ...]]  # composite glyph id -> every glyph it draws
     glyph_id_by_name: dict[str, int]
     metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
+    advances: list[int]  # hmtx advance widths by glyph id
+    lsbs: list[int]  # hmtx left side bearings by glyph id
+    bounds: dict[int, tuple[int, int, int, int]]  # xMin, yMin, xMax, yMax of glyphs drawn
     cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
     compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
     _runs: dict[Hashable, _Run] = field(default_factory=dict)
@@ -139,6 +142,7 @@ class FontProgram:
         for glyph_id in list(used):
             used.update(self.components.get(glyph_id, ()))
         head = bytearray(self.tables["head"])
+        hhea = bytearray(self.tables["hhea"])
         long_offsets = struct.unpack(">h", head[50:52])[0] == 1
         parts: list[bytes] = []
         offsets = [0]
@@ -149,6 +153,7 @@ class FontProgram:
                 offsets.append(offsets[-1] + len(padded))
             else:
                 offsets.append(offsets[-1])
+        self._bounds_recalc(head=head, hhea=hhea, used=used)
         if not long_offsets and offsets[-1] > 0x1FFFE:
             long_offsets = True
             head[50:52] = struct.pack(">h", 1)
@@ -160,7 +165,7 @@ class FontProgram:
         metrics = array("H", bytes(4 * len(self.glyphs)))  # unused glyphs: no metrics
         for glyph_id in used:
             metrics[2 * glyph_id : 2 * glyph_id + 2] = self.metrics[2 * glyph_id : 2 * glyph_id + 2]
-        tables = dict(self.tables, head=bytes(head), glyf=b"".join(parts), loca=loca.tobytes(),
+        tables = dict(self.tables, head=bytes(head), hhea=bytes(hhea), glyf=b"".join(parts), loca=loca.tobytes(),
                       hmtx=metrics.tobytes(), cmap=self._cmap(used))  # fmt: skip
         buffer = io.BytesIO()
         writer = SFNTWriter(buffer, len(tables))
@@ -168,6 +173,27 @@ class FontProgram:
             writer[tag] = tables[tag]
         writer.close()  # checksums, head.checkSumAdjustment
         return buffer.getvalue()
+
+    def _bounds_recalc(self, *, head: bytearray, hhea: bytearray, used: set[int]) -> None:
+        """The font-wide extremes over the glyphs kept, as fontTools recomputes them when it
+        saves a subset ('head' bounding box; 'hhea' widest advance, side bearings, extent):
+        renderers size their glyph caches from them."""
+        drawn = sorted(glyph_id for glyph_id in used if glyph_id in self.bounds)
+        hhea[10:12] = struct.pack(">H", max(self.advances[glyph_id] for glyph_id in used))
+        if not drawn:
+            return
+        boxes = [self.bounds[glyph_id] for glyph_id in drawn]
+        head[36:44] = struct.pack(">hhhh", min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                  max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
+        widths = {
+            glyph_id: self.bounds[glyph_id][2] - self.bounds[glyph_id][0] for glyph_id in drawn
+        }
+        hhea[12:18] = struct.pack(
+            ">hhh",
+            min(self.lsbs[g] for g in drawn),
+            min(self.advances[g] - self.lsbs[g] - widths[g] for g in drawn),
+            max(self.lsbs[g] + widths[g] for g in drawn),
+        )
 
     def _cmap(self, used: set[int]) -> bytes:
         """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
@@ -261,6 +287,13 @@ def _font_program_build(*, path: Path) -> FontProgram:
         components=components,
         glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
         metrics=metrics,
+        advances=[compiled["hmtx"].metrics[name][0] for name in glyph_order],
+        lsbs=[compiled["hmtx"].metrics[name][1] for name in glyph_order],
+        bounds={
+            index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+            for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
+            if glyph.numberOfContours
+        },
         cmap_tables=list(compiled["cmap"].tables),
         compiled=compiled,
     )

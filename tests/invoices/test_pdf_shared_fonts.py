@@ -63,6 +63,13 @@ def drawn_glyphs(font: TTFont, cid_to_gid: bytes) -> dict[int, tuple]:
     return drawn
 
 
+def font_extremes(font: TTFont) -> tuple:
+    """The font-wide figures renderers size their glyph caches from."""
+    head, hhea = font["head"], font["hhea"]
+    return (head.xMin, head.yMin, head.xMax, head.yMax, hhea.advanceWidthMax,
+            hhea.minLeftSideBearing, hhea.minRightSideBearing, hhea.xMaxExtent)  # fmt: skip
+
+
 def rare_snapshot():
     snapshot = snapshot_sample(language="en")
     snapshot["buyer"]["name"] = RARE_NAME
@@ -116,8 +123,8 @@ def test_documents_drawn_at_the_same_time_in_threads_each_say_their_own_text():
 
 def test_the_embedded_font_draws_the_outlines_fpdf2_subsetting_embeds():
     """fpdf2 on its own (add_font, its fontTools subset) against the shared fonts, same
-    page: the same codes in the text, and each code drawn with the same outline and
-    width."""
+    page: the same codes in the text, each code drawn with the same outline and width, and
+    the same font-wide bounds."""
     text = f"Invoice {RARE_NAME} 1 234,56 € — فاتورة ضريبية لا إله"
 
     def draw(pdf: FPDF, **output) -> bytes:
@@ -146,3 +153,4 @@ def test_the_embedded_font_draws_the_outlines_fpdf2_subsetting_embeds():
         expected = drawn_glyphs(*reference_fonts[name])
         assert len(expected) > 30
         assert drawn_glyphs(font, cid_to_gid) == expected, name
+        assert font_extremes(font) == font_extremes(reference_fonts[name][0]), name
