@@ -256,6 +256,7 @@ def _font_program_build(*, path: Path) -> FontProgram:
     metrics = array("H", tables["hmtx"])
     if len(metrics) != 2 * len(glyph_order):  # pragma: no cover - fonts with a monospace tail
         raise ValueError(f"{path.name}: hmtx must hold a full metric per glyph")
+    compiled.getReverseGlyphMap()  # built now, not by the first documents at once
     glyf_table = compiled["glyf"]
     glyphs = [
         glyf_table[name].compile(glyf_table, recalcBBoxes=True)

@@ -11,7 +11,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from pypdf import PdfReader
 
-from invoices.pdf import FONT, FONT_DIR, document_pdf_render
+from invoices.pdf import FONT, FONT_DIR, DocumentRenderer, _Page, document_pdf_render
 from invoices.pdf_fonts import CachedBidiMixin, DocumentOutputProducer, document_fonts_add
 
 from .snapshots import snapshot_sample
@@ -154,3 +154,56 @@ def test_the_embedded_font_draws_the_outlines_fpdf2_subsetting_embeds():
         assert len(expected) > 30
         assert drawn_glyphs(font, cid_to_gid) == expected, name
         assert font_extremes(font) == font_extremes(reference_fonts[name][0]), name
+
+
+class StockPage(_Page):
+    """The invoice page drawn by fpdf2 alone: add_font per document, fpdf2's own bidi."""
+
+    _preload_bidirectional_text = FPDF._preload_bidirectional_text
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.fonts.clear()
+        self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
+        self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+
+
+def stock_render(snapshot) -> bytes:
+    renderer = DocumentRenderer(snapshot)
+    shared = renderer.pdf
+    renderer.pdf = StockPage(rtl=shared.rtl, footer_text=shared.footer_text,
+                             page_label=shared.page_label)  # fmt: skip
+    renderer.pdf.neutral_page_label = shared.neutral_page_label
+    return renderer.render()
+
+
+def page_streams(data: bytes) -> list[bytes]:
+    return [page.get_contents().get_data() for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def sample_documents():
+    for regime, language in (("oss", "en"), ("oss", "fr"), ("oss", "ar"), ("ksa", "ar"),
+                             ("reverse_charge", "en")):  # fmt: skip
+        yield snapshot_sample(regime=regime, language=language)
+    for language in ("en", "fr", "ar"):
+        note = snapshot_sample(language=language)
+        note.update(type="credit_note", number="AKM-CN-2026-000003", reason="Refund",
+                    invoice_number="AKM-2026-000042",
+                    invoice_issued_at="2026-11-30T09:15:00+00:00")  # fmt: skip
+        yield note
+    long = snapshot_sample()
+    long["lines"] = long["lines"] * 30
+    yield long
+    yield rare_snapshot()
+
+
+def test_every_page_is_drawn_exactly_as_fpdf2_alone_draws_it():
+    """Same page content streams, operator for operator, as fpdf2 without the shared fonts
+    and caches, for every kind of document (after all the others, so caches are warm)."""
+    documents = list(sample_documents())
+    for snapshot in documents:
+        document_pdf_render(snapshot=snapshot)
+    for snapshot in documents:
+        ours, stock = document_pdf_render(snapshot=snapshot), stock_render(snapshot)
+        assert page_streams(ours) == page_streams(stock), snapshot["number"]
+        assert pdf_text(ours) == pdf_text(stock)
