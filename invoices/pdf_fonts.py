@@ -118,6 +118,7 @@ class FontProgram:
     lsbs: list[int]  # hmtx left side bearings by glyph id
     bounds: dict[int, tuple[int, int, int, int]]  # xMin, yMin, xMax, yMax of glyphs drawn
     cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
+    cmap_entries: list[list[tuple[int, str, int]]]  # per subtable: code, glyph name, glyph id
     compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
     _runs: dict[Hashable, _Run] = field(default_factory=dict)
     _runs_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,6 +140,7 @@ class FontProgram:
         """The font with every glyph id kept, only ``glyph_ids`` (and .notdef, their
         components) drawn."""
         used = {0, 1, 2, 3, *glyph_ids}  # fontTools' recommended glyphs: gids 0 to 3
+        used &= set(range(len(self.glyphs)))
         for glyph_id in list(used):
             used.update(self.components.get(glyph_id, ()))
         head = bytearray(self.tables["head"])
@@ -201,12 +203,12 @@ class FontProgram:
         table = newTable("cmap")
         table.tableVersion = 0
         table.tables = []
-        for subtable in self.cmap_tables:
+        for index, subtable in enumerate(self.cmap_tables):
             reduced = CmapSubtable.newSubtable(subtable.format)
             reduced.platformID, reduced.platEncID = subtable.platformID, subtable.platEncID
             reduced.language = subtable.language
-            reduced.cmap = {code: name for code, name in subtable.cmap.items()
-                            if self.glyph_id_by_name[name] in used}  # fmt: skip
+            reduced.cmap = {code: name for code, name, glyph_id in self.cmap_entries[index]
+                            if glyph_id in used}  # fmt: skip
             table.tables.append(reduced)
         return bytes(table.compile(self.compiled))
 
@@ -296,6 +298,10 @@ def _font_program_build(*, path: Path) -> FontProgram:
             if glyph.numberOfContours
         },
         cmap_tables=list(compiled["cmap"].tables),
+        cmap_entries=[
+            [(code, name, compiled.getGlyphID(name)) for code, name in subtable.cmap.items()]
+            for subtable in compiled["cmap"].tables
+        ],
         compiled=compiled,
     )
 
@@ -463,10 +469,13 @@ class DocumentOutputProducer(OutputProducer):
                    pattern_objs_per_name: Any) -> Any:  # fmt: skip
         fonts = sorted(self.fpdf.fonts.values(), key=lambda font: font.i)
         ours = [font for font in fonts if isinstance(font, DocumentFont)]
-        if self.fpdf._compliance or len(ours) != len(fonts):
+        if not ours:
             return super()._add_fonts(
                 image_objects_per_index, gfxstate_objs_per_name, pattern_objs_per_name
             )
+        if self.fpdf._compliance or len(ours) != len(fonts):
+            # fpdf2's own path would subset the shared parsed font in place
+            raise NotImplementedError("shared fonts: PDF/A and other fonts are not handled")
         objects = {font.i: self._document_font_add(font) for font in ours}
         # what fpdf2 does after each font: its subset caches are per class, not per map
         for font in ours:
