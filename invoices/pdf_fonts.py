@@ -255,9 +255,12 @@ def _font_program_build(*, path: Path) -> FontProgram:
         if record.nameID <= 6 and record.platformID == 3 and record.langID == 0x409
     ]
     tables["name"] = name_table.compile(compiled)
-    metrics = array("H", tables["hmtx"])
-    if len(metrics) != 2 * len(glyph_order):  # pragma: no cover - fonts with a monospace tail
-        raise ValueError(f"{path.name}: hmtx must hold a full metric per glyph")
+    advances = [compiled["hmtx"].metrics[name][0] for name in glyph_order]
+    lsbs = [compiled["hmtx"].metrics[name][1] for name in glyph_order]
+    # a full metric per glyph (a font may share its last advance): hhea says so
+    metrics = array("H", b"".join(struct.pack(">Hh", *pair) for pair in zip(advances, lsbs,
+                                                                         strict=True)))  # fmt: skip
+    tables["hhea"] = tables["hhea"][:34] + struct.pack(">H", len(glyph_order))
     compiled.getReverseGlyphMap()  # built now, not by the first documents at once
     glyf_table = compiled["glyf"]
     glyphs = [
@@ -290,8 +293,8 @@ def _font_program_build(*, path: Path) -> FontProgram:
         components=components,
         glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
         metrics=metrics,
-        advances=[compiled["hmtx"].metrics[name][0] for name in glyph_order],
-        lsbs=[compiled["hmtx"].metrics[name][1] for name in glyph_order],
+        advances=advances,
+        lsbs=lsbs,
         bounds={
             index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
             for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
