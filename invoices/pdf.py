@@ -15,7 +15,6 @@ import logging
 import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -29,6 +28,7 @@ from fpdf import FPDF
 
 from core.money import currency_precision
 
+from .pdf_fonts import CachedBidiMixin, DocumentOutputProducer, document_fonts_add
 from .zatca import zatca_qr_png, zatca_tlv_encode
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table subset
@@ -119,12 +119,7 @@ class _Labels:
         return f"{text} / {arabic}" if arabic != text else text
 
 
-@lru_cache(maxsize=2)
-def _font_bytes(name: str) -> bytes:
-    return (FONT_DIR / name).read_bytes()
-
-
-class _Page(FPDF):
+class _Page(CachedBidiMixin, FPDF):
     """A4 page, mm; ``put`` mirrors positions and alignment for a right-to-left page."""
 
     def __init__(self, *, rtl: bool, footer_text: str, page_label) -> None:
@@ -135,8 +130,8 @@ class _Page(FPDF):
         self.neutral_page_label = False
         self.set_margins(16, 16, 16)
         self.set_auto_page_break(auto=True, margin=22)
-        self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        document_fonts_add(pdf=self, family=FONT, files={"": FONT_DIR / "DejaVuSans.ttf",
+                                                         "B": FONT_DIR / "DejaVuSans-Bold.ttf"})  # fmt: skip
         self.set_text_shaping(
             use_shaping_engine=True,
             direction="rtl" if rtl else "ltr",
@@ -291,7 +286,7 @@ class DocumentRenderer:
         y = self.lines_table(y, is_credit=is_credit)
         y = self.totals(y, is_credit=is_credit)
         self.closing(y, is_credit=is_credit)
-        return bytes(pdf.output())
+        return bytes(pdf.output(output_producer_class=DocumentOutputProducer))
 
     def title(self, *, is_credit: bool) -> list[str]:
         if is_credit:

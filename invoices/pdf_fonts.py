@@ -1,0 +1,588 @@
+"""The invoice fonts, parsed once per process and embedded per document without fontTools.
+
+fpdf2 parses a TrueType font (fontTools) every time a document adds it, shapes every text
+run with HarfBuzz, and on output subsets the font with fontTools and compiles it again:
+together most of a PDF's CPU. Here each font file is read once per process
+(``font_program``): its parsed fpdf2 ``TTFFont`` (character widths, glyph ids, cmap, the
+fontTools tables) is shared read-only by every document, and each document gets a
+``DocumentFont``, a copy holding only what a document changes (the subset map of the
+glyphs it uses, missing glyphs, biggest size, its own HarfBuzz font object, its own font
+descriptor PDF object).
+
+Shaping a run (text, size, direction, script, language, features) always gives the same
+glyphs and positions, so runs are kept in a bounded per-process cache; the per-document
+part (the subset codes of the glyphs) is still picked per document, in the same order as
+fpdf2 picks them.
+
+On output, ``DocumentOutputProducer`` writes the same PDF font objects as fpdf2's
+``OutputProducer._add_fonts`` (Type0 font, CIDFontType2 with the same widths, ToUnicode
+CMap, CIDSystemInfo, descriptor, CIDToGIDMap, FontFile2), but the embedded font program
+keeps the original glyph ids and copies the used glyphs' outlines byte for byte from the
+font file (plus their components), every other glyph left empty; the hinting programs and
+metrics tables are the file's own. Same outlines, same widths, same codes: the page looks
+and extracts the same, for any text the font covers, and nothing is parsed or compiled per
+document.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import struct
+import threading
+from array import array
+from bisect import bisect_left
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import uharfbuzz as hb
+from fontTools.ttLib import TTFont, newTable
+from fontTools.ttLib.sfnt import SFNTReader, SFNTWriter
+from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+from fpdf import FPDF
+from fpdf.bidi import BidiParagraph, auto_detect_base_direction
+from fpdf.enums import TextDirection
+from fpdf.fonts import HarfBuzzFont, TTFFont
+from fpdf.line_break import Fragment
+from fpdf.output import (  # fpdf2's own builders, so the objects are written the same way
+    LOGGER as FPDF_OUTPUT_LOGGER,
+)
+from fpdf.output import (
+    CIDSystemInfo,
+    OutputProducer,
+    PDFFont,
+    PDFFontStream,
+    _build_cmap_blocks,
+    _tt_font_widths,
+)
+from fpdf.syntax import Name, PDFArray, PDFContentStream
+
+# Tables an embedded TrueType font needs (PDF 32000-1 9.9: head hhea loca maxp cvt prep
+# glyf hmtx fpgm) plus those fpdf2's fontTools subset keeps; the layout tables (GSUB,
+# GPOS, GDEF, MATH) are dropped, as fpdf2 drops them: shaping happened before.
+KEPT_TABLES = ("OS/2", "cmap", "cvt ", "fpgm", "gasp", "head", "hhea", "hmtx", "maxp",
+               "name", "post", "prep")  # fmt: skip
+SHAPED_RUNS_CACHED = 8192  # per font; a run is a label, a value or one character
+
+
+class _Widths(dict[int, float]):
+    """A character's width, the font's missing width for a character it lacks: fpdf2's
+    ``defaultdict`` without inserting on read, so documents can share it."""
+
+    def __init__(self, widths: dict[int, float], missing: float) -> None:
+        super().__init__(widths)
+        self.missing = missing
+
+    def __missing__(self, key: int) -> float:
+        return self.missing
+
+
+@dataclass(frozen=True)
+class _RunGlyph:
+    glyph_id: int
+    unicode: tuple[int, ...]
+    glyph_name: str
+    glyph_width: int
+    x_advance: int
+    y_advance: int
+    x_offset: int
+    y_offset: int
+    force_positioning: bool
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A shaped run: its glyphs, and fpdf2's width of it at the run's size."""
+
+    glyphs: tuple[_RunGlyph, ...]
+    width: float
+
+
+@dataclass
+class FontProgram:
+    """One font file, parsed once per process; read-only once built."""
+
+    path: Path
+    prototype: TTFFont
+    face: Any  # hb.Face
+    tables: dict[str, bytes]
+    glyphs: list[bytes]  # raw glyf data by glyph id
+    components: dict[int, tuple[int, ...]]  # composite glyph id -> every glyph it draws
+    glyph_id_by_name: dict[str, int]
+    metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
+    advances: list[int]  # hmtx advance widths by glyph id
+    lsbs: list[int]  # hmtx left side bearings by glyph id
+    bounds: dict[int, tuple[int, int, int, int]]  # xMin, yMin, xMax, yMax of glyphs drawn
+    cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
+    cmap_entries: list[list[tuple[int, str, int]]]  # per subtable: code, glyph name, glyph id
+    compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
+    _runs: dict[Hashable, _Run] = field(default_factory=dict)
+    _runs_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- shaped runs ----------------------------------------------------------------------
+
+    def run_get(self, key: Hashable) -> _Run | None:
+        return self._runs.get(key)  # one dict read: atomic
+
+    def run_put(self, key: Hashable, run: _Run) -> None:
+        with self._runs_lock:
+            if len(self._runs) >= SHAPED_RUNS_CACHED:  # bounded: names and values vary
+                self._runs.clear()
+            self._runs[key] = run
+
+    # --- embedding ------------------------------------------------------------------------
+
+    def embedded_font(self, *, glyph_ids: Iterable[int]) -> bytes:
+        """The font with every glyph id kept, only ``glyph_ids`` (and .notdef, their
+        components) drawn."""
+        used = {0, 1, 2, 3, *glyph_ids}  # fontTools' recommended glyphs: gids 0 to 3
+        used &= set(range(len(self.glyphs)))
+        for glyph_id in list(used):
+            used.update(self.components.get(glyph_id, ()))
+        head = bytearray(self.tables["head"])
+        hhea = bytearray(self.tables["hhea"])
+        long_offsets = struct.unpack(">h", head[50:52])[0] == 1
+        parts: list[bytes] = []
+        offsets = [0]
+        for glyph_id, data in enumerate(self.glyphs):
+            if glyph_id in used and data:
+                padded = data + b"\0" * (-len(data) % 4)
+                parts.append(padded)
+                offsets.append(offsets[-1] + len(padded))
+            else:
+                offsets.append(offsets[-1])
+        self._bounds_recalc(head=head, hhea=hhea, used=used)
+        if not long_offsets and offsets[-1] > 0x1FFFE:
+            long_offsets = True
+            head[50:52] = struct.pack(">h", 1)
+        loca = array("I" if long_offsets else "H", offsets if long_offsets else
+                     [offset // 2 for offset in offsets])  # fmt: skip
+        if loca.itemsize not in (2, 4):  # pragma: no cover - array sizes are per platform
+            raise RuntimeError("unexpected array item size")
+        loca.byteswap()  # big-endian
+        metrics = array("H", bytes(4 * len(self.glyphs)))  # unused glyphs: no metrics
+        for glyph_id in used:
+            metrics[2 * glyph_id : 2 * glyph_id + 2] = self.metrics[2 * glyph_id : 2 * glyph_id + 2]
+        tables = dict(self.tables, head=bytes(head), hhea=bytes(hhea), glyf=b"".join(parts), loca=loca.tobytes(),
+                      hmtx=metrics.tobytes(), cmap=self._cmap(used))  # fmt: skip
+        buffer = io.BytesIO()
+        writer = SFNTWriter(buffer, len(tables))
+        for tag in sorted(tables):
+            writer[tag] = tables[tag]
+        writer.close()  # checksums, head.checkSumAdjustment
+        return buffer.getvalue()
+
+    def _bounds_recalc(self, *, head: bytearray, hhea: bytearray, used: set[int]) -> None:
+        """The font-wide extremes over the glyphs kept, as fontTools recomputes them when it
+        saves a subset ('head' bounding box; 'hhea' widest advance, side bearings, extent):
+        renderers size their glyph caches from them."""
+        drawn = sorted(glyph_id for glyph_id in used if glyph_id in self.bounds)
+        hhea[10:12] = struct.pack(">H", max(self.advances[glyph_id] for glyph_id in used))
+        if not drawn:
+            return
+        boxes = [self.bounds[glyph_id] for glyph_id in drawn]
+        head[36:44] = struct.pack(">hhhh", min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                  max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
+        widths = {
+            glyph_id: self.bounds[glyph_id][2] - self.bounds[glyph_id][0] for glyph_id in drawn
+        }
+        hhea[12:18] = struct.pack(
+            ">hhh",
+            min(self.lsbs[g] for g in drawn),
+            min(self.advances[g] - self.lsbs[g] - widths[g] for g in drawn),
+            max(self.lsbs[g] + widths[g] for g in drawn),
+        )
+
+    def _cmap(self, used: set[int]) -> bytes:
+        """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
+        subset reduces it (renderers read font-wide hints from the glyphs it names)."""
+        table = newTable("cmap")
+        table.tableVersion = 0
+        table.tables = []
+        for index, subtable in enumerate(self.cmap_tables):
+            reduced = CmapSubtable.newSubtable(subtable.format)
+            reduced.platformID, reduced.platEncID = subtable.platformID, subtable.platEncID
+            reduced.language = subtable.language
+            reduced.cmap = {code: name for code, name, glyph_id in self.cmap_entries[index]
+                            if glyph_id in used}  # fmt: skip
+            table.tables.append(reduced)
+        return bytes(table.compile(self.compiled))
+
+
+_programs: dict[Path, FontProgram] = {}
+_programs_lock = threading.Lock()
+
+
+def font_program(*, path: Path) -> FontProgram:
+    """The font at ``path``, parsed on first use in this process."""
+    program = _programs.get(path)
+    if program is None:
+        with _programs_lock:
+            program = _programs.get(path)
+            if program is None:
+                program = _font_program_build(path=path)
+                _programs[path] = program
+    return program
+
+
+def _font_program_build(*, path: Path) -> FontProgram:
+    data = path.read_bytes()
+    # fpdf2's own parsing, so widths, glyph ids and descriptor are exactly fpdf2's
+    holder = SimpleNamespace(fonts={}, render_color_fonts=False)
+    prototype = TTFFont(cast(Any, holder), path, "prototype", "")
+    if prototype.is_cff or prototype.color_font or prototype.is_symbol:
+        raise ValueError(f"{path.name}: only plain TrueType fonts are embedded this way")
+    ttfont = prototype.ttfont
+    for tag in ("head", "hhea", "hmtx", "maxp", "post", "cmap", "OS/2", "name"):
+        ttfont[tag]  # decompiled now, under the lock: documents only read them
+    glyph_order = ttfont.getGlyphOrder()
+    prototype.cw = _Widths(dict(prototype.cw), prototype.desc.missing_width)
+    reader = SFNTReader(io.BytesIO(data))
+    tables = {tag: bytes(reader[tag]) for tag in KEPT_TABLES if tag in reader}
+    post = tables["post"]  # format 3: no glyph names (fontTools' subset default too)
+    tables["post"] = b"\x00\x03\x00\x00" + post[4:32]
+    # every glyph compiled as fontTools' subsetter compiles it (bounding box recomputed
+    # from the outline), so the outlines embedded are byte for byte fpdf2's
+    compiled = TTFont(io.BytesIO(data))
+    name_table = compiled["name"]  # the names fontTools' subset keeps (ids 0-6, Windows English)
+    name_table.names = [
+        record
+        for record in name_table.names
+        if record.nameID <= 6 and record.platformID == 3 and record.langID == 0x409
+    ]
+    tables["name"] = name_table.compile(compiled)
+    advances = [compiled["hmtx"].metrics[name][0] for name in glyph_order]
+    lsbs = [compiled["hmtx"].metrics[name][1] for name in glyph_order]
+    # a full metric per glyph (a font may share its last advance): hhea says so
+    metrics = array("H", b"".join(struct.pack(">Hh", *pair) for pair in zip(advances, lsbs,
+                                                                         strict=True)))  # fmt: skip
+    tables["hhea"] = tables["hhea"][:34] + struct.pack(">H", len(glyph_order))
+    compiled.getReverseGlyphMap()  # built now, not by the first documents at once
+    glyf_table = compiled["glyf"]
+    glyphs = [
+        glyf_table[name].compile(glyf_table, recalcBBoxes=True)
+        if glyf_table[name].numberOfContours
+        else b""
+        for name in glyph_order
+    ]
+    direct = {
+        glyph_id: _glyph_components(data)
+        for glyph_id, data in enumerate(glyphs)
+        if len(data) >= 10 and struct.unpack(">h", data[:2])[0] < 0
+    }
+    components: dict[int, tuple[int, ...]] = {}
+    for glyph_id in direct:
+        seen: set[int] = set()
+        pending = list(direct[glyph_id])
+        while pending:
+            component = pending.pop()
+            if component not in seen:
+                seen.add(component)
+                pending.extend(direct.get(component, ()))
+        components[glyph_id] = tuple(sorted(seen))
+    return FontProgram(
+        path=path,
+        prototype=prototype,
+        face=hb.Face(hb.Blob(data)),
+        tables=tables,
+        glyphs=glyphs,
+        components=components,
+        glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
+        metrics=metrics,
+        advances=advances,
+        lsbs=lsbs,
+        bounds={
+            index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+            for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
+            if glyph.numberOfContours
+        },
+        cmap_tables=list(compiled["cmap"].tables),
+        cmap_entries=[
+            [(code, name, compiled.getGlyphID(name)) for code, name in subtable.cmap.items()]
+            for subtable in compiled["cmap"].tables
+        ],
+        compiled=compiled,
+    )
+
+
+def document_fonts_add(*, pdf: FPDF, family: str, files: dict[str, Path]) -> None:
+    """What ``pdf.add_font(family, style, file)`` does for each style, with the shared
+    fonts: FPDF.add_font would parse each file again for every document."""
+    for style, path in files.items():
+        fontkey = family.lower() + style
+        pdf.fonts[fontkey] = DocumentFont.for_document(
+            program=font_program(path=path), index=len(pdf.fonts) + 1, fontkey=fontkey,
+            style=style,
+        )  # fmt: skip
+
+
+def _glyph_components(data: bytes) -> tuple[int, ...]:
+    """The glyph ids a composite glyph's records name (TrueType 'glyf', composite)."""
+    found = []
+    offset = 10
+    while True:
+        flags, glyph_id = struct.unpack(">HH", data[offset : offset + 4])
+        found.append(glyph_id)
+        offset += 4 + (4 if flags & 0x0001 else 2)
+        if flags & 0x0008:
+            offset += 2
+        elif flags & 0x0040:
+            offset += 4
+        elif flags & 0x0080:
+            offset += 8
+        if not flags & 0x0020:
+            return tuple(found)
+
+
+def _params_key(params: dict[str, Any] | None) -> Hashable:
+    """What HarfBuzz is given from fpdf2's shaping parameters (``perform_harfbuzz_shaping``)."""
+    if not params:
+        return None
+    features = params.get("features")
+    return (
+        params.get("fragment_direction"),
+        params.get("script"),
+        params.get("language"),
+        tuple(features.items()) if features else None,
+    )
+
+
+class DocumentFont(TTFFont):
+    """A document's copy of a shared ``TTFFont``: its own subset map and glyph bookkeeping,
+    everything parsed from the file shared."""
+
+    __slots__ = ("program",)
+
+    program: FontProgram
+
+    @classmethod
+    def for_document(cls, *, program: FontProgram, index: int, fontkey: str,
+                     style: str) -> DocumentFont:  # fmt: skip
+        font = TTFFont.__new__(cls)
+        prototype = program.prototype
+        for name in TTFFont.__slots__:
+            if hasattr(prototype, name):
+                setattr(font, name, getattr(prototype, name))
+        font.program = program
+        font.i = index
+        font.fontkey = fontkey
+        font.emphasis = type(prototype.emphasis).coerce(style)
+        font.desc = copy.copy(prototype.desc)  # output gives it a name and an object id
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font._hbfont = HarfBuzzFont(program.face)
+        font.subset = type(prototype.subset)(font)
+        return font
+
+    def close(self) -> None:
+        """The parsed font belongs to every document of the process: nothing to close."""
+
+    def _run(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> _Run:
+        key = (text, font_size_pt, _params_key(params))
+        run = self.program.run_get(key)
+        if run is None:
+            glyphs = self._run_shape(text, font_size_pt, params)
+            width: float = 0  # fpdf2's shaped_text_width, same sum in the same order
+            for glyph in glyphs:
+                width += round(self.scale * glyph.x_advance + 0.001) * font_size_pt * 0.001
+            run = _Run(glyphs=glyphs, width=width)
+            self.program.run_put(key, run)
+        return run
+
+    def _run_shape(self, text: str, font_size_pt: float, params: dict[str, Any] | None
+                   ) -> tuple[_RunGlyph, ...]:  # fmt: skip
+        """fpdf2's ``shape_text`` up to the subset codes: glyphs, the characters of their
+        cluster, widths and positions (fpdf/fonts.py, 2.8.9)."""
+        infos, positions = TTFFont.perform_harfbuzz_shaping(self, text, font_size_pt, params)
+        if positions is None:
+            return ()
+        clusters = sorted(int(info.cluster) for info in infos)
+        by_cluster: dict[int, list[int]] = {}
+        for index in range(len(text)):
+            pos = bisect_left(clusters, index)
+            if pos == 0:
+                cluster = clusters[0]
+            elif pos == len(clusters) or clusters[pos] != index:
+                cluster = clusters[pos - 1]
+            else:
+                cluster = clusters[pos]
+            by_cluster.setdefault(cluster, []).append(index)
+        hmtx = self.ttfont["hmtx"].metrics
+        run = []
+        for info, position in zip(infos, positions, strict=True):
+            indexes = by_cluster.pop(info.cluster, [])
+            name = self.ttfont.getGlyphName(info.codepoint)
+            width = round(self.scale * hmtx[name][0])
+            run.append(
+                _RunGlyph(
+                    glyph_id=info.codepoint,
+                    unicode=tuple(ord(text[i]) for i in indexes),
+                    glyph_name=name,
+                    glyph_width=width,
+                    x_advance=position.x_advance,
+                    y_advance=position.y_advance,
+                    x_offset=position.x_offset,
+                    y_offset=position.y_offset,
+                    force_positioning=bool(
+                        width != position.x_advance
+                        or position.x_offset != 0
+                        or position.y_offset != 0
+                        or position.y_advance != 0
+                    ),
+                )
+            )
+        return tuple(run)
+
+    def shaped_text_width(self, text: str, font_size_pt: float,
+                          text_shaping_params: dict[str, Any] | None) -> tuple[int, float]:  # fmt: skip
+        run = self._run(self._map_symbol_text(text), font_size_pt, text_shaping_params)
+        return (len(run.glyphs), run.width)
+
+    def shape_text(self, text: str, font_size_pt: float,
+                   text_shaping_params: dict[str, Any] | None) -> Sequence[dict[str, Any]]:  # fmt: skip
+        if len(text) == 0:
+            return []
+        shaped = []
+        for glyph in self._run(text, font_size_pt, text_shaping_params).glyphs:
+            entry = self.subset.get_glyph(glyph=glyph.glyph_id, unicode=glyph.unicode,
+                                          glyph_name=glyph.glyph_name,
+                                          glyph_width=glyph.glyph_width)  # fmt: skip
+            if entry is None:
+                continue
+            shaped.append({
+                "mapped_char": self.subset.pick_glyph(entry),
+                "x_advance": glyph.x_advance,
+                "y_advance": glyph.y_advance,
+                "x_offset": glyph.x_offset,
+                "y_offset": glyph.y_offset,
+                "force_positioning": glyph.force_positioning,
+            })  # fmt: skip
+        return shaped
+
+
+class DocumentOutputProducer(OutputProducer):
+    """fpdf2's output, with the font objects of ``DocumentFont`` fonts written from the
+    shared font program (see the module docstring)."""
+
+    def _add_fonts(self, image_objects_per_index: Any, gfxstate_objs_per_name: Any,
+                   pattern_objs_per_name: Any) -> Any:  # fmt: skip
+        fonts = sorted(self.fpdf.fonts.values(), key=lambda font: font.i)
+        ours = [font for font in fonts if isinstance(font, DocumentFont)]
+        if not ours:
+            return super()._add_fonts(
+                image_objects_per_index, gfxstate_objs_per_name, pattern_objs_per_name
+            )
+        if self.fpdf._compliance or len(ours) != len(fonts):
+            # fpdf2's own path would subset the shared parsed font in place
+            raise NotImplementedError("shared fonts: PDF/A and other fonts are not handled")
+        objects = {font.i: self._document_font_add(font) for font in ours}
+        # what fpdf2 does after each font: its subset caches are per class, not per map
+        for font in ours:
+            font.subset.pick.cache_clear()
+            font.subset.get_glyph.cache_clear()
+        return objects
+
+    def _document_font_add(self, font: DocumentFont) -> PDFFont:
+        """fpdf2 2.8.9 ``OutputProducer._add_fonts``, TrueType branch, same objects in the
+        same order; only the FontFile2 program comes from ``FontProgram.embedded_font``."""
+        fontname = f"MPDFAA+{font.name}"
+        if font.missing_glyphs:
+            shown = ", ".join(
+                f"'{chr(x)}' ({chr(x).encode('unicode-escape').decode()})"
+                for x in font.missing_glyphs[:10]
+            )
+            if len(font.missing_glyphs) > 10:
+                shown += f", ... (and {len(font.missing_glyphs) - 10} others)"
+            FPDF_OUTPUT_LOGGER.warning("Font %s is missing the following glyphs: %s",
+                                       fontname, shown)  # fmt: skip
+        code_to_glyph = {
+            code: font.program.glyph_id_by_name[glyph.glyph_name]
+            for glyph, code in font.subset.items()
+            if glyph is not None
+        }
+        composite = PDFFont(subtype="Type0", base_font=fontname, encoding="Identity-H")
+        self._add_pdf_obj(composite, "fonts")
+        cid_font = PDFFont(subtype="CIDFontType2", base_font=fontname,
+                           d_w=font.desc.missing_width, w=_tt_font_widths(font))  # fmt: skip
+        self._add_pdf_obj(cid_font, "fonts")
+        composite.descendant_fonts = PDFArray([cid_font])
+        bf_chars = []
+        for glyph, code in font.subset.items():
+            if glyph is None or not isinstance(glyph.unicode, tuple) or not glyph.unicode:
+                continue
+            unicode = "".join(_utf16_hex(char) for char in glyph.unicode)
+            bf_chars.append(f"<{code:04X}> <{unicode}>\n")
+        to_unicode = PDFContentStream(
+            (
+                "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+                "/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
+                "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+                "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+                f"{_build_cmap_blocks(bf_chars, 'bfchar')}"
+                "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
+            ).encode("latin-1")
+        )
+        self._add_pdf_obj(to_unicode, "fonts")
+        composite.to_unicode = to_unicode
+        system_info = CIDSystemInfo()
+        self._add_pdf_obj(system_info, "fonts")
+        cid_font.c_i_d_system_info = system_info
+        descriptor = font.desc
+        descriptor.font_name = Name(fontname)
+        self._add_pdf_obj(descriptor, "fonts")
+        cid_font.font_descriptor = descriptor
+        cid_to_gid = bytearray(256 * 256 * 2)
+        for code, glyph_id in code_to_glyph.items():
+            cid_to_gid[code * 2] = glyph_id >> 8
+            cid_to_gid[code * 2 + 1] = glyph_id & 0xFF
+        cid_to_gid_map = PDFContentStream(contents=bytes(cid_to_gid), compress=True)
+        self._add_pdf_obj(cid_to_gid_map, "fonts")
+        cid_font.c_i_d_to_g_i_d_map = cid_to_gid_map
+        program = PDFFontStream(contents=font.program.embedded_font(
+            glyph_ids=code_to_glyph.values()))  # fmt: skip
+        self._add_pdf_obj(program, "fonts")
+        descriptor.font_file2 = program  # type: ignore[attr-defined]
+        return composite
+
+
+def _utf16_hex(code: int) -> str:
+    if code > 0xFFFF:
+        high = 0xD800 | (code - 0x10000) >> 10
+        low = 0xDC00 | (code & 0x3FF)
+        return f"{high:04X}{low:04X}"
+    return f"{code:04X}"
+
+
+@lru_cache(maxsize=4096)
+def _bidi_fragments(text: str, direction: TextDirection, alias: str) -> tuple[tuple[str, TextDirection], ...]:  # fmt: skip
+    """The Unicode bidi algorithm's runs of ``text``: a function of its arguments only."""
+    paragraph = BidiParagraph(text=text, base_direction=direction, preserve_bn_chars=True,
+                              alias=alias)  # fmt: skip
+    return tuple(paragraph.get_bidi_fragments())
+
+
+class CachedBidiMixin:
+    """fpdf2 2.8.9 ``FPDF._preload_bidirectional_text`` with the bidi runs of a text kept
+    per process (labels and values repeat from document to document)."""
+
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
+        pdf = cast(FPDF, self)
+        if not pdf.text_shaping:
+            return pdf._preload_font_styles(text, markdown)
+        direction = pdf.text_shaping["direction"] or auto_detect_base_direction(text)
+        pdf.text_shaping["paragraph_direction"] = direction
+        emphasis = ("B" in pdf.font_style, "I" in pdf.font_style, pdf.strikethrough,
+                    pdf.underline)  # fmt: skip
+        fragments: list[Fragment] = []
+        for bidi_text, bidi_direction in _bidi_fragments(text, direction,
+                                                         pdf.str_alias_nb_pages):  # fmt: skip
+            pdf.text_shaping["fragment_direction"] = bidi_direction
+            fragments.extend(
+                pdf._preload_font_styles(bidi_text, markdown, _initial_emphasis=emphasis)
+            )
+            emphasis = getattr(pdf, "_markdown_emphasis", emphasis)
+        return tuple(fragments)
