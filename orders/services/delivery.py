@@ -142,10 +142,12 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     ``events`` (order events of this run not written yet) go in with the delivery's own."""
     events = [] if events is None else events
     shortfall: dict[int, int] = {}
-    savepoint = transaction.savepoint()
     lines = list(
         order.lines.select_for_update(of=("self",)).select_related("product").order_by("id")
     )
+    # One line is all or nothing by itself (key_allocate changes nothing when short);
+    # several are together: a shortfall on one undoes the keys the others got.
+    savepoint = transaction.savepoint() if len(lines) > 1 else None
     keys = []
     for line in lines:
         # Keys the line already holds count (reserved ones are delivered), so this never
@@ -157,14 +159,16 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
             shortfall[line.pk] = int(result.shortfall)
         keys += result.keys
     if shortfall:
-        transaction.savepoint_rollback(savepoint)
+        if savepoint is not None:
+            transaction.savepoint_rollback(savepoint)
         OrderEvent.objects.bulk_create(events)
         outcome = _order_backorder(order=order, shortfall=shortfall)
         later: list[OrderEvent] = []
         _delivery_hooks_run(order=order, lines=lines, events=later)  # the last lock
         OrderEvent.objects.bulk_create(later)
         return outcome
-    transaction.savepoint_commit(savepoint)
+    if savepoint is not None:
+        transaction.savepoint_commit(savepoint)
     _order_transition_locked(
         locked=order, to_status=S.DELIVERED, reason="keys delivered", events=events
     )
