@@ -1,7 +1,7 @@
 """Registries through which apps above ``orders`` react to its events or add to its pages.
 
 ``orders`` never imports those apps: each one appends its callables here in its
-``AppConfig.ready()`` (e.g. ``invoices`` issues an invoice when an order is paid and a
+``AppConfig.ready()`` (e.g. ``invoices`` issues an invoice in a paid order's delivery and a
 credit note when a refund succeeds; ``refunds`` handles the gateway's dispute events and
 lists an order's claims on its staff timeline).
 
