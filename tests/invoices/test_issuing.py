@@ -224,3 +224,26 @@ def test_a_held_order_gets_its_invoice_from_its_delivery_run(antimart, shop_fr, 
     invoice = Invoice.objects.get(order=order)
     assert invoice.number == 1 and not queued.called
     assert order.events.filter(kind="invoice").count() == 1
+
+
+def test_a_delivery_that_rolls_back_gives_its_invoice_number_back(antimart, shop_fr, win):
+    """The number is taken in the delivery's transaction: when anything after it fails,
+    the invoice and its number go with the rollback (no gap), and the next run issues it."""
+    from unittest import mock
+
+    from orders.models import OrderEmail
+    from orders.services import order_deliver
+
+    order = order_taxed(products=[win], regime="eu_oss", treatment="oss", rate="19.00",
+                        country="DE")  # fmt: skip
+    crash = RuntimeError("crash after the number was taken")
+    with (
+        mock.patch.object(OrderEmail.objects, "create", side_effect=crash),
+        pytest.raises(RuntimeError),
+    ):
+        pay(order)
+    order.refresh_from_db()
+    assert order.status == "paid" and not Invoice.objects.exists()
+    order_deliver(order_id=order.pk)  # the sweeper's re-run
+    assert Invoice.objects.get(order=order).number == 1
+    assert paid_order("domestic_fr", [win], email="next@example.com").invoices.get().number == 2
