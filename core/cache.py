@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -19,17 +20,14 @@ from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCach
 class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, redis.Redis] = {}  # by id() of their pool
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        # Django's (one pool per server, kept); private, so not in the stubs
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
         if client is None:
-            if index not in self._pools:  # as Django's _get_connection_pool, by index
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            client = self._clients[id(pool)] = redis.Redis(connection_pool=pool)
         return client
 
 
