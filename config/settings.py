@@ -156,7 +156,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # Django's, with its redis client reused
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "keystore"),
         }
@@ -299,6 +299,8 @@ CELERY_TASK_ALWAYS_EAGER = not _broker
 # In-process mode still names a (never used) in-memory transport, so kombu stays quiet.
 CELERY_BROKER_URL = _broker or "memory://"
 CELERY_RESULT_BACKEND = None
+# No task result is ever read (no backend): the worker skips storing and tracking them.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -32,16 +34,40 @@ T = TypeVar("T")
 _PREFIX = "vcache:"
 _local: dict[str, tuple[str, Any]] = {}
 _lock = threading.Lock()
+# Inside versioned_cache_scope(): the tokens read at its start (or at first use), by name.
+_scope_tokens: ContextVar[dict[str, str] | None] = ContextVar("versioned_cache_scope", default=None)
 
 
 def _token_get(name: str) -> str:
+    tokens = _scope_tokens.get()
+    if tokens is not None and name in tokens:
+        return tokens[name]
     key = _PREFIX + name
     token = cache.get(key)
     if token is None:
         fresh = uuid.uuid4().hex
         cache.add(key, fresh, timeout=None)
         token = cache.get(key) or fresh
+    if tokens is not None:
+        tokens[name] = token
     return token
+
+
+@contextmanager
+def versioned_cache_scope() -> Iterator[None]:
+    """One unit of work (a task handling one order) reads every token once: the tokens
+    of the copies this process holds in one round trip (``get_many``) at the start, any
+    other at its first read. A change committed before the block starts is seen in it,
+    one committed meanwhile by the next block (the next order); a change made in it, by
+    this process, at once (the bump drops the token read)."""
+    names = list(_local)
+    found = cache.get_many([_PREFIX + name for name in names]) if names else {}
+    tokens = {name: found[_PREFIX + name] for name in names if _PREFIX + name in found}
+    reset = _scope_tokens.set(tokens)
+    try:
+        yield
+    finally:
+        _scope_tokens.reset(reset)
 
 
 def versioned_cache_get(*, name: str, loader: Callable[[], T]) -> T:
@@ -63,6 +89,9 @@ def versioned_cache_bump(*, name: str) -> None:
     def bump() -> None:
         cache.set(_PREFIX + name, uuid.uuid4().hex, timeout=None)
         _local.pop(name, None)
+        tokens = _scope_tokens.get()
+        if tokens is not None:
+            tokens.pop(name, None)
 
     bump()
     transaction.on_commit(bump, robust=True)

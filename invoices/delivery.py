@@ -12,15 +12,22 @@ ATTACH_TO = (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND)
 
 
 def delivery_email_attachments(*, message) -> list[Attachment]:
-    """The order's invoice for its delivery (and resent) email; issued now if the paid
-    hook's task has not run yet (issuing is idempotent), so the first email has it."""
+    """The order's invoice for its delivery (and resent) email: the one the delivery that
+    wrote the message issued, handed over in memory; else read, or issued now if it is
+    missing (issuing is idempotent), so the first email has it."""
     email_id = (message.context or {}).get("order_email_id")
     if email_id is None:
         return []
-    email = OrderEmail.objects.filter(pk=email_id).only("order_id", "kind").first()
+    prefetched = getattr(message, "prefetched", None) or {}
+    email = prefetched.get("email")
+    invoice = prefetched.get("invoice")
+    if email is None or email.pk != email_id or invoice is None:
+        email = OrderEmail.objects.filter(pk=email_id).only("order_id", "kind").first()
+        invoice = None
     if email is None or email.kind not in ATTACH_TO:
         return []
-    invoice = invoice_issue(order_id=email.order_id)
+    if invoice is None:
+        invoice = invoice_issue(order_id=email.order_id)
     if invoice is None:
         return []
     return [

@@ -1,16 +1,18 @@
 """Issuing invoices and credit notes.
 
-- :func:`invoice_issue` is called (through a task, after commit) when an order becomes
-  paid: under the order's row lock it returns the order's invoice, or takes the next
-  number of the series (:func:`document_number_take`, the series row locked with
-  ``select_for_update``) and writes the invoice with its snapshot, in one transaction. A
-  rolled-back issue gives its number back, so numbers are gap-free; the unique
-  constraints (one invoice per order, one (series, number)) back it.
+- :func:`invoice_issue_locked` runs inside the transaction of a paid order's delivery
+  (``orders.hooks.order_delivery_hooks``; :func:`invoice_issue` on its own, for the
+  sweeper and the key email's attachment): under the order's row lock it returns the
+  order's invoice, or takes the next number of the series (:func:`document_number_take`,
+  the series row locked by its ``UPDATE``) and writes the invoice with its snapshot, in
+  that transaction. A rolled-back issue gives its number back, so numbers are gap-free;
+  the unique constraints (one invoice per order, one (series, number)) back it.
 - :func:`credit_note_issue` does the same for a succeeded refund: its lines are what the
   refund pays back of what was paid for each line (the claimed line first, the rest spread
   in proportion), never more than was paid, with the tax split as on the invoice line.
 
-Locks are always taken in the order: order row, then sequence row.
+Locks are always taken in the order: order row (then its lines and keys, in a delivery),
+then sequence row, last.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.identity import Identity, shop_identity_get
 from core.money import currency_precision, money_quantize
 from core.shop_clock import shop_time_zone
-from orders.models import Order, OrderEventKind, Refund, RefundStatus
-from orders.services import order_event_add
+from orders.models import Order, OrderEvent, OrderEventKind, OrderLine, Refund, RefundStatus
+from orders.services import order_event_add, order_event_build
 from refunds.models import Claim
 
 from .models import CreditNote, DocumentSequence, Invoice, InvoiceKind
@@ -68,15 +70,27 @@ def document_display_number(*, series: str, number: int) -> str:
 
 def document_number_take(*, series: str) -> int:
     """The next number of ``series``, taken inside the caller's transaction (the series
-    row stays locked until it commits; a rollback gives the number back)."""
+    row stays locked until it commits; a rollback gives the number back).
+
+    One statement: the ``UPDATE ... RETURNING`` locks the row, counts on and says which
+    number was taken (PostgreSQL, and SQLite since 3.35). Take it as the transaction's
+    last lock: every issue of the shop waits on this one row until its commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("document_number_take must run inside the issuing transaction")
-    DocumentSequence.objects.get_or_create(series=series)
-    row = DocumentSequence.objects.select_for_update().get(series=series)
-    number = row.next_number
-    row.next_number = number + 1
-    row.save(update_fields=["next_number"])
-    return number
+    with connection.cursor() as cursor:
+        cursor.execute(_NUMBER_TAKE_SQL, [series])
+        row = cursor.fetchone()
+    if row is None:  # the series' first document: create its row, then take from it
+        DocumentSequence.objects.get_or_create(series=series)
+        return document_number_take(series=series)
+    return int(row[0])
+
+
+# DocumentSequence's table (quoted identifiers: the same text on PostgreSQL and SQLite)
+_NUMBER_TAKE_SQL = (
+    'UPDATE "invoices_documentsequence" SET "next_number" = "next_number" + 1 '
+    'WHERE "series" = %s RETURNING "next_number" - 1'
+)
 
 
 # --- snapshots ------------------------------------------------------------------------------
@@ -154,8 +168,12 @@ def invoice_kind_for(*, order: Order, identity: Identity) -> str:
     return InvoiceKind.INVOICE
 
 
-def _invoice_lines(order: Order) -> list[dict[str, Any]]:
+def _invoice_lines(order: Order, lines: list[OrderLine] | None = None) -> list[dict[str, Any]]:
+    """The invoice lines of ``order``: its ``lines`` when the caller has them (read in its
+    transaction), else read now; exchange lines are not invoiced."""
     currency = order.currency
+    if lines is None:
+        lines = list(order.lines.order_by("id"))
     return [
         {
             "line_id": line.pk,
@@ -168,18 +186,25 @@ def _invoice_lines(order: Order) -> list[dict[str, Any]]:
             "tax": _money(line.tax_amount, currency),
             "gross": _money(line.line_total, currency),
         }
-        for line in order.lines.order_by("id")
+        for line in sorted(lines, key=lambda line: line.pk)
         if not line.exchange_reference
     ]
 
 
 def invoice_snapshot_build(
-    *, order: Order, identity: Identity, number: str, kind: str, issued_at: datetime
+    *,
+    order: Order,
+    identity: Identity,
+    number: str,
+    kind: str,
+    issued_at: datetime,
+    lines: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Everything the invoice prints, as issued (immutable afterwards)."""
+    """Everything the invoice prints, as issued (immutable afterwards). ``lines``: the
+    invoice lines (``_invoice_lines``) when the caller built them already."""
     language = order.language or "en"
     currency = order.currency
-    lines = _invoice_lines(order)
+    lines = _invoice_lines(order) if lines is None else lines
     with translation.override(language):
         mentions = _mentions(treatment=order.tax_treatment, regime=order.tax_regime)
     supplied = order.paid_at or issued_at
@@ -219,45 +244,82 @@ def invoice_issue(*, order_id: Any) -> Invoice | None:
     """The order's invoice, issued once (None while the order was never paid).
 
     Idempotent: the order row is locked and an existing invoice returned; a concurrent
-    second run waits for the lock and finds it.
+    second run waits for the lock and finds it. (A paid order's delivery issues it in its
+    own transaction: :func:`invoice_issue_for_delivery`; the sweeper and the key email's
+    attachment come here for what that left out.)
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        existing = Invoice.objects.filter(order=order).first()
-        if existing is not None:
-            return existing
-        if order.paid_at is None or order.status not in INVOICEABLE:
-            return None
-        identity = shop_identity_get(use_cache=False)
-        issued_at = timezone.now()
-        series = document_series_for(identity=identity, issued_at=issued_at, credit=False)
-        number = document_number_take(series=series)
-        display = document_display_number(series=series, number=number)
-        kind = invoice_kind_for(order=order, identity=identity)
-        snapshot = invoice_snapshot_build(
-            order=order, identity=identity, number=display, kind=kind, issued_at=issued_at
-        )
-        invoice = Invoice.objects.create(
-            series=series,
-            number=number,
-            display_number=display,
-            kind=kind,
-            order=order,
-            issued_at=issued_at,
-            language=snapshot["language"],
-            currency=order.currency,
-            buyer_country=order.billing_country or "",
-            tax_treatment=order.tax_treatment or "",
-            net_total=order.net_total,
-            tax_total=order.tax_total,
-            gross_total=order.total,
-            snapshot=snapshot,
-        )
-        order_event_add(
-            order=order, kind=OrderEventKind.INVOICE, reason=f"invoice {display} issued"
-        )
+        invoice = invoice_issue_locked(order=order)
+    return invoice
+
+
+def invoice_issue_locked(
+    *,
+    order: Order,
+    lines: list[OrderLine] | None = None,
+    events: list[OrderEvent] | None = None,
+) -> Invoice | None:
+    """:func:`invoice_issue` for an order row the caller's transaction holds locked
+    (``select_for_update``): returns the existing invoice, or takes the next number (the
+    series row, locked until the caller commits: call this after every other lock) and
+    writes the invoice. ``lines``: the order's lines if the caller read them; the
+    "issued" event is appended to ``events`` when given (the caller inserts it), else
+    written here."""
+    existing = Invoice.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    if order.paid_at is None or order.status not in INVOICEABLE:
+        return None
+    identity = shop_identity_get(use_cache=False)
+    issued_at = timezone.now()
+    series = document_series_for(identity=identity, issued_at=issued_at, credit=False)
+    kind = invoice_kind_for(order=order, identity=identity)
+    invoice_lines = _invoice_lines(order, lines)
+    number = document_number_take(series=series)
+    display = document_display_number(series=series, number=number)
+    snapshot = invoice_snapshot_build(
+        order=order,
+        identity=identity,
+        number=display,
+        kind=kind,
+        issued_at=issued_at,
+        lines=invoice_lines,
+    )
+    invoice = Invoice.objects.create(
+        series=series,
+        number=number,
+        display_number=display,
+        kind=kind,
+        order=order,
+        issued_at=issued_at,
+        language=snapshot["language"],
+        currency=order.currency,
+        buyer_country=order.billing_country or "",
+        tax_treatment=order.tax_treatment or "",
+        net_total=order.net_total,
+        tax_total=order.tax_total,
+        gross_total=order.total,
+        snapshot=snapshot,
+    )
+    event = order_event_build(
+        order=order, kind=OrderEventKind.INVOICE, reason=f"invoice {display} issued"
+    )
+    if events is None:
+        event.save(force_insert=True)
+    else:
+        events.append(event)
     logger.info("invoice %s issued for order %s", display, order.number)
     return invoice
+
+
+def invoice_issue_for_delivery(
+    *, order: Order, lines: list[OrderLine] | None, events: list[OrderEvent]
+) -> dict[str, Any]:
+    """orders.hooks.order_delivery_hooks: the paid order's delivery issues its invoice in
+    its own transaction (no task of its own), and hands it to the key email's attachment
+    (``invoices.delivery``) in memory."""
+    return {"invoice": invoice_issue_locked(order=order, lines=lines, events=events)}
 
 
 # --- credit notes ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from . import services
 
 @shared_task(bind=True, max_retries=8, acks_late=True, name="invoices.tasks.invoices_issue")
 def invoice_issue_task(self, order_id: str) -> str:
+    """Kept for messages queued before the delivery issued invoices itself (idempotent)."""
     invoice = services.invoice_issue(order_id=order_id)
     return invoice.display_number if invoice else "not paid"
 
@@ -25,11 +26,6 @@ def credit_note_issue_task(self, refund_id: int) -> str:
 def invoices_sweep_task() -> str:
     issued, credited = services.invoices_sweep()
     return f"{issued} invoices, {credited} credit notes"
-
-
-def invoice_issue_enqueue(*, order_id: str) -> None:
-    """orders.hooks.order_paid_hooks: runs after the payment committed."""
-    invoice_issue_task.delay(str(order_id))
 
 
 def credit_note_issue_enqueue(*, refund_id: int) -> None:

@@ -1,7 +1,7 @@
 """Registries through which apps above ``orders`` react to its events or add to its pages.
 
 ``orders`` never imports those apps: each one appends its callables here in its
-``AppConfig.ready()`` (e.g. ``invoices`` issues an invoice when an order is paid and a
+``AppConfig.ready()`` (e.g. ``invoices`` issues an invoice in a paid order's delivery and a
 credit note when a refund succeeds; ``refunds`` handles the gateway's dispute events and
 lists an order's claims on its staff timeline).
 
@@ -27,6 +27,17 @@ R = TypeVar("R")
 
 # hook(*, order_id: str) -- the order just became paid (its first payment confirmation).
 order_paid_hooks: list[Callable[..., None]] = []
+# hook(*, order: Order, lines: list[OrderLine] | None, events: list[OrderEvent]) -> dict --
+# called by each run of the paid order's delivery (orders.services.order_deliver: held,
+# backordered or delivered), inside its transaction, with the order row (and its lines and
+# keys) locked, as the run's last lock: e.g. ``invoices`` issues the invoice there, so a
+# paid order needs no task of its own for it. ``lines`` are the order's lines when the run
+# read them (with their products), else None. A hook may append unsaved OrderEvent rows to
+# ``events`` (written with the delivery's own, in one INSERT); what it returns is handed in
+# memory to the key email of the run (``prefetched`` of its outbox message: the attachment
+# providers read it). It must be idempotent (a run can be repeated) and must not call the
+# network. An exception rolls the delivery back (the task and the sweepers run it again).
+order_delivery_hooks: list[Callable[..., dict[str, Any]]] = []
 # hook(*, refund_id: int) -- the refund just reached ``succeeded`` (counted on its order).
 refund_succeeded_hooks: list[Callable[..., None]] = []
 

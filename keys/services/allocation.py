@@ -114,7 +114,9 @@ def key_allocate(
     if quantity < 1:
         raise ValueError("key_allocate quantity must be at least 1")
     why = reason or ("held for a fraud check" if status == S.RESERVED else "sold")
-    with transaction.atomic():
+    # A caller holding the line locked is in its own transaction: this is part of it (no
+    # savepoint of its own; an error rolls the caller back, a shortfall changes nothing).
+    with transaction.atomic(savepoint=not line_locked):
         line = order_line if line_locked else order_line_lock(pk=order_line.pk)
         held = list(
             Key.objects.select_for_update()

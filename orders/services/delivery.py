@@ -13,6 +13,7 @@ from keys.services import key_allocate
 from policies.selectors import preset_active_get
 
 from ..conf import orders_setting
+from ..hooks import order_delivery_hooks
 from ..models import (
     BackorderInfo,
     Order,
@@ -102,18 +103,31 @@ def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOu
                     reason="; ".join(verdict.reasons),
                     events=events,
                 )
-                OrderEvent.objects.bulk_create(events)
                 _keys_reserve(order=order)
+                _delivery_hooks_run(order=order, lines=None, events=events)  # the last lock
+                OrderEvent.objects.bulk_create(events)
                 email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
         _risk_save(risk=risk, new=risk_new, fields=risk_fields)
         if order.status == S.ON_HOLD and risk.released_at is None:
+            _delivery_hooks_run(order=order, lines=None, events=events)
             OrderEvent.objects.bulk_create(events)
             return DeliveryOutcome(status="held")
         if order.status not in (S.PAID, S.ON_HOLD, S.BACKORDERED):
             OrderEvent.objects.bulk_create(events)
             return DeliveryOutcome(status="skipped")
         return _order_keys_deliver(order=order, events=events)
+
+
+def _delivery_hooks_run(
+    *, order: Order, lines: list | None, events: list[OrderEvent]
+) -> dict[str, Any]:
+    """The apps' hooks on this delivery run (``orders.hooks.order_delivery_hooks``, e.g.
+    the invoice), inside its transaction, after its other locks; what they hand over."""
+    handed: dict[str, Any] = {}
+    for hook in list(order_delivery_hooks):
+        handed.update(hook(order=order, lines=lines, events=events) or {})
+    return handed
 
 
 def _risk_save(*, risk: OrderRisk, new: bool, fields: list[str]) -> None:
@@ -128,10 +142,12 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     ``events`` (order events of this run not written yet) go in with the delivery's own."""
     events = [] if events is None else events
     shortfall: dict[int, int] = {}
-    savepoint = transaction.savepoint()
     lines = list(
         order.lines.select_for_update(of=("self",)).select_related("product").order_by("id")
     )
+    # One line is all or nothing by itself (key_allocate changes nothing when short);
+    # several are together: a shortfall on one undoes the keys the others got.
+    savepoint = transaction.savepoint() if len(lines) > 1 else None
     keys = []
     for line in lines:
         # Keys the line already holds count (reserved ones are delivered), so this never
@@ -143,20 +159,27 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
             shortfall[line.pk] = int(result.shortfall)
         keys += result.keys
     if shortfall:
-        transaction.savepoint_rollback(savepoint)
+        if savepoint is not None:
+            transaction.savepoint_rollback(savepoint)
         OrderEvent.objects.bulk_create(events)
-        return _order_backorder(order=order, shortfall=shortfall)
-    transaction.savepoint_commit(savepoint)
+        outcome = _order_backorder(order=order, shortfall=shortfall)
+        later: list[OrderEvent] = []
+        _delivery_hooks_run(order=order, lines=lines, events=later)  # the last lock
+        OrderEvent.objects.bulk_create(later)
+        return outcome
+    if savepoint is not None:
+        transaction.savepoint_commit(savepoint)
     _order_transition_locked(
         locked=order, to_status=S.DELIVERED, reason="keys delivered", events=events
     )
+    handed = _delivery_hooks_run(order=order, lines=lines, events=events)  # the last lock
     OrderEvent.objects.bulk_create(events)
     # Delivered happens once, in this transaction: its email row cannot exist yet, nor its
     # outbox message, which is created leased to this worker: it sends it right after commit.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
     message = _order_email_enqueue(email=email, schedule=False, lease=True)
     # what the renderer would read again, handed over in memory (never stored)
-    message.prefetched = {"email": email, "lines": lines, "keys": keys}
+    message.prefetched = {"email": email, "lines": lines, "keys": keys, **handed}
     return DeliveryOutcome(status="delivered", leased_messages=[message])
 
 

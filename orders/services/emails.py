@@ -142,22 +142,32 @@ def order_email_render(*, message):
 
 def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
     """Told by the outbox (in its transaction) what became of an order email."""
-    email = (
-        OrderEmail.objects.select_for_update(of=("self",))
-        .select_related("order")
-        .get(pk=message.context["order_email_id"])
-    )
-    email.attempts = message.attempts
-    if event != "accepted":
-        email.status = OrderEmailStatus.FAILED
-        email.last_error = message.last_error
-        email.next_attempt_at = message.next_attempt_at
-        email.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
-        return
-    email.status = OrderEmailStatus.SENT
-    email.sent_at = message.sent_at
-    email.last_error = ""
-    email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    email = (getattr(message, "prefetched", None) or {}).get("email")
+    if event == "accepted" and email is not None and email.pk == message.context["order_email_id"]:
+        # The row (and its order) handed over by the delivery that created it: marked with
+        # one UPDATE, which locks it as select_for_update would.
+        email.status, email.attempts = OrderEmailStatus.SENT, message.attempts
+        email.sent_at, email.last_error = message.sent_at, ""
+        OrderEmail.objects.filter(pk=email.pk).update(
+            status=email.status, attempts=email.attempts, last_error="", sent_at=email.sent_at
+        )
+    else:
+        email = (
+            OrderEmail.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=message.context["order_email_id"])
+        )
+        email.attempts = message.attempts
+        if event != "accepted":
+            email.status = OrderEmailStatus.FAILED
+            email.last_error = message.last_error
+            email.next_attempt_at = message.next_attempt_at
+            email.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+            return
+        email.status = OrderEmailStatus.SENT
+        email.sent_at = message.sent_at
+        email.last_error = ""
+        email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
     # The codes reached a mail server: only now is the email channel's view audited.
     if facts.get("key_ids"):
         key_views_record_email(key_ids=facts["key_ids"], guest_email=email.order.email)
@@ -172,9 +182,12 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
 def _email_context(
     *, order: Order, kind: str, lines: list | None = None, keys: list | None = None
 ) -> dict[str, Any]:
-    """What the order email templates show. ``lines`` (with their products) and the
-    order's delivered ``keys`` may be handed over by a caller that just read them."""
+    """What the order email templates show. ``lines`` (all the order's lines, by id, with
+    their products) and the order's delivered ``keys`` may be handed over by a caller
+    that just read them; the lines are read once otherwise."""
     base = settings.SITE_URL.rstrip("/")
+    if lines is None:
+        lines = list(order.lines.select_related("product").order_by("id"))
     context: dict[str, Any] = {
         "order": order,
         "kind": kind,
@@ -184,12 +197,12 @@ def _email_context(
         "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),
         "lines": [],
         "key_ids": [],
-        "tax_rate": max((line.tax_rate for line in order.lines.all()), default=Decimal("0")),
+        "tax_rate": max((line.tax_rate for line in lines), default=Decimal("0")),
     }
     amounts = {
         line.pk: {"quantity": line.quantity, "discount": line.discount_amount,
                   "total": line.line_total}
-        for line in order.lines.all()
+        for line in lines
     }  # fmt: skip
     if kind in (OrderEmailKind.DELIVERY, OrderEmailKind.RESEND):
         codes_by_line: dict[int, list[str]] = {}
@@ -197,8 +210,6 @@ def _email_context(
             if key.order_line_id is not None:  # always set: the order's delivered keys
                 codes_by_line.setdefault(key.order_line_id, []).append(code)
             context["key_ids"].append(key.pk)
-        if lines is None:
-            lines = list(order.lines.select_related("product").order_by("id"))
         for line in lines:
             context["lines"].append(
                 {
@@ -211,7 +222,7 @@ def _email_context(
     else:
         context["lines"] = [
             {"name": line.product_name, "codes": [], "activation": "", **amounts[line.pk]}
-            for line in order.lines.order_by("id")
+            for line in lines
         ]
     return context
 

@@ -88,6 +88,7 @@ def order_payment_confirm(
     risk_level: str = "",
     card_fingerprint: str = "",
     card_country: str = "",
+    locked: Order | None = None,
 ) -> PaymentConfirmation:
     """Record that the gateway took the money for ``order_id``: idempotent, row-locked.
 
@@ -95,9 +96,13 @@ def order_payment_confirm(
     (fraud check then delivery); later ones (webhook retries, the success page racing the
     webhook) change nothing. A wrong amount or currency, or money for an order cancelled
     before payment, leaves the order unpaid and alerts staff (``problem`` is set).
+
+    ``locked``: the order row as the caller's transaction just read it with
+    ``select_for_update`` (the webhook); it is not read again, and this runs as part of
+    the caller's transaction (no savepoint of its own: an error rolls the caller back).
     """
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+    with transaction.atomic(savepoint=locked is None):
+        order = locked if locked is not None else Order.objects.select_for_update().get(pk=order_id)
         if order.status in PAID_STATES or (order.status == S.CANCELLED and order.paid_at):
             return PaymentConfirmation(order=order, newly_paid=False)
         expected = money_to_minor_units(amount=order.total, currency=order.currency)

@@ -63,7 +63,25 @@ def order_event_add(
 ) -> OrderEvent:
     """A notable step of ``order`` (no status change): its kind, why, and its facts
     (amounts, ids) in ``data``."""
-    return OrderEvent.objects.create(
+    event = order_event_build(
+        order=order, kind=kind, reason=reason, actor=actor, from_status=from_status, data=data
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def order_event_build(
+    *,
+    order: Order,
+    kind: OrderEventKind | str,
+    reason: str,
+    actor: Any = None,
+    from_status: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """:func:`order_event_add`'s row, not saved: for a caller that inserts its events
+    together (``OrderEvent.objects.bulk_create``)."""
+    return OrderEvent(
         order=order,
         actor=_event_actor(actor),
         kind=OrderEventKind(kind),

@@ -252,19 +252,22 @@ def _event_status_set(
         row.save(update_fields=fields)
 
 
-def _order_for_object(obj: dict) -> Order | None:
+def _order_for_object(obj: dict, *, lock: bool = False) -> Order | None:
+    """The order a gateway object names; ``lock``: read with ``select_for_update`` (the
+    caller's transaction would lock it next anyway: one read instead of two)."""
+    orders = Order.objects.select_for_update() if lock else Order.objects.all()
     metadata = obj.get("metadata") or {}
     order_id = metadata.get("order_id") or obj.get("client_reference_id")
     if order_id:
-        order = Order.objects.filter(pk=_uuid_or_none(order_id)).first()
+        order = orders.filter(pk=_uuid_or_none(order_id)).first()
         if order is not None:
             return order
     if obj.get("object") == "checkout.session" and obj.get("id"):
-        return Order.objects.filter(gateway="stripe", gateway_session_id=obj["id"]).first()
+        return orders.filter(gateway="stripe", gateway_session_id=obj["id"]).first()
     intent = obj.get("payment_intent")
     intent_id = intent.get("id") if isinstance(intent, dict) else intent
     if intent_id:
-        return Order.objects.filter(gateway="stripe", gateway_payment_id=intent_id).first()
+        return orders.filter(gateway="stripe", gateway_payment_id=intent_id).first()
     return None
 
 
@@ -278,13 +281,15 @@ def _uuid_or_none(value: str):
 def _stripe_event_dispatch(*, event: WebhookEvent) -> tuple[str, Order | None]:
     obj = (event.payload.get("data") or {}).get("object") or {}
     kind = event.type
-    order = _order_for_object(obj)
-    if kind in (
+    session_event = kind in (
         "checkout.session.completed",
         "checkout.session.async_payment_succeeded",
         "checkout.session.async_payment_failed",
         "checkout.session.expired",
-    ):
+    )
+    # a session event changes its order: its row is locked as it is read (after the event's)
+    order = _order_for_object(obj, lock=session_event)
+    if session_event:
         if order is None:
             return WebhookEventStatus.IGNORED, None
         return _session_event_apply(kind=kind, session=obj, order=order), order
@@ -297,6 +302,7 @@ def _stripe_event_dispatch(*, event: WebhookEvent) -> tuple[str, Order | None]:
 
 
 def _session_event_apply(*, kind: str, session: dict, order: Order) -> str:
+    """``order``: read with ``select_for_update`` in the caller's transaction."""
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if session.get("payment_status") != "paid":
             order_event_add(
@@ -310,10 +316,11 @@ def _session_event_apply(*, kind: str, session: dict, order: Order) -> str:
             currency=str(session.get("currency") or ""),
             payment_id=intent.get("id", "") if isinstance(intent, dict) else (intent or ""),
             source=kind,
+            locked=order,
         )
         return WebhookEventStatus.REJECTED if result.problem else WebhookEventStatus.PROCESSED
     target = S.FAILED if kind == "checkout.session.async_payment_failed" else S.EXPIRED
-    locked = Order.objects.select_for_update().get(pk=order.pk)
+    locked = order
     if locked.status in PAID_STATES or locked.status == S.CANCELLED:
         order_event_add(
             order=locked,

@@ -175,31 +175,75 @@ def test_the_key_email_carries_the_invoice_pdf(antimart, shop_fr, win):
     assert mimetype == "application/pdf" and content.startswith(b"%PDF-")
 
 
-def test_the_sweeper_issues_what_a_lost_task_left_out(antimart, shop_fr, win):
+def test_the_sweeper_issues_what_a_lost_delivery_left_out(antimart, shop_fr, win):
     from datetime import timedelta
 
     from django.test import TestCase
     from django.utils import timezone
 
     from invoices.services import invoices_sweep
-    from orders import hooks
     from orders.models import Order
     from orders.services import payment_test_card_submit
 
     order = order_taxed(products=[win], regime="eu_oss", treatment="oss", rate="19.00",
                         country="DE")  # fmt: skip
-    saved = list(hooks.order_paid_hooks)
-    hooks.order_paid_hooks.clear()  # the task is lost
-    try:
-        with TestCase.captureOnCommitCallbacks(execute=True):  # held: no key email either
-            payment_test_card_submit(session_id=order.gateway_session_id,
-                                     card_number="4100000000000019")  # fmt: skip
-    finally:
-        hooks.order_paid_hooks.extend(saved)
+    # the delivery (which issues the invoice) is lost: nothing runs after the commit
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        payment_test_card_submit(session_id=order.gateway_session_id,
+                                 card_number="4100000000000019")  # fmt: skip
     order.refresh_from_db()
-    assert order.status == "on_hold" and not Invoice.objects.filter(order=order).exists()
+    assert order.status == "paid" and not Invoice.objects.filter(order=order).exists()
     assert invoices_sweep() == (0, 0)  # within the grace period: the task may still come
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
     assert invoices_sweep() == (1, 0)
     assert Invoice.objects.filter(order=order).count() == 1
     assert invoices_sweep() == (0, 0)
+
+
+def test_a_held_order_gets_its_invoice_from_its_delivery_run(antimart, shop_fr, win):
+    """The delivery run issues the invoice whatever it decides (here a fraud hold), in
+    its own transaction: no separate task is queued for it."""
+    from unittest import mock
+
+    from invoices import tasks
+
+    order = order_taxed(products=[win], regime="eu_oss", treatment="oss", rate="19.00",
+                        country="DE")  # fmt: skip
+    from django.test import TestCase
+
+    from orders.services import payment_test_card_submit
+
+    with (
+        mock.patch.object(tasks.invoice_issue_task, "delay") as queued,
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        payment_test_card_submit(session_id=order.gateway_session_id,
+                                 card_number="4100000000000019")  # fmt: skip
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+    invoice = Invoice.objects.get(order=order)
+    assert invoice.number == 1 and not queued.called
+    assert order.events.filter(kind="invoice").count() == 1
+
+
+def test_a_delivery_that_rolls_back_gives_its_invoice_number_back(antimart, shop_fr, win):
+    """The number is taken in the delivery's transaction: when anything after it fails,
+    the invoice and its number go with the rollback (no gap), and the next run issues it."""
+    from unittest import mock
+
+    from orders.models import OrderEmail
+    from orders.services import order_deliver
+
+    order = order_taxed(products=[win], regime="eu_oss", treatment="oss", rate="19.00",
+                        country="DE")  # fmt: skip
+    crash = RuntimeError("crash after the number was taken")
+    with (
+        mock.patch.object(OrderEmail.objects, "create", side_effect=crash),
+        pytest.raises(RuntimeError),
+    ):
+        pay(order)
+    order.refresh_from_db()
+    assert order.status == "paid" and not Invoice.objects.exists()
+    order_deliver(order_id=order.pk)  # the sweeper's re-run
+    assert Invoice.objects.get(order=order).number == 1
+    assert paid_order("domestic_fr", [win], email="next@example.com").invoices.get().number == 2

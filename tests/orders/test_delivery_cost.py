@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from invoices.models import Invoice
 from keys.models import KeyView
 from orders.models import (
     BlocklistEntry,
@@ -35,10 +36,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # in-process here, so the whole path is one request (with the stock check it triggers).
 # SAVEPOINT / RELEASE statements count.
 # PostgreSQL adds the savepoints of key allocation's SKIP LOCKED attempt.
-# Since invoices and taxes: +12 for the invoice the paid hook issues (its own transaction:
-# the series row lock, the snapshot, an event), +4 to read it for the key email's PDF
-# attachment, +2 for the email's amounts (discount, VAT) per line.
-PAID_ORDER_PATH_MAX_QUERIES = {"postgresql": 75, "sqlite": 69}
+# The invoice is issued inside the delivery's transaction (the series row's UPDATE ...
+# RETURNING, the invoice, its event in the delivery's INSERT; no task of its own) and
+# handed to the key email's PDF attachment in memory; the key email reuses the lines the
+# delivery read. Was 75 / 69 before (the invoice in its own task, read again for the PDF).
+PAID_ORDER_PATH_MAX_QUERIES = {"postgresql": 47, "sqlite": 45}
 
 
 def _pay(client, order, intent):
@@ -75,6 +77,10 @@ def test_a_paid_order_is_delivered_and_emailed_in_a_fixed_number_of_queries(
     kinds = list(OrderEvent.objects.filter(order=order).values_list("kind", "to_status"))
     assert ("status", "paid") in kinds and ("fraud", "paid") in kinds
     assert ("status", "delivered") in kinds and ("email", "delivered") in kinds
+    assert ("invoice", "delivered") in kinds
+    invoice = Invoice.objects.get(order=order)  # issued once, attached to the key email
+    ((name, _content, _mimetype),) = mail.outbox[0].attachments
+    assert name == f"{invoice.display_number}.pdf"
     assert OrderRisk.objects.get(order=order).checked_at is not None
     assert WebhookEvent.objects.get(order=order).status == "processed"
 
