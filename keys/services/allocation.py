@@ -57,18 +57,20 @@ def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
     fixed order, so two buyers cannot deadlock.
     SQLite: no row locks; ``BEGIN IMMEDIATE`` already serializes writers.
     """
-    if not connection.features.has_select_for_update_skip_locked:
-        return _keys_take_fifo(product_id=product_id, count=count, lock=None)
-    savepoint = transaction.savepoint()
+    lockable = connection.features.has_select_for_update_skip_locked
+    savepoint = transaction.savepoint() if lockable else None
     first_batch = Subquery(key_batches_allocatable(product_id=product_id).values("pk")[:1])
-    found = list(
-        key_available_in_batch(product_id=product_id, batch_id=first_batch).select_for_update(
-            skip_locked=True, of=("self",)
-        )[:count]
-    )
+    first = key_available_in_batch(product_id=product_id, batch_id=first_batch)
+    if lockable:
+        first = first.select_for_update(skip_locked=True, of=("self",))
+    found = list(first[:count])
     if len(found) < count:
         # the first batch ran short or its keys are held by other buyers: the next batches
-        found = _keys_take_fifo(product_id=product_id, count=count, lock="skip_locked")
+        found = _keys_take_fifo(
+            product_id=product_id, count=count, lock="skip_locked" if lockable else None
+        )
+    if savepoint is None:
+        return found
     if len(found) == count:
         transaction.savepoint_commit(savepoint)
         return found
