@@ -10,3 +10,23 @@ class CatalogConfig(AppConfig):
     name = "catalog"
     label = "storefront"
     verbose_name = _("Catalog")
+
+    def ready(self) -> None:
+        # Imports here: models need the app registry ready.
+        from django.db.models.signals import post_delete, post_save
+
+        from core.versioned_cache import versioned_cache_bumper
+
+        from .models import Category, Product
+        from .selectors import CATALOG_FACETS_CACHE
+
+        # The catalog filters' process-local copy (selectors.catalog_facets_cached) is
+        # dropped everywhere on any change of a product or category row. Cache
+        # invalidation only: no business logic hangs on these receivers.
+        receiver = versioned_cache_bumper(CATALOG_FACETS_CACHE)
+        for model in (Product, Category):
+            for signal, uid in ((post_save, "save"), (post_delete, "delete")):
+                signal.connect(
+                    receiver, sender=model, weak=False,
+                    dispatch_uid=f"catalog-facets:{model.__name__}:{uid}",
+                )  # fmt: skip

@@ -6,12 +6,16 @@ in-stock filter, the stock labels of a page) is composed above, in ``web.selecto
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection, models
 from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from core.versioned_cache import versioned_cache_get
 
 from .models import Category, Platform, Product, ProductImage
 
@@ -188,6 +192,29 @@ def catalog_facets_get() -> CatalogFacets:
         regions=[FacetValue(r, r, by_region[r]) for r in sorted(by_region, key=str.casefold)],
         category_records={c.slug: c for c in every_category},
     )
+
+
+# The facets' process-local copy (core.versioned_cache), one per language, dropped
+# everywhere on any save or delete of a product or category (catalog.apps), and at the
+# latest after CATALOG_FACETS_MAX_AGE seconds (writes that send no signal: bulk updates).
+CATALOG_FACETS_CACHE = "catalog-facets"
+CATALOG_FACETS_MAX_AGE = 60.0
+
+
+def catalog_facets_cached() -> CatalogFacets:
+    """:func:`catalog_facets_get` for the active language, read once per process until a
+    product or category changes (one cache read instead of two queries)."""
+    by_language: dict[str, tuple[float, CatalogFacets]] = versioned_cache_get(
+        name=CATALOG_FACETS_CACHE, loader=dict
+    )
+    language = get_language() or ""
+    held = by_language.get(language)
+    now = time.monotonic()
+    if held is not None and now - held[0] < CATALOG_FACETS_MAX_AGE:
+        return held[1]
+    facets = catalog_facets_get()
+    by_language[language] = (now, facets)
+    return facets
 
 
 def product_get_active(*, slug: str) -> Product:

@@ -12,7 +12,9 @@ class CoreConfig(AppConfig):
             checks,  # noqa: F401 -- registers the fail-closed system checks
             identity_checks,  # noqa: F401  (registers the deploy check)
         )
+        from .choices import choices_display_speed_up
         from .outbox import OUTBOX_SEND_TASK
         from .tasks import outbox_send_task
 
         OUTBOX_SEND_TASK.task_register(task=outbox_send_task)
+        choices_display_speed_up()

@@ -334,10 +334,18 @@ def clause_title_get(*, clause_id: str, preset=None) -> str:
 # --- access ------------------------------------------------------------------------------
 
 
+# What the customer's lists of claims show (My Account, "Your claims"): only these columns
+# are read (a whole claim with its whole order and line costs twice the CPU to load).
+CLAIM_LIST_FIELDS = (
+    "number", "status", "remedy", "created_at", "order__number", "order_line__product_name",
+)  # fmt: skip
+
+
 def claims_for_user(*, user) -> QuerySet[Claim]:
     return (
         Claim.objects.filter(user=user)
         .select_related("order", "order_line")
+        .only(*CLAIM_LIST_FIELDS)
         .order_by("-created_at")
     )
 

@@ -358,9 +358,8 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     claims = Paginator(claims_for_user(user=request.user), CLAIMS_PER_PAGE).get_page(
         request.GET.get("claims")
     )
-    orders = Paginator(order_queryset_for_user(user=request.user), CLAIMS_PER_PAGE).get_page(
-        request.GET.get("orders")
-    )
+    listed = order_queryset_for_user(user=request.user).only("number", "total", "currency")
+    orders = Paginator(listed, CLAIMS_PER_PAGE).get_page(request.GET.get("orders"))
     context = {
         "claims_page": claims,
         "claims": claims.object_list,

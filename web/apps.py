@@ -10,3 +10,15 @@ class WebConfig(AppConfig):
     name = "web"
     label = "web"
     verbose_name = _("Pages")
+
+    def ready(self) -> None:
+        # Imports here: the template library needs the app registry ready.
+        from django.core.signals import setting_changed
+
+        from .templatetags.site_chrome import chrome_cache_clear
+
+        # A changed setting (tests' override_settings: URLs, storages, payment gateway)
+        # may change the site chrome's text: this process renders it again.
+        setting_changed.connect(
+            lambda **kwargs: chrome_cache_clear(), weak=False, dispatch_uid="site-chrome"
+        )

@@ -19,7 +19,7 @@ from core.identity import shop_identity_get
 from keys.models import Key
 from keys.selectors import key_available_counts, key_sellable_q
 from orders.selectors import order_page_for_user
-from policies.selectors import preset_active_get
+from policies.selectors import preset_active_cached_get
 from refunds.selectors import claims_for_user
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def contact_info_get() -> ContactInfo:
     contact details belong to the company that wrote it) and the business hours that
     claim deadlines count (the active preset's calendar)."""
     identity = shop_identity_get()
-    rules = preset_active_get()
+    rules = preset_active_cached_get()
     if rules is None:
         return ContactInfo(
             email=identity.support_email,
@@ -123,7 +123,7 @@ class PurchasePromise:
 def purchase_promise_get() -> PurchasePromise:
     """Sentences written here (translated) from the preset's numbers, not the preset's
     own English wording, so every language reads its own."""
-    rules = preset_active_get()
+    rules = preset_active_cached_get()
     policies_index = reverse("policies:index")
     if rules is None:
         return PurchasePromise(

@@ -24,7 +24,7 @@ from catalog.images import product_pictures
 from catalog.models import Product
 from catalog.selectors import (
     CatalogSort,
-    catalog_facets_get,
+    catalog_facets_cached,
     product_get_active,
     requirements_rows,
     search_terms,
@@ -119,7 +119,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         if page_html is not None:
             return HttpResponse(page_html)
 
-    facets = catalog_facets_get()
+    facets = catalog_facets_cached()
     form = CatalogFilterForm(request.GET or None, facets=facets)
     form.is_valid()  # errors are shown beside their fields; the valid filters still apply
     grid = cache.get(f"catalog-grid:{cache_id}") if seconds else None
