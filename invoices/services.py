@@ -77,6 +77,11 @@ def document_number_take(*, series: str) -> int:
     last lock: every issue of the shop waits on this one row until its commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("document_number_take must run inside the issuing transaction")
+    if not _update_returning_supported():
+        DocumentSequence.objects.get_or_create(series=series)
+        locked = DocumentSequence.objects.select_for_update().get(series=series)
+        DocumentSequence.objects.filter(pk=locked.pk).update(next_number=locked.next_number + 1)
+        return locked.next_number
     with connection.cursor() as cursor:
         cursor.execute(_NUMBER_TAKE_SQL, [series])
         row = cursor.fetchone()
@@ -84,6 +89,12 @@ def document_number_take(*, series: str) -> int:
         DocumentSequence.objects.get_or_create(series=series)
         return document_number_take(series=series)
     return int(row[0])
+
+
+def _update_returning_supported() -> bool:
+    """``UPDATE ... RETURNING``: PostgreSQL, and SQLite from 3.35 (an older system SQLite
+    under Python 3.11 has not got it)."""
+    return bool(connection.features.can_return_columns_from_insert)
 
 
 # DocumentSequence's table (quoted identifiers: the same text on PostgreSQL and SQLite)

@@ -247,3 +247,25 @@ def test_a_delivery_that_rolls_back_gives_its_invoice_number_back(antimart, shop
     order_deliver(order_id=order.pk)  # the sweeper's re-run
     assert Invoice.objects.get(order=order).number == 1
     assert paid_order("domestic_fr", [win], email="next@example.com").invoices.get().number == 2
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "locked-read"])
+def test_numbers_run_on_without_gaps_with_or_without_update_returning(
+    antimart, shop_fr, win, monkeypatch, returning
+):
+    """SQLite older than 3.35 has no RETURNING: the number is read under the row lock."""
+    from django.db import transaction
+
+    from invoices import services
+    from invoices.services import document_number_take
+
+    monkeypatch.setattr(services, "_update_returning_supported", lambda: returning)
+    with transaction.atomic():
+        taken = [document_number_take(series="T-2026") for _ in range(3)]
+    with transaction.atomic():
+        document_number_take(series="T-2026")
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        taken.append(document_number_take(series="T-2026"))
+
+    assert taken == [1, 2, 3, 4]
