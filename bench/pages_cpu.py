@@ -49,31 +49,19 @@ from pages import (  # noqa: E402
     preset_ensure,
     products_seed,
 )
+from pages import pages_get as pages_all_get
 
 
 def pages_get() -> dict[str, dict]:
-    """Each page: its address, who asks, and whether the catalog's caches are off."""
-    from catalog.models import Product
-    from orders.models import Order
-
-    product = Product.objects.filter(sku__startswith=SKU).order_by("pk")[5]
-    order = Order.objects.filter(email=CUSTOMER_EMAIL).order_by("-created_at").first()
-    return {
-        "catalog_visitor": {"path": "/", "as": "visitor"},
-        "catalog_session": {"path": "/", "as": "session"},
-        "catalog_cold": {"path": "/?page=3&platform=windows", "as": "visitor", "cold": True},
-        "catalog_cold_session": {
-            "path": "/?page=2&category=pages-office",
-            "as": "session",
-            "cold": True,
-        },  # fmt: skip
-        "product": {"path": f"/products/{product.slug}/", "as": "visitor"},
-        "cart": {"path": "/cart/", "as": "session"},
-        "account": {"path": "/account/", "as": "customer"},
-        "order": {"path": f"/orders/o/{order.number}/", "as": "customer"},
-        "tracking": {"path": "/orders/track/", "as": "visitor"},
-        "claims": {"path": "/claims/", "as": "customer"},
+    """bench/pages.py's customer pages (not the admin lists), the catalog's caches off only
+    for the cold catalog lines, plus the claim list."""
+    pages = {
+        name: {**page, "cold": name.startswith("catalog_cold")}
+        for name, page in pages_all_get().items()
+        if page["as"] != "staff"
     }
+    pages["claims"] = {"path": "/claims/", "as": "customer"}
+    return pages
 
 
 def clients_get() -> dict:
