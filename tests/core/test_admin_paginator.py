@@ -84,3 +84,20 @@ def test_filtered_lists_are_counted_exactly_when_small(staff_client, monkeypatch
 
     assert _count_line(response.content.decode()).endswith("1 order")
     assert not response.context["cl"].paginator.count_is_estimate
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is PostgreSQL's")
+def test_the_list_runs_as_many_queries_past_the_exact_limit_as_below_it(staff_client, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 5)
+    _orders(3)
+    staff_client.get("/admin/orders/order/")  # sessions, caches: warm
+    with CaptureQueriesContext(connection) as small:
+        staff_client.get("/admin/orders/order/")
+    _orders(57)
+    with CaptureQueriesContext(connection) as large:
+        response = staff_client.get("/admin/orders/order/")
+
+    assert response.context["cl"].paginator.count_is_estimate
+    assert len(large.captured_queries) == len(small.captured_queries)
