@@ -150,6 +150,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Connections run out before queries do as web threads and worker processes multiply
+    # (README, "Scaling"). Either Django's own psycopg pool per process ...
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+    if DB_POOL_MAX_SIZE:
+        if env_int("DB_CONN_MAX_AGE", 0):
+            raise ImproperlyConfigured(
+                "DB_POOL_MAX_SIZE and DB_CONN_MAX_AGE exclude each other: a pooled connection "
+                "goes back to the pool after each request. Unset DB_CONN_MAX_AGE."
+            )
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for one
+        }
+    # ... or PgBouncer in transaction mode in front of PostgreSQL: a server-side cursor
+    # (QuerySet.iterator()) would outlive the transaction its server connection serves.
+    if env_bool("DB_PGBOUNCER"):
+        if DB_POOL_MAX_SIZE:
+            raise ImproperlyConfigured(
+                "Use DB_PGBOUNCER or DB_POOL_MAX_SIZE, not both: PgBouncer already pools."
+            )
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
