@@ -104,9 +104,9 @@ def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOu
                     events=events,
                 )
                 _keys_reserve(order=order)
+                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 _delivery_hooks_run(order=order, lines=None, events=events)  # the last lock
                 OrderEvent.objects.bulk_create(events)
-                email = _order_email_create(order=order, kind=OrderEmailKind.HOLD, schedule=False)
                 return DeliveryOutcome(status="held", email_ids=[email.pk] if email else [])
         _risk_save(risk=risk, new=risk_new, fields=risk_fields)
         if order.status == S.ON_HOLD and risk.released_at is None:
@@ -172,12 +172,14 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     _order_transition_locked(
         locked=order, to_status=S.DELIVERED, reason="keys delivered", events=events
     )
-    handed = _delivery_hooks_run(order=order, lines=lines, events=events)  # the last lock
-    OrderEvent.objects.bulk_create(events)
     # Delivered happens once, in this transaction: its email row cannot exist yet, nor its
     # outbox message, which is created leased to this worker: it sends it right after commit.
     email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
     message = _order_email_enqueue(email=email, schedule=False, lease=True)
+    # The last lock (the invoice series row, held by every delivery until its commit): only
+    # the invoice and the order events are written after it.
+    handed = _delivery_hooks_run(order=order, lines=lines, events=events)
+    OrderEvent.objects.bulk_create(events)
     # what the renderer would read again, handed over in memory (never stored)
     message.prefetched = {"email": email, "lines": lines, "keys": keys, **handed}
     return DeliveryOutcome(status="delivered", leased_messages=[message])

@@ -85,6 +85,32 @@ def test_a_paid_order_is_delivered_and_emailed_in_a_fixed_number_of_queries(
     assert WebhookEvent.objects.get(order=order).status == "processed"
 
 
+def test_the_invoice_number_is_the_delivery_transactions_last_lock(client, paid):
+    """Every delivery of the shop waits on the invoice series row from its number's
+    ``UPDATE`` until its ``COMMIT``: only the invoice and the order events are written in
+    between (the email row, the outbox message, keys and the order's own update come
+    first). A longer critical section caps the whole shop's delivery rate."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    warm, warm_intent = paid(email="first@example.com")
+    _pay(client, warm, warm_intent)
+    order, intent = paid(email="second@example.com")
+    with CaptureQueriesContext(connection) as captured:
+        assert _pay(client, order, intent).status_code == 200
+    statements = [q["sql"] for q in captured.captured_queries]
+    (take,) = [i for i, sql in enumerate(statements) if "invoices_documentsequence" in sql]
+    end = next(i for i in range(take, len(statements)) if statements[i].startswith("COMMIT"))
+    between = [sql.split(" (")[0].split(" SET")[0] for sql in statements[take + 1 : end]]
+    assert between == [
+        'INSERT INTO "invoices_invoice"',
+        'INSERT INTO "orders_orderevent"',
+    ], between
+    assert Invoice.objects.get(order=order).display_number.endswith(
+        str(Invoice.objects.get(order=order).number).zfill(6)
+    )
+
+
 def test_the_webhook_request_itself_only_stores_and_queues_the_event(
     client, paid, django_assert_max_num_queries, settings
 ):
