@@ -93,41 +93,57 @@ def test_mixed_quantities_sell_whole_orders_only_and_never_turn_away_a_buyer_who
     assert left < min(refused)  # nobody was refused while their quantity was still in stock
 
 
-def test_keys_briefly_held_by_an_abandoned_attempt_are_still_sold_to_the_next_buyer():
-    """SKIP LOCKED alone would call this out of stock; the buyer waits for the lock instead."""
+def allocate_while_another_holds(*, held, line, quantity, hold_until_served):
+    """``key_allocate`` for ``line`` in one thread while another transaction holds the
+    ``held`` keys locked (a buyer still paying). The holder lets go after 0.5 s, rolled back
+    (e.g. its payment check failed), or, with ``hold_until_served``, only once the buyer
+    has its answer (so the buyer cannot have waited for it). Returns the buyer's result."""
     from django.db import transaction
 
-    product = ProductFactory(key_format="", low_stock_threshold=0)
-    keys = keys_create(product=product, count=3)
-    line = order_line_new(product=product, quantity=3)
-    held = threading.Event()
+    holding, served = threading.Event(), threading.Event()
     outcome = {}
 
-    def abandoned_attempt():
+    def holder():
         try:
             with transaction.atomic():
-                list(Key.objects.select_for_update().filter(pk__in=[keys[0].pk, keys[1].pk]))
-                held.set()
-                threading.Event().wait(0.5)
-                transaction.set_rollback(True)  # e.g. that buyer's payment check failed
+                list(Key.objects.select_for_update().filter(pk__in=[k.pk for k in held]))
+                holding.set()
+                if hold_until_served:
+                    served.wait(30)
+                else:
+                    threading.Event().wait(0.5)
+                transaction.set_rollback(True)
         finally:
             connections.close_all()
 
     def buyer():
         try:
-            held.wait(5)
-            outcome["result"] = key_allocate(order_line=line, quantity=3)
+            holding.wait(5)
+            outcome["result"] = key_allocate(order_line=line, quantity=quantity)
         finally:
+            served.set()
             connections.close_all()
 
-    threads = [threading.Thread(target=abandoned_attempt), threading.Thread(target=buyer)]
+    threads = [threading.Thread(target=holder), threading.Thread(target=buyer)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    return outcome["result"]
 
-    assert outcome["result"].ok
-    assert sorted(k.pk for k in outcome["result"].keys) == sorted(k.pk for k in keys)
+
+def test_keys_briefly_held_by_an_abandoned_attempt_are_still_sold_to_the_next_buyer():
+    """SKIP LOCKED alone would call this out of stock; the buyer waits for the lock instead."""
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    keys = keys_create(product=product, count=3)
+    line = order_line_new(product=product, quantity=3)
+
+    result = allocate_while_another_holds(
+        held=keys[:2], line=line, quantity=3, hold_until_served=False
+    )
+
+    assert result.ok
+    assert sorted(k.pk for k in result.keys) == sorted(k.pk for k in keys)
 
 
 def test_a_buyer_takes_the_next_batch_at_once_while_another_holds_the_oldest():
@@ -135,7 +151,6 @@ def test_a_buyer_takes_the_next_batch_at_once_while_another_holds_the_oldest():
     passed over for the next batch's without waiting for that buyer."""
     from datetime import timedelta
 
-    from django.db import transaction
     from django.utils import timezone
 
     from tests.factories import KeyBatchFactory
@@ -146,31 +161,10 @@ def test_a_buyer_takes_the_next_batch_at_once_while_another_holds_the_oldest():
     old_keys = keys_create(product=product, count=2, batch=old)
     new_keys = keys_create(product=product, count=2, batch=new)
     line = order_line_new(product=product, quantity=2)
-    held, done = threading.Event(), threading.Event()
-    outcome = {}
 
-    def slow_buyer():
-        try:
-            with transaction.atomic():
-                list(Key.objects.select_for_update().filter(pk__in=[k.pk for k in old_keys]))
-                held.set()
-                done.wait(30)  # holds the oldest batch until the other buyer is served
-        finally:
-            connections.close_all()
+    result = allocate_while_another_holds(
+        held=old_keys, line=line, quantity=2, hold_until_served=True
+    )
 
-    def buyer():
-        try:
-            held.wait(5)
-            outcome["result"] = key_allocate(order_line=line, quantity=2)
-        finally:
-            done.set()
-            connections.close_all()
-
-    threads = [threading.Thread(target=slow_buyer), threading.Thread(target=buyer)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert outcome["result"].ok
-    assert sorted(k.pk for k in outcome["result"].keys) == sorted(k.pk for k in new_keys)
+    assert result.ok
+    assert sorted(k.pk for k in result.keys) == sorted(k.pk for k in new_keys)
