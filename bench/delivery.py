@@ -29,10 +29,13 @@ over the same time (measured for 5 s just before).
     .venv/bin/python bench/delivery.py [--rate 20] [--seconds 20]
     .venv/bin/python bench/delivery.py --sweep            # finds the highest rate held
     .venv/bin/python bench/delivery.py --sweep --nodes 1,2  # 1 node, then 2, same run
+    .venv/bin/python bench/delivery.py --sweep --nodes 1,2 --pin-nodes  # each node on a core of its own
 
 Last line (one per node count):
 ``RESULT name=delivery nodes=... max_rate=... p99_ms=... lost=... doubled=...
-cpu_ms_per_order=... cpu_web_ms=... cpu_worker_ms=... cpu_pg_ms=... queries_per_order=...``
+cpu_ms_per_order=... cpu_web_ms=... cpu_worker_ms=... cpu_pg_ms=... queries_per_order=...
+failed_at=... rate_at_failure=... pinned=...`` (``rate_at_failure``: what the stack delivered
+at the first rate it did not hold, its ceiling)
 """
 
 from __future__ import annotations
@@ -381,9 +384,24 @@ class Stack:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     base: str = ""
 
-    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def node_cpus(self, node: int) -> set[int] | None:
+        """With ``--pin-nodes``, node n runs on core n-1 alone (its gunicorn and Celery
+        processes and every child they fork inherit it), as a one-core host would; the
+        shared services (PostgreSQL, Redis, SMTP, the Stripe stand-in, this client) keep
+        every core, as separate database and mail hosts would."""
+        if not self.args.pin_nodes:
+            return None
+        cores = sorted(os.sched_getaffinity(0))
+        return {cores[(node - 1) % len(cores)]}
+
+    def spawn(
+        self, name: str, argv: list[str], *, cpus: set[int] | None = None
+    ) -> subprocess.Popen:
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin
+        )
         log.close()
         self.procs[name] = proc
         return proc
@@ -400,6 +418,7 @@ class Stack:
                 [str(bin_dir / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
                  "-w", str(args.web_workers), "-k", "gthread", "--threads", str(args.web_threads),
                  "--keep-alive", "30", "--log-level", "warning"],
+                cpus=self.node_cpus(node),
             )  # fmt: skip
             self.spawn(
                 f"worker{node}",
@@ -407,6 +426,7 @@ class Stack:
                  "--pool", args.worker_pool, "--concurrency", str(args.worker_concurrency),
                  "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "-n", f"node{node}-{uuid.uuid4().hex[:6]}@%h"],
+                cpus=self.node_cpus(node),
             )  # fmt: skip
         if self.args.nodes_given:
             nginx_port = free_port()
@@ -633,7 +653,9 @@ def step_print(step: StepResult, *, nodes: int) -> None:
     )
 
 
-def result_line(*, nodes: int, best: StepResult | None, last: StepResult, sweep: bool) -> str:
+def result_line(
+    *, nodes: int, best: StepResult | None, last: StepResult, sweep: bool, pinned: bool
+) -> str:
     shown = best or last
     cpu = shown.cpu
     fields = {
@@ -655,6 +677,9 @@ def result_line(*, nodes: int, best: StepResult | None, last: StepResult, sweep:
         "cpu_nginx_ms": f"{cpu.get('nginx', 0):.1f}",
         "queries_per_order": f"{shown.queries_per_order:.1f}",
         "failed_at": f"{last.offered:g}" if sweep and not last.held else "-",
+        # What the stack delivered while offered more than it held: its ceiling.
+        "rate_at_failure": f"{last.rate:.1f}" if sweep and not last.held else "-",
+        "pinned": int(pinned),
         "load": f"{shown.load:.1f}",
     }  # fmt: skip
     return "RESULT " + " ".join(f"{k}={v}" for k, v in fields.items())
@@ -684,6 +709,11 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=8)
     parser.add_argument("--worker-pool", default="prefork", choices=["prefork", "threads"])
     parser.add_argument("--redis-url", default="", help="use this Redis instead of starting one")
+    parser.add_argument(
+        "--pin-nodes",
+        action="store_true",
+        help="run each node on a core of its own (node n on core n-1), as one-core hosts",
+    )
     args = parser.parse_args()
     args.nodes_given = bool(args.nodes)
     node_counts = [int(n) for n in (args.nodes or "1").split(",")]
@@ -789,7 +819,11 @@ def main() -> None:
                     best = last
             finally:
                 stack.stop()
-            lines.append(result_line(nodes=nodes, best=best, last=last, sweep=args.sweep))
+            lines.append(
+                result_line(
+                    nodes=nodes, best=best, last=last, sweep=args.sweep, pinned=args.pin_nodes
+                )
+            )
     finally:
         for proc in helpers.values():
             proc.terminate()
