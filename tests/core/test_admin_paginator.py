@@ -8,10 +8,11 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.admin_paginator import EstimatedCountPaginator
 from orders.models import Order
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, ProductFactory, orders_delivered_bulk
 from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
@@ -105,10 +106,6 @@ def test_the_list_runs_as_many_queries_past_the_exact_limit_as_below_it(staff_cl
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is PostgreSQL's")
 def test_the_estimate_is_planned_on_the_ids_without_the_lists_joins(staff_client, monkeypatch):
-    from django.test.utils import CaptureQueriesContext
-
-    from tests.factories import ProductFactory, orders_delivered_bulk
-
     monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 2)
     orders_delivered_bulk(product=ProductFactory(), count=4)
     with CaptureQueriesContext(connection) as captured:

@@ -8,12 +8,19 @@ from datetime import timedelta
 import pytest
 from celery.signals import before_task_publish, task_postrun
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from keys.demo import demo_seed
 from keys.models import Key, KeyBatch, ProductStockAlert
-from keys.selectors import batch_defect_rate, batch_list_with_stats, key_available_counts
+from keys.selectors import (
+    batch_defect_rate,
+    batch_list_with_stats,
+    batch_stats_get,
+    key_available_counts,
+)
 from keys.services import (
     STOCK_CHECK_WINDOW_SECONDS,
     batch_quarantine,
@@ -258,8 +265,6 @@ COUNTS = ("received", "sold", "reserved", "defective", "unsold")
 def test_the_counts_of_a_page_of_batches_come_from_one_query_and_equal_the_annotated_ones(
     win, django_assert_num_queries
 ):
-    from keys.selectors import batch_stats_get
-
     batches = _batches_in_every_state(win)
     ids = [b.pk for b in batches]
     with django_assert_num_queries(1):
@@ -327,9 +332,6 @@ def test_the_batch_list_shows_each_batchs_counts_also_sorted_by_them_and_on_its_
 
 
 def test_the_batch_list_counts_its_page_in_one_grouped_query_not_per_row(client, staff_user, win):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     _batches_in_every_state(win)
     staff_login(client=client, user=staff_user)
     url = reverse("admin:keys_keybatch_changelist")
@@ -345,9 +347,6 @@ def test_the_batch_list_counts_its_page_in_one_grouped_query_not_per_row(client,
 
 
 def test_the_key_list_names_each_batch_from_one_query_beside_the_page(client, staff_user, win):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     batches = _batches_in_every_state(win)
     staff_login(client=client, user=staff_user)
     url = reverse("admin:keys_key_changelist")

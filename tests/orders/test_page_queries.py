@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -195,8 +196,6 @@ def test_the_order_list_rows_keep_djangos_action_checkbox(staff_client, stocked)
 @pytest.fixture
 def manager_client(client, db):
     """A signed-in Manager (the staff role, not a superuser: permissions are read)."""
-    from django.contrib.auth.models import Group
-
     user = UserFactory(email="manager@example.com", is_staff=True)
     user.groups.add(Group.objects.get(name="Manager"))
     return staff_login(client=client, user=user)

@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from keys.services import key_reveal
+from refunds.admin import claim_lists
 from refunds.models import CannedReply, Claim, ClaimMessage
 from refunds.selectors import claim_queue_next, claim_recommendation_get
+from refunds.services import claim_approve_replacement, claim_reject, claim_verification_record
 from tests.factories import claim_new, keys_create, order_delivered_new
 from tests.staff import staff_login
 from tests.staff_perms import admin_log
@@ -110,8 +112,6 @@ def test_each_row_of_the_claim_list_shows_the_engines_answer_for_that_claim(
     """Replaced, viewed, verified and decided claims on one page: each open row shows what
     the engine answers for that claim alone (outcome, clause as its title); a decided one
     shows none."""
-    from refunds.services import claim_approve_replacement, claim_verification_record
-
     preset_activate("novakeys")
     claims = _claims(stocked, customer, 6)
     claim_verification_record(claim=claims[0], actor=agent, result="confirmed_defective")
@@ -142,9 +142,6 @@ def test_the_claim_list_asks_the_engine_only_about_its_open_claims(
     client, stocked, customer, agent, monkeypatch
 ):
     """A decided claim shows no recommendation, so none is computed for it."""
-    from refunds.admin import claim_lists
-    from refunds.services import claim_reject
-
     preset_activate("novakeys")
     claims = _claims(stocked, customer, 4)
     claim_reject(claim=claims[0], actor=agent, clause="", explanation="Not covered.")
