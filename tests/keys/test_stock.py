@@ -1,18 +1,26 @@
 """Stock levels, low-stock alerts, batch statistics, quarantine and demo stock."""
 
 import io
+import re
 import threading
 from datetime import timedelta
 
 import pytest
 from celery.signals import before_task_publish, task_postrun
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from keys.demo import demo_seed
 from keys.models import Key, KeyBatch, ProductStockAlert
-from keys.selectors import batch_defect_rate, batch_list_with_stats, key_available_counts
+from keys.selectors import (
+    batch_defect_rate,
+    batch_list_with_stats,
+    batch_stats_get,
+    key_available_counts,
+)
 from keys.services import (
     STOCK_CHECK_WINDOW_SECONDS,
     batch_quarantine,
@@ -234,3 +242,119 @@ def test_a_burst_of_sales_is_checked_once_after_it_and_the_crossing_is_not_misse
         before_task_publish.disconnect(on_publish)
         task_postrun.disconnect(on_postrun)
     assert [m.subject for m in mail.outbox] == ["[Keystore] Low stock: Windows 11 Pro (2 left)"]
+
+
+def _batches_in_every_state(win) -> list[KeyBatch]:
+    """Three batches: one with keys in every status (sold, reserved, defective, revoked,
+    available), one with available keys only, one empty."""
+    mixed, fresh, empty = (KeyBatchFactory(product=win, reference=f"b{i}") for i in range(3))
+    keys_create(product=win, count=9, batch=mixed)
+    sold = key_allocate(order_line=order_line_new(product=win, quantity=4), quantity=4).keys
+    key_mark_defective(key=sold[0], actor=None, reason="already used")
+    key_revoke_for_order(order=sold[1].order_line.order, actor=None, reason="refunded")
+    unsold = Key.objects.filter(batch=mixed, status="available").first()
+    key_mark_defective(key=unsold, actor=None, reason="staff test failed")
+    key_allocate(order_line=order_line_new(product=win), quantity=1, status="reserved")
+    keys_create(product=win, count=3, batch=fresh)
+    return [mixed, fresh, empty]
+
+
+COUNTS = ("received", "sold", "reserved", "defective", "unsold")
+
+
+def test_the_counts_of_a_page_of_batches_come_from_one_query_and_equal_the_annotated_ones(
+    win, django_assert_num_queries
+):
+    batches = _batches_in_every_state(win)
+    ids = [b.pk for b in batches]
+    with django_assert_num_queries(1):
+        stats = batch_stats_get(batch_ids=ids)
+
+    for row in batch_list_with_stats(queryset=KeyBatch.objects.filter(pk__in=ids)):
+        assert tuple(getattr(stats[row.pk], n) for n in COUNTS) == tuple(
+            getattr(row, n) for n in COUNTS
+        ), row.reference
+    assert tuple(getattr(stats[batches[0].pk], n) for n in COUNTS) == (9, 4, 1, 2, 3)
+    assert tuple(getattr(stats[batches[2].pk], n) for n in COUNTS) == (0, 0, 0, 0, 0)
+
+
+LISTED = ("received_count", "sold_count", "defective_count", "defect_rate", "unsold_count")
+
+
+def _list_rows(page: str) -> list[tuple[str, ...]]:
+    """The batch list's rows in order: each batch's id, then its listed count cells."""
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        cells = dict(re.findall(r'class="field-(\w+)[^"]*">(.*?)</t[dh]>', row, re.S))
+        if "received_count" in cells:
+            batch_id = re.search(r"#(\d+) ", cells["__str__"]).group(1)
+            rows.append((batch_id, *(cells[name] for name in LISTED)))
+    return rows
+
+
+def _expected(batch) -> tuple[str, ...]:
+    rate = batch_defect_rate(received=batch.received, defective=batch.defective)
+    return (str(batch.pk), str(batch.received), str(batch.sold), str(batch.defective),
+            f"{rate:.1%}", str(batch.unsold))  # fmt: skip
+
+
+def test_the_batch_list_shows_each_batchs_counts_also_sorted_by_them_and_on_its_page(
+    client, staff_user, win
+):
+    batches = _batches_in_every_state(win)
+    annotated = {
+        b.pk: b
+        for b in batch_list_with_stats(
+            queryset=KeyBatch.objects.filter(pk__in=[b.pk for b in batches])
+        )
+    }
+    expected = {str(pk): _expected(b) for pk, b in annotated.items()}
+    staff_login(client=client, user=staff_user)
+    url = reverse("admin:keys_keybatch_changelist")
+    page = client.get(url).content.decode()
+    rows = _list_rows(page)
+    assert {row[0]: row for row in rows if row[0] in expected} == expected
+
+    # sorted by "received" both ways (the header's own links): the counts order the rows
+    sort = re.search(r'column-received_count">.*?href="\?o=([\d.\-]+)"', page, re.S).group(1)
+    for order in (sort, f"-{sort}"):
+        sorted_rows = [r for r in _list_rows(client.get(url, {"o": order}).content.decode())
+                       if r[0] in expected]  # fmt: skip
+        assert sorted_rows == sorted(sorted_rows, key=lambda r: int(r[1]),
+                                     reverse=order.startswith("-"))  # fmt: skip
+        assert {r[0]: r for r in sorted_rows} == expected
+
+    mixed = annotated[batches[0].pk]
+    change = client.get(reverse("admin:keys_keybatch_change", args=[mixed.pk])).content.decode()
+    for name, value in (("received_count", 9), ("sold_count", 4), ("reserved_count", 1),
+                        ("defective_count", 2), ("unsold_count", 3)):  # fmt: skip
+        assert re.search(rf'field-{name}.*?<div class="readonly">{value}</div>', change, re.S), name
+
+
+def test_the_batch_list_counts_its_page_in_one_grouped_query_not_per_row(client, staff_user, win):
+    _batches_in_every_state(win)
+    staff_login(client=client, user=staff_user)
+    url = reverse("admin:keys_keybatch_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    batch_queries = [q["sql"] for q in captured.captured_queries
+                     if q["sql"].startswith('SELECT "keys_keybatch"."id"')]  # fmt: skip
+    key_counts = [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]
+                  and 'FROM "keys_key"' in q["sql"]]  # fmt: skip
+    assert batch_queries and all('FROM "keys_key"' not in sql for sql in batch_queries)
+    assert len(key_counts) == 1
+
+
+def test_the_key_list_names_each_batch_from_one_query_beside_the_page(client, staff_user, win):
+    batches = _batches_in_every_state(win)
+    staff_login(client=client, user=staff_user)
+    url = reverse("admin:keys_key_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url).content.decode()
+    [keys_query] = [q["sql"] for q in captured.captured_queries
+                    if q["sql"].startswith('SELECT "keys_key"."id"')]  # fmt: skip
+    assert '"keys_keybatch"' not in keys_query  # no batch, supplier, batch product joins
+    for batch in batches[:2]:
+        assert f'<td class="field-batch nowrap">{batch}</td>' in page.replace("&#x27;", "'")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -190,3 +191,46 @@ def test_the_order_list_rows_keep_djangos_action_checkbox(staff_client, stocked)
         f'class="action-select" aria-label="Select this object for an action - {order.number}">'
     ) in page
     assert 'id="action-toggle"' in page  # the header's select-all box is Django's own
+
+
+@pytest.fixture
+def manager_client(client, db):
+    """A signed-in Manager (the staff role, not a superuser: permissions are read)."""
+    user = UserFactory(email="manager@example.com", is_staff=True)
+    user.groups.add(Group.objects.get(name="Manager"))
+    return staff_login(client=client, user=user)
+
+
+# Each list as staff open it: plain, filtered, searched, sorted by a computed column.
+ADMIN_LIST_VIEWS = {
+    "admin:orders_order_changelist": ["", "?status__exact=delivered", "?q=guest"],
+    "admin:refunds_claim_changelist": ["", "?status__exact=submitted", "?due=overdue&q=CL"],
+    "admin:keys_key_changelist": ["", "?status__exact=delivered", "?o=-6"],
+    "admin:keys_keybatch_changelist": ["", "?o=6", "?o=-7&is_quarantined__exact=0"],
+}
+
+
+@pytest.mark.usefixtures("antimart")
+def test_admin_lists_run_the_same_queries_for_3_and_30_rows_as_a_manager(
+    manager_client, django_assert_num_queries
+):
+    def rows(*, products: int, orders_each: int, start: int) -> None:
+        # every order with a key and a claim (open and decided in turn), a batch a product
+        for i in range(start, start + products):
+            product = ProductFactory(name=f"List product {i:03d}", slug=f"list-product-{i:03d}",
+                                     sku=f"LP-{i:03d}", price=Decimal("9.90"))  # fmt: skip
+            orders_delivered_bulk(product=product, count=orders_each,
+                                  email=f"guest{i}@example.com", claim_every=1)  # fmt: skip
+
+    rows(products=3, orders_each=1, start=0)
+    urls = [reverse(name) + query for name, queries in ADMIN_LIST_VIEWS.items()
+            for query in queries]  # fmt: skip
+    few = {url: _queries(manager_client, url) for url in urls}
+
+    rows(products=9, orders_each=3, start=3)  # 30 orders, keys and claims; 12 batches
+    for url in urls:
+        with django_assert_num_queries(few[url]):
+            response = manager_client.get(url)
+        assert response.status_code == 200, url
+        if "?" not in url:
+            assert len(response.context["cl"].result_list) >= 12, url

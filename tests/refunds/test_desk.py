@@ -1,6 +1,7 @@
 """The claims desk: the list's recommendation from a fixed number of queries, the one-post
 decision panel, "save and next" in queue order, assignment, canned replies, bulk actions."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,10 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from keys.services import key_reveal
+from refunds.admin import claim_lists
 from refunds.models import CannedReply, Claim, ClaimMessage
 from refunds.selectors import claim_queue_next, claim_recommendation_get
+from refunds.services import claim_approve_replacement, claim_reject, claim_verification_record
 from tests.factories import claim_new, keys_create, order_delivered_new
 from tests.staff import staff_login
 from tests.staff_perms import admin_log
@@ -90,6 +94,69 @@ def test_the_list_recommendation_matches_the_claim_page_for_every_fact(stocked, 
     for claim in rows:
         assert bulk[claim.pk] == claim_recommendation_get(claim=claim), claim.number
     assert again.pk in bulk
+
+
+def _list_recommendations(page: str) -> dict[str, str]:
+    """Each row of the claim list: its number -> its "recommendation now" cell."""
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        cells = dict(re.findall(r'class="field-(\w+)[^"]*">(.*?)</t[dh]>', row, re.S))
+        if "recommendation_now" in cells:
+            rows[re.sub(r"<[^>]+>", "", cells["number"])] = cells["recommendation_now"]
+    return rows
+
+
+def test_each_row_of_the_claim_list_shows_the_engines_answer_for_that_claim(
+    client, stocked, customer, agent
+):
+    """Replaced, viewed, verified and decided claims on one page: each open row shows what
+    the engine answers for that claim alone (outcome, clause as its title); a decided one
+    shows none."""
+    preset_activate("novakeys")
+    claims = _claims(stocked, customer, 6)
+    claim_verification_record(claim=claims[0], actor=agent, result="confirmed_defective")
+    claim_approve_replacement(claim=claims[0], actor=agent)
+    claim_verification_record(claim=claims[1], actor=agent, result="not_defective", activated=True)
+    claim_verification_record(claim=claims[2], actor=agent, result="confirmed_defective")
+    replaced = Claim.objects.get(pk=claims[0].pk).replacement_key
+    claim_new(order=claims[0].order, key=replaced, reason="key_invalid")
+    staff_login(client=client, user=agent)
+
+    shown = _list_recommendations(client.get(CLAIMS + "?all=").content.decode())
+
+    rows = list(Claim.objects.select_related("order", "order_line", "key"))
+    assert len(shown) == len(rows) == 7
+    answers = set()
+    for claim in rows:
+        if claim.is_open:
+            answer = claim_recommendation_get(claim=claim)
+            answers.add(answer.outcome)
+            expected = format_html('<span title="{}">{}</span>', answer.clause, answer.outcome)
+            assert shown[claim.number] == expected, claim.number
+        else:
+            assert shown[claim.number] == "—", claim.number
+    assert len(answers) > 1  # the facts above lead to different answers
+
+
+def test_the_claim_list_asks_the_engine_only_about_its_open_claims(
+    client, stocked, customer, agent, monkeypatch
+):
+    """A decided claim shows no recommendation, so none is computed for it."""
+    preset_activate("novakeys")
+    claims = _claims(stocked, customer, 4)
+    claim_reject(claim=claims[0], actor=agent, clause="", explanation="Not covered.")
+    asked: list[int] = []
+    real = claim_lists.claims_recommendations_get
+
+    def spy(*, claims, **kwargs):
+        asked.extend(c.pk for c in claims)
+        return real(claims=claims, **kwargs)
+
+    monkeypatch.setattr(claim_lists, "claims_recommendations_get", spy)
+    staff_login(client=client, user=agent)
+    assert client.get(CLAIMS + "?all=").status_code == 200
+
+    assert sorted(asked) == sorted(c.pk for c in claims[1:])
 
 
 def test_one_post_records_the_check_and_replaces_then_save_and_next_opens_the_next_claim(
