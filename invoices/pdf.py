@@ -16,7 +16,7 @@ import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -29,6 +29,7 @@ from fpdf import FPDF
 from core.money import currency_precision
 
 from .pdf_fonts import CachedBidiMixin, DocumentOutputProducer, document_fonts_add
+from .pdf_text import TextRunsMixin
 from .zatca import zatca_qr_png, zatca_tlv_encode
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table subset
@@ -119,7 +120,7 @@ class _Labels:
         return f"{text} / {arabic}" if arabic != text else text
 
 
-class _Page(CachedBidiMixin, FPDF):
+class _Page(TextRunsMixin, CachedBidiMixin, FPDF):
     """A4 page, mm; ``put`` mirrors positions and alignment for a right-to-left page."""
 
     def __init__(self, *, rtl: bool, footer_text: str, page_label) -> None:
@@ -170,7 +171,6 @@ class _Page(CachedBidiMixin, FPDF):
         *,
         align: str = "L",
         fill: bool = False,
-        border: Literal[0, 1] | str = 0,
         fit: bool = False,
     ) -> None:
         """One line of text in a box; ``fit`` shrinks the font until the text fits."""
@@ -178,10 +178,10 @@ class _Page(CachedBidiMixin, FPDF):
         self.direction_for(text)
         size = self.font_size_pt
         if fit:
-            while size > 5.5 and self.get_string_width(text) > w - 2.5:
+            while size > 5.5 and self.text_width(text) > w - 2.5:
                 size -= 0.5
                 self.set_font_size(size)
-        self.cell(w, h, text, align=self.align(align), fill=fill, border=border)
+        self.text_cell(w, h, text, align=self.align(align), fill=fill)
 
     def put_lines(
         self, x: float, y: float, w: float, h: float, text: str, *, align: str = "L"
@@ -189,7 +189,7 @@ class _Page(CachedBidiMixin, FPDF):
         """Wrapped text; returns the y below it."""
         self.set_xy(self.x_mirrored(x, w), y)
         self.direction_for(text)
-        self.multi_cell(w, h, text, align=self.align(align), new_x="LEFT", new_y="NEXT")
+        self.text_box(w, h, text, align=self.align(align), new_x="LEFT", new_y="NEXT")
         return self.get_y()
 
     def rule(self, y: float, color=RULE, width: float = 0.2) -> None:
@@ -445,12 +445,12 @@ class DocumentRenderer:
         pdf.set_text_color(255, 255, 255)
         pdf.set_font(FONT, "B", 6.8 if self.bilingual else 7.5)
         pdf.set_xy(pdf.l_margin, y)
-        pdf.cell(pdf.epw, header_h, "", fill=True)
+        pdf.text_cell(pdf.epw, header_h, "", fill=True)
         x = pdf.l_margin
         for label, width, align, _field in columns:
             pdf.set_xy(pdf.x_mirrored(x, width), y + (0.6 if self.bilingual else 0))
             pdf.direction_for(label)
-            pdf.multi_cell(
+            pdf.text_box(
                 width,
                 header_h / 2 if self.bilingual else header_h,
                 label.replace(" / ", "\n") if self.bilingual else label,
@@ -463,32 +463,21 @@ class DocumentRenderer:
             desc_w = columns[0][1]
             pdf.font(8.5)
             pdf.direction_for(str(line["description"]))
-            # output="LINES": the list of lines (the stubs type every output mode at once)
-            rows = cast(
-                list[str],
-                pdf.multi_cell(
-                    desc_w,
-                    4.6,
-                    str(line["description"]),
-                    dry_run=True,
-                    output="LINES",
-                    padding=(0, 1),
-                ),
-            )
-            height = max(1, len(rows)) * 4.6 + 2
+            rows = pdf.text_box_line_count(desc_w, 4.6, str(line["description"]), padding=(0, 1))
+            height = max(1, rows) * 4.6 + 2
             if y + height > pdf.h - pdf.b_margin:
                 pdf.add_page()
                 y = pdf.t_margin
             if index % 2:
                 pdf.set_fill_color(*BAND)
                 pdf.set_xy(pdf.l_margin, y)
-                pdf.cell(pdf.epw, height, "", fill=True)
+                pdf.text_cell(pdf.epw, height, "", fill=True)
             x = pdf.l_margin
             for _label, width, align, field in columns:
                 text = self.cell_text(line, field, is_credit=is_credit)
                 pdf.set_xy(pdf.x_mirrored(x, width), y + 1)
                 pdf.direction_for(text)
-                pdf.multi_cell(width, 4.6, text, align=pdf.align(align), padding=(0, 1))
+                pdf.text_box(width, 4.6, text, align=pdf.align(align), padding=(0, 1))
                 x += width
             y += height
         pdf.rule(y)

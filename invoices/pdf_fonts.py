@@ -46,7 +46,7 @@ from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 from fpdf import FPDF
 from fpdf.bidi import BidiParagraph, auto_detect_base_direction
 from fpdf.enums import TextDirection
-from fpdf.fonts import HarfBuzzFont, TTFFont
+from fpdf.fonts import Glyph, HarfBuzzFont, TTFFont
 from fpdf.line_break import Fragment
 from fpdf.output import (  # fpdf2's own builders, so the objects are written the same way
     LOGGER as FPDF_OUTPUT_LOGGER,
@@ -92,6 +92,9 @@ class _RunGlyph:
     x_offset: int
     y_offset: int
     force_positioning: bool
+    # fpdf2's ``SubsetMap.get_glyph`` for this glyph (None for .notdef: a letter the font
+    # lacks is left out), built once: equal to the one fpdf2 builds, so the same code
+    entry: Glyph | None
 
 
 @dataclass(frozen=True)
@@ -417,10 +420,11 @@ class DocumentFont(TTFFont):
             indexes = by_cluster.pop(info.cluster, [])
             name = self.ttfont.getGlyphName(info.codepoint)
             width = round(self.scale * hmtx[name][0])
+            unicode = tuple(ord(text[i]) for i in indexes)
             run.append(
                 _RunGlyph(
                     glyph_id=info.codepoint,
-                    unicode=tuple(ord(text[i]) for i in indexes),
+                    unicode=unicode,
                     glyph_name=name,
                     glyph_width=width,
                     x_advance=position.x_advance,
@@ -433,6 +437,7 @@ class DocumentFont(TTFFont):
                         or position.y_offset != 0
                         or position.y_advance != 0
                     ),
+                    entry=Glyph(info.codepoint, unicode, name, width) if info.codepoint else None,
                 )
             )
         return tuple(run)
@@ -448,9 +453,7 @@ class DocumentFont(TTFFont):
             return []
         shaped = []
         for glyph in self._run(text, font_size_pt, text_shaping_params).glyphs:
-            entry = self.subset.get_glyph(glyph=glyph.glyph_id, unicode=glyph.unicode,
-                                          glyph_name=glyph.glyph_name,
-                                          glyph_width=glyph.glyph_width)  # fmt: skip
+            entry = glyph.entry  # what self.subset.get_glyph(...) returns for it
             if entry is None:
                 continue
             shaped.append({
