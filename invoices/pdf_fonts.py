@@ -35,6 +35,7 @@ from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -95,6 +96,7 @@ class _RunGlyph:
     # fpdf2's ``SubsetMap.get_glyph`` for this glyph (None for .notdef: a letter the font
     # lacks is left out), built once: equal to the one fpdf2 builds, so the same code
     entry: Glyph | None
+    key: tuple[int, tuple[int, ...]]  # what tells entries apart in one font (id, characters)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class FontProgram:
     face: Any  # hb.Face
     tables: dict[str, bytes]
     glyphs: list[bytes]  # raw glyf data by glyph id
+    padded: list[bytes]  # the same, each padded to 4 bytes as the embedded glyf stores it
     components: dict[int, tuple[int, ...]]  # composite glyph id -> every glyph it draws
     glyph_id_by_name: dict[str, int]
     metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
@@ -142,22 +145,20 @@ class FontProgram:
     def embedded_font(self, *, glyph_ids: Iterable[int]) -> bytes:
         """The font with every glyph id kept, only ``glyph_ids`` (and .notdef, their
         components) drawn."""
-        used = {0, 1, 2, 3, *glyph_ids}  # fontTools' recommended glyphs: gids 0 to 3
-        used &= set(range(len(self.glyphs)))
+        count = len(self.glyphs)
+        # fontTools' recommended glyphs: gids 0 to 3
+        used = {glyph_id for glyph_id in (0, 1, 2, 3, *glyph_ids) if 0 <= glyph_id < count}
         for glyph_id in list(used):
             used.update(self.components.get(glyph_id, ()))
         head = bytearray(self.tables["head"])
         hhea = bytearray(self.tables["hhea"])
         long_offsets = struct.unpack(">h", head[50:52])[0] == 1
-        parts: list[bytes] = []
-        offsets = [0]
-        for glyph_id, data in enumerate(self.glyphs):
-            if glyph_id in used and data:
-                padded = data + b"\0" * (-len(data) % 4)
-                parts.append(padded)
-                offsets.append(offsets[-1] + len(padded))
-            else:
-                offsets.append(offsets[-1])
+        drawn = sorted(glyph_id for glyph_id in used if self.padded[glyph_id])
+        lengths = [0] * count
+        for glyph_id in drawn:
+            lengths[glyph_id] = len(self.padded[glyph_id])
+        offsets = [0, *accumulate(lengths)]
+        parts = [self.padded[glyph_id] for glyph_id in drawn]
         self._bounds_recalc(head=head, hhea=hhea, used=used)
         if not long_offsets and offsets[-1] > 0x1FFFE:
             long_offsets = True
@@ -293,6 +294,7 @@ def _font_program_build(*, path: Path) -> FontProgram:
         face=hb.Face(hb.Blob(data)),
         tables=tables,
         glyphs=glyphs,
+        padded=[data + b"\0" * (-len(data) % 4) for data in glyphs],
         components=components,
         glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
         metrics=metrics,
@@ -358,9 +360,10 @@ class DocumentFont(TTFFont):
     """A document's copy of a shared ``TTFFont``: its own subset map and glyph bookkeeping,
     everything parsed from the file shared."""
 
-    __slots__ = ("program",)
+    __slots__ = ("program", "codes")
 
     program: FontProgram
+    codes: dict[tuple[int, tuple[int, ...]], str]  # glyph key -> its escaped subset code
 
     @classmethod
     def for_document(cls, *, program: FontProgram, index: int, fontkey: str,
@@ -371,6 +374,7 @@ class DocumentFont(TTFFont):
             if hasattr(prototype, name):
                 setattr(font, name, getattr(prototype, name))
         font.program = program
+        font.codes = {}
         font.i = index
         font.fontkey = fontkey
         font.emphasis = type(prototype.emphasis).coerce(style)
@@ -438,6 +442,7 @@ class DocumentFont(TTFFont):
                         or position.y_advance != 0
                     ),
                     entry=Glyph(info.codepoint, unicode, name, width) if info.codepoint else None,
+                    key=(info.codepoint, unicode),
                 )
             )
         return tuple(run)

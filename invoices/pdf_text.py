@@ -320,11 +320,13 @@ def _piece_render(*, font: DocumentFont, piece: _Piece, size_pt: float, k: float
     ret = ""
     text = ""
     scale = font.scale
-    pick = font.subset.pick_glyph
+    codes = font.codes  # this document's codes: picked once per glyph, in fpdf2's order
     for glyph in font._run(piece.text, size_pt, piece.params).glyphs:
-        if glyph.entry is None:
-            continue
-        char = _escape(cast(int, pick(glyph.entry)))
+        char = codes.get(glyph.key)
+        if char is None:
+            if glyph.entry is None:  # .notdef: a letter the font lacks is left out
+                continue
+            char = codes[glyph.key] = _escape(font.subset.pick_glyph(glyph.entry))  # type: ignore[arg-type]
         if glyph.x_offset != 0 or glyph.y_offset != 0:
             if text:
                 ret += f"({text}) Tj "
