@@ -15,16 +15,19 @@ import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from fpdf import FPDF
+from fpdf.drawing_primitives import DeviceRGB, convert_to_device_color
 
 from core.money import currency_precision
 
@@ -44,17 +47,34 @@ BAND = (241, 243, 245)
 ACCENT = (31, 64, 104)
 
 
+@lru_cache(maxsize=64)
 def _locale(language: str) -> Locale:
+    """The babel locale of ``language`` (parsed once per process: a Locale is read only)."""
     try:
         return Locale.parse((language or "en").replace("-", "_"))
     except (ValueError, UnknownLocaleError):
         return Locale.parse("en")
 
 
-def _label_set(language: str) -> dict[str, str]:
-    """Every label of the document in ``language`` (gettext: translatable)."""
+@lru_cache(maxsize=64)
+def _number_pattern(pattern: str) -> NumberPattern:
+    """A babel number pattern, parsed once per process (format_decimal parses a string
+    pattern on every call)."""
+    return parse_pattern(pattern)
+
+
+@lru_cache(maxsize=64)
+def _device_rgb(color: tuple[int, int, int]) -> DeviceRGB:
+    """fpdf2's colour for ``color`` (what set_text_color builds on every call)."""
+    return convert_to_device_color(*color)
+
+
+@lru_cache(maxsize=64)
+def _label_set(language: str) -> Mapping[str, str]:
+    """Every label of the document in ``language`` (gettext: translatable), translated once
+    per process (the catalogs do not change while it runs)."""
     with translation.override(language):
-        return {
+        return MappingProxyType({
             "invoice": _("Invoice"),
             "simplified": _("Simplified tax invoice"),
             "credit_note": _("Credit note"),
@@ -91,7 +111,7 @@ def _label_set(language: str) -> dict[str, str]:
             "page": _("Page %(page)s of %(pages)s"),
             "amounts_in": _("Amounts in %(currency)s"),
             "qr": _("ZATCA QR code"),
-        }
+        })
 
 
 def _first_strong_is_arabic(text: str) -> bool:
@@ -102,6 +122,9 @@ def _first_strong_is_arabic(text: str) -> bool:
         if char.isalpha():
             return False
     return False
+
+
+_SHAPING: dict[bool, dict[str, Any]] = {}  # fpdf2's text shaping settings, by right to left
 
 
 class _Labels:
@@ -147,11 +170,16 @@ class _Page(TextRunsMixin, CachedBidiMixin, FPDF):
         first strong letter is Arabic, else left to right, so names, emails, numbers and
         codes keep their order on an Arabic page; each run gets its own script."""
         rtl = _first_strong_is_arabic(text)
-        self.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
+        shaping = _SHAPING.get(rtl)
+        if shaping is None:  # what set_text_shaping sets, built by it once per process
+            self.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
+            _SHAPING[rtl] = dict(self.text_shaping or {})
+        else:
+            self.text_shaping = dict(shaping)  # fpdf2 writes into it: one per run
 
     def font(self, size: float = 9, bold: bool = False, color=INK) -> None:
         self.set_font(FONT, "B" if bold else "", size)
-        self.set_text_color(*color)
+        self.text_color = _device_rgb(color)
 
     def x_mirrored(self, x: float, w: float) -> float:
         return self.l_margin + self.epw - (x - self.l_margin) - w if self.rtl else x
@@ -274,7 +302,7 @@ class DocumentRenderer:
         if negative and number:
             number = -number
         pattern = "#,##0" + ("." + "0" * places if places else "")
-        return format_decimal(number, format=pattern, locale=self.number_locale)
+        return format_decimal(number, format=_number_pattern(pattern), locale=self.number_locale)
 
     def pair(self, label: str, value: str) -> str:
         """``label: value``; on a bilingual page a left-to-right mark keeps a number after an
@@ -282,7 +310,8 @@ class DocumentRenderer:
         return f"{label}:\u200e {value}" if self.bilingual else f"{label}: {value}"
 
     def rate(self, value: str) -> str:
-        return format_decimal(Decimal(value), format="0.##", locale=self.number_locale) + " %"
+        return format_decimal(Decimal(value), format=_number_pattern("0.##"),
+                              locale=self.number_locale) + " %"  # fmt: skip
 
     def date(self, iso: str) -> str:
         moment = datetime.fromisoformat(iso).astimezone(

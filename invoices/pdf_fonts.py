@@ -60,7 +60,9 @@ from fpdf.output import (
     _build_cmap_blocks,
     _tt_font_widths,
 )
-from fpdf.syntax import Name, PDFArray, PDFContentStream
+from fpdf.syntax import Name, PDFArray, PDFContentStream, PDFObject
+
+from .pdf_output import DeflatedStream, FastFontStream, cid_to_gid_deflate, object_dict_install
 
 # Tables an embedded TrueType font needs (PDF 32000-1 9.9: head hhea loca maxp cvt prep
 # glyf hmtx fpgm) plus those fpdf2's fontTools subset keeps; the layout tables (GSUB,
@@ -122,9 +124,11 @@ class FontProgram:
     metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
     advances: list[int]  # hmtx advance widths by glyph id
     lsbs: list[int]  # hmtx left side bearings by glyph id
-    bounds: dict[int, tuple[int, int, int, int]]  # xMin, yMin, xMax, yMax of glyphs drawn
+    # of each glyph with an outline: xMin, yMin, xMax, yMax, then the left side bearing,
+    # right side bearing and extent hhea takes the extremes of
+    extremes: dict[int, tuple[int, int, int, int, int, int, int]]
     cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
-    cmap_entries: list[list[tuple[int, str, int]]]  # per subtable: code, glyph name, glyph id
+    cmap_by_glyph: list[dict[int, list[tuple[int, str]]]]  # per subtable: glyph id -> codes
     compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
     _runs: dict[Hashable, _Run] = field(default_factory=dict)
     _runs_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -184,22 +188,13 @@ class FontProgram:
         """The font-wide extremes over the glyphs kept, as fontTools recomputes them when it
         saves a subset ('head' bounding box; 'hhea' widest advance, side bearings, extent):
         renderers size their glyph caches from them."""
-        drawn = sorted(glyph_id for glyph_id in used if glyph_id in self.bounds)
         hhea[10:12] = struct.pack(">H", max(self.advances[glyph_id] for glyph_id in used))
-        if not drawn:
+        extremes = [self.extremes[glyph_id] for glyph_id in used if glyph_id in self.extremes]
+        if not extremes:
             return
-        boxes = [self.bounds[glyph_id] for glyph_id in drawn]
-        head[36:44] = struct.pack(">hhhh", min(b[0] for b in boxes), min(b[1] for b in boxes),
-                                  max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
-        widths = {
-            glyph_id: self.bounds[glyph_id][2] - self.bounds[glyph_id][0] for glyph_id in drawn
-        }
-        hhea[12:18] = struct.pack(
-            ">hhh",
-            min(self.lsbs[g] for g in drawn),
-            min(self.advances[g] - self.lsbs[g] - widths[g] for g in drawn),
-            max(self.lsbs[g] + widths[g] for g in drawn),
-        )
+        x_min, y_min, x_max, y_max, lsb, rsb, extent = zip(*extremes, strict=True)
+        head[36:44] = struct.pack(">hhhh", min(x_min), min(y_min), max(x_max), max(y_max))
+        hhea[12:18] = struct.pack(">hhh", min(lsb), min(rsb), max(extent))
 
     def _cmap(self, used: set[int]) -> bytes:
         """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
@@ -211,8 +206,9 @@ class FontProgram:
             reduced = CmapSubtable.newSubtable(subtable.format)
             reduced.platformID, reduced.platEncID = subtable.platformID, subtable.platEncID
             reduced.language = subtable.language
-            reduced.cmap = {code: name for code, name, glyph_id in self.cmap_entries[index]
-                            if glyph_id in used}  # fmt: skip
+            by_glyph = self.cmap_by_glyph[index]
+            reduced.cmap = {code: name for glyph_id in used
+                            for code, name in by_glyph.get(glyph_id, ())}  # fmt: skip
             table.tables.append(reduced)
         return bytes(table.compile(self.compiled))
 
@@ -300,18 +296,24 @@ def _font_program_build(*, path: Path) -> FontProgram:
         metrics=metrics,
         advances=advances,
         lsbs=lsbs,
-        bounds={
-            index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+        extremes={
+            index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax, lsbs[index],
+                    advances[index] - lsbs[index] - (glyph.xMax - glyph.xMin),
+                    lsbs[index] + glyph.xMax - glyph.xMin)
             for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
             if glyph.numberOfContours
-        },
+        },  # fmt: skip
         cmap_tables=list(compiled["cmap"].tables),
-        cmap_entries=[
-            [(code, name, compiled.getGlyphID(name)) for code, name in subtable.cmap.items()]
-            for subtable in compiled["cmap"].tables
-        ],
+        cmap_by_glyph=[_codes_by_glyph(subtable.cmap, compiled) for subtable in compiled["cmap"].tables],
         compiled=compiled,
     )
+
+
+def _codes_by_glyph(cmap: dict[int, str], compiled: TTFont) -> dict[int, list[tuple[int, str]]]:
+    by_glyph: dict[int, list[tuple[int, str]]] = {}
+    for code, name in cmap.items():
+        by_glyph.setdefault(compiled.getGlyphID(name), []).append((code, name))
+    return by_glyph
 
 
 def document_fonts_add(*, pdf: FPDF, family: str, files: dict[str, Path]) -> None:
@@ -474,7 +476,12 @@ class DocumentFont(TTFFont):
 
 class DocumentOutputProducer(OutputProducer):
     """fpdf2's output, with the font objects of ``DocumentFont`` fonts written from the
-    shared font program (see the module docstring)."""
+    shared font program (see the module docstring), and each object's dictionary built
+    without ``dir()`` (``invoices.pdf_output.object_dict``: the same dictionary)."""
+
+    def _add_pdf_obj(self, pdf_obj: PDFObject, trace_label: str | None = None) -> int:
+        object_dict_install(pdf_obj)
+        return super()._add_pdf_obj(pdf_obj, trace_label)
 
     def _add_fonts(self, image_objects_per_index: Any, gfxstate_objs_per_name: Any,
                    pattern_objs_per_name: Any) -> Any:  # fmt: skip
@@ -543,14 +550,10 @@ class DocumentOutputProducer(OutputProducer):
         descriptor.font_name = Name(fontname)
         self._add_pdf_obj(descriptor, "fonts")
         cid_font.font_descriptor = descriptor
-        cid_to_gid = bytearray(256 * 256 * 2)
-        for code, glyph_id in code_to_glyph.items():
-            cid_to_gid[code * 2] = glyph_id >> 8
-            cid_to_gid[code * 2 + 1] = glyph_id & 0xFF
-        cid_to_gid_map = PDFContentStream(contents=bytes(cid_to_gid), compress=True)
+        cid_to_gid_map = DeflatedStream(deflated=cid_to_gid_deflate(code_to_glyph))
         self._add_pdf_obj(cid_to_gid_map, "fonts")
         cid_font.c_i_d_to_g_i_d_map = cid_to_gid_map
-        program = PDFFontStream(contents=font.program.embedded_font(
+        program = FastFontStream(contents=font.program.embedded_font(
             glyph_ids=code_to_glyph.values()))  # fmt: skip
         self._add_pdf_obj(program, "fonts")
         descriptor.font_file2 = program  # type: ignore[attr-defined]
