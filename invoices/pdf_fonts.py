@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import struct
 import threading
 from array import array
@@ -576,6 +577,11 @@ def _bidi_fragments(text: str, direction: TextDirection, alias: str) -> tuple[tu
     return tuple(paragraph.get_bidi_fragments())
 
 
+# printable ASCII, then Latin-1 and Latin Extended-A/B letters and signs (no soft hyphen):
+# Latin or Common script, bidi classes L, EN, ES, ET, CS, WS and ON only
+_LATIN_ONLY = re.compile("[\u0020-\u007e\u00a0-\u00ac\u00ae-\u024f]+")
+
+
 class CachedBidiMixin:
     """fpdf2 2.8.9 ``FPDF._preload_bidirectional_text`` with the bidi runs of a text kept
     per process (labels and values repeat from document to document)."""
@@ -586,6 +592,13 @@ class CachedBidiMixin:
             return pdf._preload_font_styles(text, markdown)
         direction = pdf.text_shaping["direction"] or auto_detect_base_direction(text)
         pdf.text_shaping["paragraph_direction"] = direction
+        if (direction == TextDirection.LTR and not markdown and not pdf._fallback_font_ids
+                and _LATIN_ONLY.fullmatch(text) and pdf.str_alias_nb_pages not in text):  # fmt: skip
+            # Latin letters, digits and punctuation, left to right: the bidi algorithm keeps
+            # them in one run at level 0 and fpdf2's split by script finds one script, so
+            # its one fragment, without either algorithm's per-character work
+            pdf.text_shaping["fragment_direction"] = TextDirection.LTR
+            return (Fragment(list(text), pdf._get_current_graphics_state(), pdf.k),)
         emphasis = ("B" in pdf.font_style, "I" in pdf.font_style, pdf.strikethrough,
                     pdf.underline)  # fmt: skip
         fragments: list[Fragment] = []

@@ -4,6 +4,7 @@ glyphs the previous documents never used still draw and extract, and the embedde
 draws the very outlines fpdf2's own font subsetting embeds."""
 
 import io
+import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -262,3 +263,30 @@ def test_a_buyer_named_in_cyrillic_or_greek_is_printed_on_the_invoice(name):
     text = pdf_text(document_pdf_render(snapshot=snapshot))
 
     assert name in text
+
+
+def test_latin_texts_are_split_into_the_fragments_fpdf2_makes():
+    """The shortcut for left-to-right Latin text gives fpdf2's own fragments (characters,
+    graphics state, shaping parameters), on a left-to-right and a right-to-left page."""
+    alphabet = "AVTaeyf .,:;-–/()'&@#%+€$0123456789ÉéçÇÀàßøØŁłŽžĳ«»×·"
+    chooser = random.Random(17)
+    texts = ["", " ", "Jonas Becker", "jonas@example.de", "103.72", "1 234,56 €", "KS-7F3K9Q2M",
+             "Łukasz Żółtowski-Dvořák", "Page 1 of {nb}", "AVATAR (Ltd) Tékë"]  # fmt: skip
+    texts += ["".join(chooser.choice(alphabet) for _ in range(chooser.randint(1, 40)))
+              for _ in range(300)]  # fmt: skip
+    for rtl in (False, True):
+        page = _Page(rtl=rtl, footer_text="", page_label=lambda **params: "")
+        page.add_page()
+        page.set_font(FONT, "B", 8.5)
+        for text in texts:
+            for direction in ("ltr", "rtl"):
+                page.set_text_shaping(use_shaping_engine=True, direction=direction)
+                ours = page._preload_bidirectional_text(text, False)
+                ours_state = dict(page.text_shaping)
+                page.set_text_shaping(use_shaping_engine=True, direction=direction)
+                stock = FPDF._preload_bidirectional_text(page, text, False)
+                assert list(ours) == list(stock), text
+                assert [f.text_shaping_parameters for f in ours] == [
+                    f.text_shaping_parameters for f in stock
+                ], text
+                assert ours_state == page.text_shaping, text
