@@ -334,6 +334,11 @@ class DocumentRenderer:
     # --- drawing ------------------------------------------------------------------------
 
     def render(self) -> bytes:
+        self.render_pages()
+        return bytes(self.pdf.output(output_producer_class=DocumentOutputProducer))
+
+    def render_pages(self) -> None:
+        """Every page drawn, the file not yet written."""
         pdf = self.pdf
         pdf.add_page()
         is_credit = self.doc["type"] == "credit_note"
@@ -345,7 +350,6 @@ class DocumentRenderer:
         y = self.lines_table(y, is_credit=is_credit)
         y = self.totals(y, is_credit=is_credit)
         self.closing(y, is_credit=is_credit)
-        return bytes(pdf.output(output_producer_class=DocumentOutputProducer))
 
     def title(self, *, is_credit: bool) -> list[str]:
         if is_credit:

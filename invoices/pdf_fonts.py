@@ -43,7 +43,7 @@ from typing import Any, cast
 
 import uharfbuzz as hb
 from fontTools.ttLib import TTFont, newTable
-from fontTools.ttLib.sfnt import SFNTReader, SFNTWriter
+from fontTools.ttLib.sfnt import SFNTReader
 from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 from fpdf import FPDF
 from fpdf.bidi import BidiParagraph, auto_detect_base_direction
@@ -63,7 +63,15 @@ from fpdf.output import (
 )
 from fpdf.syntax import Name, PDFArray, PDFContentStream, PDFObject
 
-from .pdf_output import DeflatedStream, FastFontStream, cid_to_gid_deflate, object_dict_install
+from .pdf_output import (
+    DeflatedStream,
+    FastFontStream,
+    cid_to_gid_deflate,
+    cmap_table,
+    object_dict_install,
+    sfnt_assemble,
+    sfnt_checksum,
+)
 
 # Tables an embedded TrueType font needs (PDF 32000-1 9.9: head hhea loca maxp cvt prep
 # glyf hmtx fpgm) plus those fpdf2's fontTools subset keeps; the layout tables (GSUB,
@@ -128,6 +136,7 @@ class FontProgram:
     # of each glyph with an outline: xMin, yMin, xMax, yMax, then the left side bearing,
     # right side bearing and extent hhea takes the extremes of
     extremes: dict[int, tuple[int, int, int, int, int, int, int]]
+    checksums: dict[str, int]  # of the tables every document embeds unchanged
     cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
     cmap_by_glyph: list[dict[int, list[tuple[int, str]]]]  # per subtable: glyph id -> codes
     compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
@@ -178,12 +187,7 @@ class FontProgram:
             metrics[2 * glyph_id : 2 * glyph_id + 2] = self.metrics[2 * glyph_id : 2 * glyph_id + 2]
         tables = dict(self.tables, head=bytes(head), hhea=bytes(hhea), glyf=b"".join(parts), loca=loca.tobytes(),
                       hmtx=metrics.tobytes(), cmap=self._cmap(used))  # fmt: skip
-        buffer = io.BytesIO()
-        writer = SFNTWriter(buffer, len(tables))
-        for tag in sorted(tables):
-            writer[tag] = tables[tag]
-        writer.close()  # checksums, head.checkSumAdjustment
-        return buffer.getvalue()
+        return sfnt_assemble(tables, self.checksums)  # as fontTools' SFNTWriter writes it
 
     def _bounds_recalc(self, *, head: bytearray, hhea: bytearray, used: set[int]) -> None:
         """The font-wide extremes over the glyphs kept, as fontTools recomputes them when it
@@ -200,6 +204,13 @@ class FontProgram:
     def _cmap(self, used: set[int]) -> bytes:
         """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
         subset reduces it (renderers read font-wide hints from the glyphs it names)."""
+        if all(subtable.format == 4 for subtable in self.cmap_tables):
+            return cmap_table([
+                (subtable.platformID, subtable.platEncID, subtable.language,
+                 {code: glyph_id for glyph_id in used
+                  for code, _name in self.cmap_by_glyph[index].get(glyph_id, ())})
+                for index, subtable in enumerate(self.cmap_tables)
+            ])  # fmt: skip
         table = newTable("cmap")
         table.tableVersion = 0
         table.tables = []
@@ -304,6 +315,8 @@ def _font_program_build(*, path: Path) -> FontProgram:
             for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
             if glyph.numberOfContours
         },  # fmt: skip
+        checksums={tag: sfnt_checksum(data) for tag, data in tables.items()
+                   if tag not in ("head", "hhea", "glyf", "loca", "hmtx", "cmap")},  # fmt: skip
         cmap_tables=list(compiled["cmap"].tables),
         cmap_by_glyph=[_codes_by_glyph(subtable.cmap, compiled) for subtable in compiled["cmap"].tables],
         compiled=compiled,
@@ -346,7 +359,7 @@ def _glyph_components(data: bytes) -> tuple[int, ...]:
             return tuple(found)
 
 
-def _params_key(params: dict[str, Any] | None) -> Hashable:
+def shaping_params_key(params: dict[str, Any] | None) -> Hashable:
     """What HarfBuzz is given from fpdf2's shaping parameters (``perform_harfbuzz_shaping``)."""
     if not params:
         return None
@@ -392,7 +405,12 @@ class DocumentFont(TTFFont):
         """The parsed font belongs to every document of the process: nothing to close."""
 
     def _run(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> _Run:
-        key = (text, font_size_pt, _params_key(params))
+        return self.run_keyed(text, font_size_pt, params, shaping_params_key(params))
+
+    def run_keyed(self, text: str, font_size_pt: float, params: dict[str, Any] | None,
+                  params_key: Hashable) -> _Run:  # fmt: skip
+        """The shaped run of ``text``; ``params_key`` is ``shaping_params_key(params)``."""
+        key = (text, font_size_pt, params_key)
         run = self.program.run_get(key)
         if run is None:
             glyphs = self._run_shape(text, font_size_pt, params)

@@ -93,3 +93,94 @@ def _zeros_deflate(count: int) -> bytes:
     """``count`` zero bytes as the last deflate blocks of a stream."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
     return compressor.compress(bytes(count)) + compressor.flush()
+
+
+# --- font file bytes -----------------------------------------------------------------------
+
+
+def sfnt_checksum(data: bytes) -> int:
+    """The TrueType table checksum: the sum of its big-endian 32-bit words (zero padded)."""
+    padded = data + b"\0" * (-len(data) % 4)
+    return sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+
+
+def sfnt_assemble(tables: dict[str, bytes], checksums: dict[str, int]) -> bytes:
+    """The font file of ``tables`` as fontTools' ``SFNTWriter`` writes it when given them
+    in tag order: directory, each table 4-byte aligned, head.checkSumAdjustment set.
+    ``checksums`` holds the checksums already known (tables that never change)."""
+    tags = sorted(tables)
+    count = len(tags)
+    exponent = count.bit_length() - 1
+    search_range = (1 << exponent) * 16
+    directory = [struct.pack(">4sHHHH", b"\0\1\0\0", count, search_range, exponent,
+                             max(0, count * 16 - search_range))]  # fmt: skip
+    body: list[bytes] = []
+    offset = 12 + 16 * count
+    head_offset = 0
+    total = 0
+    for tag in tags:
+        data = tables[tag]
+        if tag == "head":  # its checksum is taken with checkSumAdjustment zero
+            checksum = sfnt_checksum(data[:8] + b"\0\0\0\0" + data[12:])
+            head_offset = offset
+        else:
+            checksum = checksums.get(tag)
+            if checksum is None:
+                checksum = sfnt_checksum(data)
+        total += checksum
+        directory.append(struct.pack(">4sIII", tag.encode("latin-1"), checksum, offset,
+                                     len(data)))  # fmt: skip
+        body.append(data + b"\0" * (-len(data) % 4))
+        offset += len(body[-1])
+    header = b"".join(directory)
+    font = bytearray(header + b"".join(body))
+    adjustment = (0xB1B0AFBA - (total + sfnt_checksum(header))) & 0xFFFFFFFF
+    font[head_offset + 8 : head_offset + 12] = struct.pack(">I", adjustment)
+    return bytes(font)
+
+
+def cmap_table(subtables: list[tuple[int, int, int, dict[int, int]]]) -> bytes:
+    """A 'cmap' table of format 4 subtables, each (platform id, encoding id, language,
+    {code: glyph id}) with codes up to 0xFFFF: one segment per run of codes whose glyph
+    ids follow them (idDelta, no glyph id array), records sorted, equal subtables shared."""
+    records = sorted(subtables, key=lambda record: record[:3])
+    header = struct.pack(">HH", 0, len(records))
+    offset = 4 + 8 * len(records)
+    data: list[bytes] = []
+    seen: dict[bytes, int] = {}
+    entries = []
+    for platform, encoding, language, mapping in records:
+        subtable = _cmap_format4(language=language, mapping=mapping)
+        if subtable not in seen:
+            seen[subtable] = offset
+            data.append(subtable)
+            offset += len(subtable)
+        entries.append(struct.pack(">HHI", platform, encoding, seen[subtable]))
+    return header + b"".join(entries) + b"".join(data)
+
+
+def _cmap_format4(*, language: int, mapping: dict[int, int]) -> bytes:
+    starts: list[int] = []
+    ends: list[int] = []
+    deltas: list[int] = []
+    for code in sorted(mapping):
+        if code > 0xFFFF:
+            raise ValueError("a format 4 cmap holds codes up to 0xFFFF")
+        # U+FFFF is a noncharacter: the closing segment maps it to .notdef, as fontTools does
+        delta = (mapping[code] - code) & 0xFFFF
+        if ends and code == ends[-1] + 1 and delta == deltas[-1] and code != 0xFFFF:
+            ends[-1] = code
+        elif code != 0xFFFF:
+            starts.append(code)
+            ends.append(code)
+            deltas.append(delta)
+    starts.append(0xFFFF)  # the closing segment every format 4 subtable ends with
+    ends.append(0xFFFF)
+    deltas.append(1)
+    count = len(starts)
+    exponent = count.bit_length() - 1
+    search_range = 2 * (1 << exponent)
+    length = 16 + 8 * count
+    return struct.pack(f">7H{count}HH{count}H{count}H{count}H", 4, length, language, 2 * count,
+                       search_range, exponent, 2 * count - search_range, *ends, 0, *starts,
+                       *deltas, *([0] * count))  # fmt: skip

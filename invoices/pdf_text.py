@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 from fpdf import FPDF
@@ -33,7 +34,7 @@ from fpdf.enums import Align, CharVPos, TextDirection, TextMode, WrapMode, XPos,
 from fpdf.line_break import Fragment, MultiLineBreak, TextLine
 from fpdf.util import escape_parens
 
-from .pdf_fonts import DocumentFont
+from .pdf_fonts import DocumentFont, _Run, shaping_params_key
 
 CACHED = 4096  # texts (or texts in a box) per process; labels repeat, values vary
 
@@ -44,6 +45,7 @@ class _Piece:
 
     text: str
     params: dict[str, Any]  # read only once cached
+    params_key: Hashable  # shaping_params_key(params): what the shaped run depends on
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,12 @@ _boxes = _Cache()
 _escaped: dict[int, str] = {}
 
 
+@lru_cache(maxsize=64)
+def _color_operator(color: Any) -> str:
+    """fpdf2's fill colour operator for ``color`` (``color.serialize().lower()``)."""
+    return str(color.serialize()).lower()
+
+
 def _escape(code: int) -> str:
     """fpdf2's ``TTFFont.escape_text(chr(code))``: two bytes, parens and backslash escaped."""
     text = _escaped.get(code)
@@ -84,15 +92,18 @@ def _escape(code: int) -> str:
     return text
 
 
+def _piece(fragment: Fragment) -> _Piece:
+    params = dict(fragment.text_shaping_parameters or {})
+    return _Piece("".join(fragment.characters), params, shaping_params_key(params))
+
+
 def _line_from(fragments: list[Fragment] | tuple[Fragment, ...], text_line: TextLine) -> _Line | None:  # fmt: skip
     if any(type(fragment) is not Fragment for fragment in fragments):
         return None  # the page count alias: fpdf2 substitutes it at output
     ordered = text_line.get_ordered_fragments()
     index = {id(fragment): i for i, fragment in enumerate(fragments)}
     return _Line(
-        pieces=tuple(_Piece("".join(fragment.characters), dict(fragment.text_shaping_parameters
-                                                                or {}))
-                     for fragment in fragments),  # fmt: skip
+        pieces=tuple(_piece(fragment) for fragment in fragments),
         order=tuple(index[id(fragment)] for fragment in ordered),
         text_width=text_line.text_width,
         max_width=text_line.max_width,
@@ -267,11 +278,11 @@ class TextRunsMixin:
         size_pt = pdf.font_size_pt
         l_c_margin = pdf.c_margin if pad_left == 0 else 0.0
         x, y, page_h = pdf.x, pdf.y, pdf.h
-        widths = []
-        for piece in line.pieces:
-            if size_pt > font.biggest_size_pt:
-                font.biggest_size_pt = size_pt
-            widths.append(font.shaped_text_width(piece.text, size_pt, piece.params)[1] / k)
+        runs = [font.run_keyed(piece.text, size_pt, piece.params, piece.params_key)
+                for piece in line.pieces]  # fmt: skip
+        if runs and size_pt > font.biggest_size_pt:  # what get_text_width records
+            font.biggest_size_pt = size_pt
+        widths = [run.width / k for run in runs]  # Fragment.get_width
         styled_txt_width = line.text_width
         if not styled_txt_width:
             for width in widths:
@@ -295,15 +306,14 @@ class TextRunsMixin:
             ops.append(f"BT {(x + dx) * k:.2f} {(page_h - y - 0.5 * h - 0.3 * max_font_size) * k:.2f} Td")  # fmt: skip
             text_color = pdf.text_color
             if text_color != pdf.fill_color:
-                ops.append(text_color.serialize().lower())
+                ops.append(_color_operator(text_color))
                 color_changed = True
             if not pdf.current_font_is_set_on_page:
                 pdf._out(pdf._set_font_for_page(font, size_pt))
             s_width: float = 0
             base_y = y + (0.5 * h + 0.3 * max_font_size)
             for index in line.order:
-                piece = line.pieces[index]
-                rendered = _piece_render(font=font, piece=piece, size_pt=size_pt, k=k,
+                rendered = _piece_render(font=font, run=runs[index], size_pt=size_pt, k=k,
                                          pos_x=x + dx + s_width, pos_y=base_y, page_h=page_h)  # fmt: skip
                 if rendered:
                     ops.append(rendered)
@@ -314,14 +324,14 @@ class TextRunsMixin:
         pdf._lasth = h
 
 
-def _piece_render(*, font: DocumentFont, piece: _Piece, size_pt: float, k: float, pos_x: float,
+def _piece_render(*, font: DocumentFont, run: _Run, size_pt: float, k: float, pos_x: float,
                   pos_y: float, page_h: float) -> str:  # fmt: skip
     """fpdf2's ``Fragment.render_with_text_shaping`` (no word or char spacing, no stretching)."""
     ret = ""
     text = ""
     scale = font.scale
     codes = font.codes  # this document's codes: picked once per glyph, in fpdf2's order
-    for glyph in font._run(piece.text, size_pt, piece.params).glyphs:
+    for glyph in run.glyphs:
         char = codes.get(glyph.key)
         if char is None:
             if glyph.entry is None:  # .notdef: a letter the font lacks is left out
