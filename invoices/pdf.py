@@ -227,26 +227,19 @@ class _Page(TextRunsMixin, CachedBidiMixin, FPDF):
         encode or decode; edges on the module grid, so adjacent rows meet exactly)."""
         count = len(matrix) + 2 * border
         k = self.k
-
-        def edge_x(index: int) -> float:
-            return round((x + size * (index + border) / count) * k, 3)
-
-        def edge_y(index: int) -> float:
-            return round((self.h - (y + size * (index + border) / count)) * k, 3)
-
+        xs = [round((x + size * index / count) * k, 3) for index in range(count + 1)]
+        ys = [round((self.h - (y + size * index / count)) * k, 3) for index in range(count + 1)]
         ops = ["q 0 g"]
         for row_index, row in enumerate(matrix):
-            top, bottom = edge_y(row_index), edge_y(row_index + 1)
-            column, width = 0, len(row)
-            while column < width:
-                if not row[column]:
-                    column += 1
-                    continue
-                start = column
-                while column < width and row[column]:
-                    column += 1
-                left, right = edge_x(start), edge_x(column)
+            top, bottom = ys[row_index + border], ys[row_index + border + 1]
+            start = row.find(1)
+            while start >= 0:
+                end = row.find(0, start)
+                if end < 0:
+                    end = len(row)
+                left, right = xs[start + border], xs[end + border]
                 ops.append(f"{left:.3f} {bottom:.3f} {right - left:.3f} {top - bottom:.3f} re")
+                start = row.find(1, end)
         ops.append("f Q")
         self._out(" ".join(ops))
 

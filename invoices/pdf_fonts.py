@@ -548,8 +548,7 @@ class DocumentOutputProducer(OutputProducer):
         for glyph, code in font.subset.items():
             if glyph is None or not isinstance(glyph.unicode, tuple) or not glyph.unicode:
                 continue
-            unicode = "".join(_utf16_hex(char) for char in glyph.unicode)
-            bf_chars.append(f"<{code:04X}> <{unicode}>\n")
+            bf_chars.append(f"<{code:04X}> <{_utf16_hex_all(glyph.unicode)}>\n")
         to_unicode = PDFContentStream(
             (
                 "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
@@ -577,6 +576,11 @@ class DocumentOutputProducer(OutputProducer):
         self._add_pdf_obj(program, "fonts")
         descriptor.font_file2 = program  # type: ignore[attr-defined]
         return composite
+
+
+@lru_cache(maxsize=4096)
+def _utf16_hex_all(codes: tuple[int, ...]) -> str:
+    return "".join(_utf16_hex(code) for code in codes)
 
 
 def _utf16_hex(code: int) -> str:

@@ -20,7 +20,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from fpdf.output import PDFFontStream
-from fpdf.syntax import Name, PDFContentStream, PDFObject, build_obj_dict
+from fpdf.syntax import Name, PDFContentStream, PDFObject, camel_case
 
 
 @lru_cache(maxsize=256)
@@ -34,13 +34,33 @@ def _class_names(cls: type) -> frozenset[str]:
 
 
 def object_dict(obj: PDFObject, security_handler: Any = None) -> dict[str, object]:
-    """``PDFObject._build_obj_dict(obj, security_handler)`` (fpdf2 2.8.9), without ``dir()``."""
+    """``PDFObject._build_obj_dict(obj, security_handler)`` (fpdf2 2.8.9: ``build_obj_dict``
+    over ``dir(obj)``), without ``dir()`` and with each key's PDF name made once."""
     names = _class_names(type(obj)).union(
         name for name in getattr(obj, "__dict__", ()) if not name.startswith("_")
         and name not in ("id", "ref")
     )
-    return build_obj_dict({name: getattr(obj, name) for name in sorted(names)},
-                          _security_handler=security_handler, _obj_id=obj.id)  # fmt: skip
+    built: dict[str, object] = {}
+    for name in sorted(names):
+        value = getattr(obj, name)
+        if value is None or callable(value):
+            continue
+        if hasattr(value, "value"):  # e.g. Enum subclass
+            value = value.value
+        if isinstance(value, PDFObject):  # indirect object reference
+            value = value.ref
+        elif hasattr(value, "serialize"):  # e.g. PDFArray, PDFString, Name
+            value = value.serialize(_security_handler=security_handler, _obj_id=obj.id)
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        built[_pdf_name(name)] = value
+    return built
+
+
+@lru_cache(maxsize=1024)
+def _pdf_name(name: str) -> str:
+    """fpdf2's dictionary key for an attribute: ``/`` and the name in CamelCase."""
+    return f"/{camel_case(name)}"
 
 
 def object_dict_install(obj: PDFObject) -> None:
