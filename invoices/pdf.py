@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -27,7 +27,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from fpdf import FPDF
-from fpdf.drawing_primitives import DeviceRGB, convert_to_device_color
+from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB, convert_to_device_color
 
 from core.money import currency_precision
 
@@ -64,7 +64,7 @@ def _number_pattern(pattern: str) -> NumberPattern:
 
 
 @lru_cache(maxsize=64)
-def _device_rgb(color: tuple[int, int, int]) -> DeviceRGB:
+def _device_rgb(color: tuple[int, int, int]) -> DeviceRGB | DeviceGray | DeviceCMYK:
     """fpdf2's colour for ``color`` (what set_text_color builds on every call)."""
     return convert_to_device_color(*color)
 
@@ -74,44 +74,46 @@ def _label_set(language: str) -> Mapping[str, str]:
     """Every label of the document in ``language`` (gettext: translatable), translated once
     per process (the catalogs do not change while it runs)."""
     with translation.override(language):
-        return MappingProxyType({
-            "invoice": _("Invoice"),
-            "simplified": _("Simplified tax invoice"),
-            "credit_note": _("Credit note"),
-            "number": _("Number"),
-            "issue_date": _("Issue date"),
-            "supply_date": _("Date of supply"),
-            "order": _("Order"),
-            "currency": _("Currency"),
-            "seller": _("Seller"),
-            "buyer": _("Bill to"),
-            "vat_number": _("VAT number"),
-            "company_number": _("Company registration"),
-            "email": _("Email"),
-            "country": _("Country"),
-            "description": _("Description"),
-            "qty": _("Qty"),
-            "unit_price": _("Unit price"),
-            "discount": _("Discount"),
-            "net": _("Net"),
-            "rate": _("VAT rate"),
-            "vat": _("VAT"),
-            "gross": _("Gross"),
-            "vat_summary": _("VAT by rate"),
-            "subtotal": _("Subtotal (list prices)"),
-            "coupon": _("Discount (coupon %(code)s)"),
-            "total_net": _("Total net"),
-            "total_vat": _("Total VAT"),
-            "total": pgettext("invoice", "Total paid"),
-            "total_credited": _("Total credited"),
-            "refers_to": _("Credits invoice %(number)s of %(date)s"),
-            "reason": _("Reason"),
-            "credited_note": _("The amount is refunded to the original payment method."),
-            "paid_note": _("Paid in full. Prices include VAT where VAT applies."),
-            "page": _("Page %(page)s of %(pages)s"),
-            "amounts_in": _("Amounts in %(currency)s"),
-            "qr": _("ZATCA QR code"),
-        })
+        return MappingProxyType(
+            {
+                "invoice": _("Invoice"),
+                "simplified": _("Simplified tax invoice"),
+                "credit_note": _("Credit note"),
+                "number": _("Number"),
+                "issue_date": _("Issue date"),
+                "supply_date": _("Date of supply"),
+                "order": _("Order"),
+                "currency": _("Currency"),
+                "seller": _("Seller"),
+                "buyer": _("Bill to"),
+                "vat_number": _("VAT number"),
+                "company_number": _("Company registration"),
+                "email": _("Email"),
+                "country": _("Country"),
+                "description": _("Description"),
+                "qty": _("Qty"),
+                "unit_price": _("Unit price"),
+                "discount": _("Discount"),
+                "net": _("Net"),
+                "rate": _("VAT rate"),
+                "vat": _("VAT"),
+                "gross": _("Gross"),
+                "vat_summary": _("VAT by rate"),
+                "subtotal": _("Subtotal (list prices)"),
+                "coupon": _("Discount (coupon %(code)s)"),
+                "total_net": _("Total net"),
+                "total_vat": _("Total VAT"),
+                "total": pgettext("invoice", "Total paid"),
+                "total_credited": _("Total credited"),
+                "refers_to": _("Credits invoice %(number)s of %(date)s"),
+                "reason": _("Reason"),
+                "credited_note": _("The amount is refunded to the original payment method."),
+                "paid_note": _("Paid in full. Prices include VAT where VAT applies."),
+                "page": _("Page %(page)s of %(pages)s"),
+                "amounts_in": _("Amounts in %(currency)s"),
+                "qr": _("ZATCA QR code"),
+            }
+        )
 
 
 def _first_strong_is_arabic(text: str) -> bool:

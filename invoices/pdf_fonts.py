@@ -57,7 +57,6 @@ from fpdf.output import (
     CIDSystemInfo,
     OutputProducer,
     PDFFont,
-    PDFFontStream,
     _build_cmap_blocks,
     _tt_font_widths,
 )
@@ -309,16 +308,27 @@ def _font_program_build(*, path: Path) -> FontProgram:
         advances=advances,
         lsbs=lsbs,
         extremes={
-            index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax, lsbs[index],
-                    advances[index] - lsbs[index] - (glyph.xMax - glyph.xMin),
-                    lsbs[index] + glyph.xMax - glyph.xMin)
+            index: (
+                glyph.xMin,
+                glyph.yMin,
+                glyph.xMax,
+                glyph.yMax,
+                lsbs[index],
+                advances[index] - lsbs[index] - (glyph.xMax - glyph.xMin),
+                lsbs[index] + glyph.xMax - glyph.xMin,
+            )
             for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
             if glyph.numberOfContours
         },  # fmt: skip
-        checksums={tag: sfnt_checksum(data) for tag, data in tables.items()
-                   if tag not in ("head", "hhea", "glyf", "loca", "hmtx", "cmap")},  # fmt: skip
+        checksums={
+            tag: sfnt_checksum(data)
+            for tag, data in tables.items()
+            if tag not in ("head", "hhea", "glyf", "loca", "hmtx", "cmap")
+        },  # fmt: skip
         cmap_tables=list(compiled["cmap"].tables),
-        cmap_by_glyph=[_codes_by_glyph(subtable.cmap, compiled) for subtable in compiled["cmap"].tables],
+        cmap_by_glyph=[
+            _codes_by_glyph(subtable.cmap, compiled) for subtable in compiled["cmap"].tables
+        ],
         compiled=compiled,
     )
 

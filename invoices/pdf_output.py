@@ -22,12 +22,20 @@ from typing import Any
 from fpdf.output import PDFFontStream
 from fpdf.syntax import Name, PDFContentStream, PDFObject, camel_case
 
+_class_names_known: dict[type, frozenset[str]] = {}
 
-@lru_cache(maxsize=256)
+
 def _class_names(cls: type) -> frozenset[str]:
     """The names ``dir()`` lists for any instance of ``cls`` that ``build_obj_dict`` can
     keep: public, not ``id``/``ref``, not a plain method (a bound method is callable, so
-    dropped)."""
+    dropped); worked out once per class."""
+    names = _class_names_known.get(cls)
+    if names is None:
+        names = _class_names_known[cls] = _class_names_list(cls)
+    return names
+
+
+def _class_names_list(cls: type) -> frozenset[str]:
     return frozenset(name for name in dir(cls) if not name.startswith("_")
                      and name not in ("id", "ref")
                      and not inspect.isfunction(inspect.getattr_static(cls, name)))  # fmt: skip
@@ -37,8 +45,9 @@ def object_dict(obj: PDFObject, security_handler: Any = None) -> dict[str, objec
     """``PDFObject._build_obj_dict(obj, security_handler)`` (fpdf2 2.8.9: ``build_obj_dict``
     over ``dir(obj)``), without ``dir()`` and with each key's PDF name made once."""
     names = _class_names(type(obj)).union(
-        name for name in getattr(obj, "__dict__", ()) if not name.startswith("_")
-        and name not in ("id", "ref")
+        name
+        for name in getattr(obj, "__dict__", ())
+        if not name.startswith("_") and name not in ("id", "ref")
     )
     built: dict[str, object] = {}
     for name in sorted(names):
@@ -144,9 +153,8 @@ def sfnt_assemble(tables: dict[str, bytes], checksums: dict[str, int]) -> bytes:
             checksum = sfnt_checksum(data[:8] + b"\0\0\0\0" + data[12:])
             head_offset = offset
         else:
-            checksum = checksums.get(tag)
-            if checksum is None:
-                checksum = sfnt_checksum(data)
+            known = checksums.get(tag)
+            checksum = sfnt_checksum(data) if known is None else known
         total += checksum
         directory.append(struct.pack(">4sIII", tag.encode("latin-1"), checksum, offset,
                                      len(data)))  # fmt: skip

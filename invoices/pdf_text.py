@@ -24,7 +24,7 @@ handed to fpdf2 itself.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
@@ -97,7 +97,7 @@ def _piece(fragment: Fragment) -> _Piece:
     return _Piece("".join(fragment.characters), params, shaping_params_key(params))
 
 
-def _line_from(fragments: list[Fragment] | tuple[Fragment, ...], text_line: TextLine) -> _Line | None:  # fmt: skip
+def _line_from(fragments: Sequence[Fragment], text_line: TextLine) -> _Line | None:  # fmt: skip
     if any(type(fragment) is not Fragment for fragment in fragments):
         return None  # the page count alias: fpdf2 substitutes it at output
     ordered = text_line.get_ordered_fragments()
@@ -190,7 +190,7 @@ class TextRunsMixin:
     # --- multi_cell -----------------------------------------------------------------------
 
     def _box_lines(self, w: float, text: str, *, align: str,
-                   padding: tuple[float, float]) -> tuple[_Line, ...] | None:  # fmt: skip
+                   padding: tuple[int, int]) -> tuple[_Line, ...] | None:  # fmt: skip
         """fpdf2's line breaking of ``text`` in a box ``w`` wide, ``padding`` (top/bottom,
         left/right) as in ``multi_cell``, cached; None when fpdf2 must draw it."""
         pdf = cast(FPDF, self)
@@ -220,7 +220,7 @@ class TextRunsMixin:
         return cast(tuple[_Line, ...], lines)
 
     def text_box_line_count(self, w: float, h: float, text: str, *,
-                            padding: tuple[float, float] = (0, 0)) -> int:  # fmt: skip
+                            padding: tuple[int, int] = (0, 0)) -> int:  # fmt: skip
         """How many lines ``text_box`` writes (``multi_cell(dry_run=True, output="LINES")``)."""
         lines = self._box_lines(w, text, align="L", padding=padding)
         if lines is None:
@@ -232,7 +232,7 @@ class TextRunsMixin:
         return len(lines)
 
     def text_box(self, w: float, h: float, text: str, *, align: str = "L",
-                 padding: tuple[float, float] = (0, 0), new_x: str = "RIGHT",
+                 padding: tuple[int, int] = (0, 0), new_x: str = "RIGHT",
                  new_y: str = "NEXT") -> None:  # fmt: skip
         pdf = cast(FPDF, self)
         lines = self._box_lines(w, text, align=align, padding=padding)
@@ -293,7 +293,7 @@ class TextRunsMixin:
             right = (x + w + 0) * k
             top = (page_h - y + 0) * k
             bottom = (page_h - (y + h) - 0) * k
-            ops.append(f"{left:.2f} {top:.2f} {right-left:.2f} {bottom-top:.2f} re f")
+            ops.append(f"{left:.2f} {top:.2f} {right - left:.2f} {bottom - top:.2f} re f")
         color_changed = False
         if line.pieces:
             max_font_size = size_pt / k

@@ -98,4 +98,6 @@ def test_the_qr_matrix_with_the_fixed_mask_decodes_at_every_size(length):
     image = Image.new("L", (size, size), 255)
     image.putdata([0 if 4 <= y < size - 4 and 4 <= x < size - 4 and matrix[y - 4][x - 4]
                    else 255 for y in range(size) for x in range(size)])  # fmt: skip
-    assert qr_read(zxingcpp=zxingcpp, image=image.resize((size * 4, size * 4), Image.Resampling.NEAREST)) == [payload]
+    assert qr_read(
+        zxingcpp=zxingcpp, image=image.resize((size * 4, size * 4), Image.Resampling.NEAREST)
+    ) == [payload]
