@@ -12,6 +12,7 @@ names, some names and prices).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from decimal import Decimal
@@ -74,6 +75,9 @@ def main() -> None:
             snapshot_varied(snapshot=snapshot, index=index) if args.vary else snapshot
             for index in range(args.n)
         ]
+        # each language starts from a collected heap: a full collection of the whole
+        # Django process (60-90 ms, mostly Django's own objects) is not the PDF's cost
+        gc.collect()
         start = time.process_time()
         for each in snapshots:
             size = len(document_pdf_render(snapshot=each))
