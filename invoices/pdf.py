@@ -63,6 +63,15 @@ def _number_pattern(pattern: str) -> NumberPattern:
     return parse_pattern(pattern)
 
 
+@lru_cache(maxsize=4096)
+def _decimal_text(number: str, pattern: str, language: str) -> str:
+    """``number`` (a Decimal's text) formatted with babel; amounts repeat on an invoice
+    (a line's total is the rate's and the invoice's) and across invoices (prices)."""
+    return format_decimal(
+        Decimal(number), format=_number_pattern(pattern), locale=_locale(language)
+    )
+
+
 @lru_cache(maxsize=64)
 def _device_rgb(color: tuple[int, int, int]) -> DeviceRGB | DeviceGray | DeviceCMYK:
     """fpdf2's colour for ``color`` (what set_text_color builds on every call)."""
@@ -269,7 +278,8 @@ class DocumentRenderer:
         self.language = snapshot.get("language") or "en"
         self.bilingual = bool(snapshot.get("bilingual_arabic"))
         self.rtl = self.language == "ar" and not self.bilingual
-        self.number_locale = _locale("en" if self.bilingual else self.language)
+        self.number_language = "en" if self.bilingual else self.language
+        self.number_locale = _locale(self.number_language)
         self.label = _Labels(language=self.language, bilingual=self.bilingual)
         self.currency = snapshot["currency"]
         seller = snapshot["seller"]
@@ -297,7 +307,7 @@ class DocumentRenderer:
         if negative and number:
             number = -number
         pattern = "#,##0" + ("." + "0" * places if places else "")
-        return format_decimal(number, format=_number_pattern(pattern), locale=self.number_locale)
+        return _decimal_text(str(number), pattern, self.number_language)
 
     def pair(self, label: str, value: str) -> str:
         """``label: value``; on a bilingual page a left-to-right mark keeps a number after an
@@ -305,8 +315,7 @@ class DocumentRenderer:
         return f"{label}:\u200e {value}" if self.bilingual else f"{label}: {value}"
 
     def rate(self, value: str) -> str:
-        return format_decimal(Decimal(value), format=_number_pattern("0.##"),
-                              locale=self.number_locale) + " %"  # fmt: skip
+        return _decimal_text(str(Decimal(value)), "0.##", self.number_language) + " %"
 
     def date(self, iso: str) -> str:
         moment = datetime.fromisoformat(iso).astimezone(

@@ -39,7 +39,7 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import uharfbuzz as hb
 from fontTools.ttLib import TTFont, newTable
@@ -92,8 +92,7 @@ class _Widths(dict[int, float]):
         return self.missing
 
 
-@dataclass(frozen=True)
-class _RunGlyph:
+class _RunGlyph(NamedTuple):  # a named tuple: built per glyph of every new run, cheaply
     glyph_id: int
     unicode: tuple[int, ...]
     glyph_name: str
@@ -129,6 +128,7 @@ class FontProgram:
     padded: list[bytes]  # the same, each padded to 4 bytes as the embedded glyf stores it
     components: dict[int, tuple[int, ...]]  # composite glyph id -> every glyph it draws
     glyph_id_by_name: dict[str, int]
+    glyph_names: list[str]  # the glyph order: name by glyph id
     metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
     advances: list[int]  # hmtx advance widths by glyph id
     lsbs: list[int]  # hmtx left side bearings by glyph id
@@ -304,6 +304,7 @@ def _font_program_build(*, path: Path) -> FontProgram:
         padded=[data + b"\0" * (-len(data) % 4) for data in glyphs],
         components=components,
         glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
+        glyph_names=list(glyph_order),
         metrics=metrics,
         advances=advances,
         lsbs=lsbs,
@@ -456,12 +457,12 @@ class DocumentFont(TTFFont):
             else:
                 cluster = clusters[pos]
             by_cluster.setdefault(cluster, []).append(index)
-        hmtx = self.ttfont["hmtx"].metrics
+        names, advances = self.program.glyph_names, self.program.advances
         run = []
         for info, position in zip(infos, positions, strict=True):
             indexes = by_cluster.pop(info.cluster, [])
-            name = self.ttfont.getGlyphName(info.codepoint)
-            width = round(self.scale * hmtx[name][0])
+            name = names[info.codepoint]  # ttfont.getGlyphName
+            width = round(self.scale * advances[info.codepoint])  # hmtx[name][0]
             unicode = tuple(ord(text[i]) for i in indexes)
             run.append(
                 _RunGlyph(
