@@ -359,6 +359,22 @@ def document_fonts_add(*, pdf: FPDF, family: str, files: dict[str, Path]) -> Non
         )  # fmt: skip
 
 
+def _characters_by_cluster(*, text: str, clusters: list[int]) -> dict[int, list[int]]:
+    """The indexes of ``text``'s characters by the (sorted) HarfBuzz cluster they belong
+    to, as fpdf2's ``shape_text`` assigns them."""
+    by_cluster: dict[int, list[int]] = {}
+    for index in range(len(text)):
+        pos = bisect_left(clusters, index)
+        if pos == 0:
+            cluster = clusters[0]
+        elif pos == len(clusters) or clusters[pos] != index:
+            cluster = clusters[pos - 1]
+        else:
+            cluster = clusters[pos]
+        by_cluster.setdefault(cluster, []).append(index)
+    return by_cluster
+
+
 def _glyph_components(data: bytes) -> tuple[int, ...]:
     """The glyph ids a composite glyph's records name (TrueType 'glyf', composite)."""
     found = []
@@ -447,16 +463,10 @@ class DocumentFont(TTFFont):
         if positions is None:
             return ()
         clusters = sorted(int(info.cluster) for info in infos)
-        by_cluster: dict[int, list[int]] = {}
-        for index in range(len(text)):
-            pos = bisect_left(clusters, index)
-            if pos == 0:
-                cluster = clusters[0]
-            elif pos == len(clusters) or clusters[pos] != index:
-                cluster = clusters[pos - 1]
-            else:
-                cluster = clusters[pos]
-            by_cluster.setdefault(cluster, []).append(index)
+        if clusters == list(range(len(text))):  # a glyph per character: each its own
+            by_cluster = {index: [index] for index in clusters}
+        else:
+            by_cluster = _characters_by_cluster(text=text, clusters=clusters)
         names, advances = self.program.glyph_names, self.program.advances
         run = []
         for info, position in zip(infos, positions, strict=True):
