@@ -96,6 +96,15 @@ class DeflatedStream(PDFContentStream):
         self.length = len(deflated)
 
 
+def deflated_stream_into(stream: PDFContentStream, *, level: int) -> PDFContentStream:
+    """``stream`` (an uncompressed fpdf2 stream) deflated at ``level``, in place: it keeps
+    its object id and the references to it."""
+    stream._contents = zlib.compress(stream._contents, level)
+    stream.filter = Name("FlateDecode")
+    stream.length = len(stream._contents)
+    return stream
+
+
 CID_TO_GID_BYTES = 256 * 256 * 2  # fpdf2's map: a glyph id for every 2-byte code
 
 
