@@ -10,26 +10,30 @@ the same text.
 
 from __future__ import annotations
 
-import io
 import logging
 import zoneinfo
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast
+from types import MappingProxyType
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from fpdf import FPDF
+from fpdf.drawing_primitives import DeviceCMYK, DeviceGray, DeviceRGB, convert_to_device_color
 
 from core.money import currency_precision
 
 from .pdf_fonts import CachedBidiMixin, DocumentOutputProducer, document_fonts_add
-from .zatca import zatca_qr_png, zatca_tlv_encode
+from .pdf_text import TextRunsMixin
+from .zatca import zatca_qr_matrix, zatca_tlv_encode
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # one INFO line per table subset
 
@@ -43,54 +47,82 @@ BAND = (241, 243, 245)
 ACCENT = (31, 64, 104)
 
 
+@lru_cache(maxsize=64)
 def _locale(language: str) -> Locale:
+    """The babel locale of ``language`` (parsed once per process: a Locale is read only)."""
     try:
         return Locale.parse((language or "en").replace("-", "_"))
     except (ValueError, UnknownLocaleError):
         return Locale.parse("en")
 
 
-def _label_set(language: str) -> dict[str, str]:
-    """Every label of the document in ``language`` (gettext: translatable)."""
+@lru_cache(maxsize=64)
+def _number_pattern(pattern: str) -> NumberPattern:
+    """A babel number pattern, parsed once per process (format_decimal parses a string
+    pattern on every call)."""
+    return parse_pattern(pattern)
+
+
+@lru_cache(maxsize=4096)
+def _decimal_text(number: str, pattern: str, language: str) -> str:
+    """``number`` (a Decimal's text) formatted with babel; amounts repeat on an invoice
+    (a line's total is the rate's and the invoice's) and across invoices (prices)."""
+    return format_decimal(
+        Decimal(number), format=_number_pattern(pattern), locale=_locale(language)
+    )
+
+
+@lru_cache(maxsize=64)
+def _device_rgb(color: tuple[int, int, int]) -> DeviceRGB | DeviceGray | DeviceCMYK:
+    """fpdf2's colour for ``color`` (what set_text_color builds on every call)."""
+    return convert_to_device_color(*color)
+
+
+@lru_cache(maxsize=64)
+def _label_set(language: str) -> Mapping[str, str]:
+    """Every label of the document in ``language`` (gettext: translatable), translated once
+    per process (the catalogs do not change while it runs)."""
     with translation.override(language):
-        return {
-            "invoice": _("Invoice"),
-            "simplified": _("Simplified tax invoice"),
-            "credit_note": _("Credit note"),
-            "number": _("Number"),
-            "issue_date": _("Issue date"),
-            "supply_date": _("Date of supply"),
-            "order": _("Order"),
-            "currency": _("Currency"),
-            "seller": _("Seller"),
-            "buyer": _("Bill to"),
-            "vat_number": _("VAT number"),
-            "company_number": _("Company registration"),
-            "email": _("Email"),
-            "country": _("Country"),
-            "description": _("Description"),
-            "qty": _("Qty"),
-            "unit_price": _("Unit price"),
-            "discount": _("Discount"),
-            "net": _("Net"),
-            "rate": _("VAT rate"),
-            "vat": _("VAT"),
-            "gross": _("Gross"),
-            "vat_summary": _("VAT by rate"),
-            "subtotal": _("Subtotal (list prices)"),
-            "coupon": _("Discount (coupon %(code)s)"),
-            "total_net": _("Total net"),
-            "total_vat": _("Total VAT"),
-            "total": pgettext("invoice", "Total paid"),
-            "total_credited": _("Total credited"),
-            "refers_to": _("Credits invoice %(number)s of %(date)s"),
-            "reason": _("Reason"),
-            "credited_note": _("The amount is refunded to the original payment method."),
-            "paid_note": _("Paid in full. Prices include VAT where VAT applies."),
-            "page": _("Page %(page)s of %(pages)s"),
-            "amounts_in": _("Amounts in %(currency)s"),
-            "qr": _("ZATCA QR code"),
-        }
+        return MappingProxyType(
+            {
+                "invoice": _("Invoice"),
+                "simplified": _("Simplified tax invoice"),
+                "credit_note": _("Credit note"),
+                "number": _("Number"),
+                "issue_date": _("Issue date"),
+                "supply_date": _("Date of supply"),
+                "order": _("Order"),
+                "currency": _("Currency"),
+                "seller": _("Seller"),
+                "buyer": _("Bill to"),
+                "vat_number": _("VAT number"),
+                "company_number": _("Company registration"),
+                "email": _("Email"),
+                "country": _("Country"),
+                "description": _("Description"),
+                "qty": _("Qty"),
+                "unit_price": _("Unit price"),
+                "discount": _("Discount"),
+                "net": _("Net"),
+                "rate": _("VAT rate"),
+                "vat": _("VAT"),
+                "gross": _("Gross"),
+                "vat_summary": _("VAT by rate"),
+                "subtotal": _("Subtotal (list prices)"),
+                "coupon": _("Discount (coupon %(code)s)"),
+                "total_net": _("Total net"),
+                "total_vat": _("Total VAT"),
+                "total": pgettext("invoice", "Total paid"),
+                "total_credited": _("Total credited"),
+                "refers_to": _("Credits invoice %(number)s of %(date)s"),
+                "reason": _("Reason"),
+                "credited_note": _("The amount is refunded to the original payment method."),
+                "paid_note": _("Paid in full. Prices include VAT where VAT applies."),
+                "page": _("Page %(page)s of %(pages)s"),
+                "amounts_in": _("Amounts in %(currency)s"),
+                "qr": _("ZATCA QR code"),
+            }
+        )
 
 
 def _first_strong_is_arabic(text: str) -> bool:
@@ -101,6 +133,9 @@ def _first_strong_is_arabic(text: str) -> bool:
         if char.isalpha():
             return False
     return False
+
+
+_SHAPING: dict[bool, dict[str, Any]] = {}  # fpdf2's text shaping settings, by right to left
 
 
 class _Labels:
@@ -119,7 +154,7 @@ class _Labels:
         return f"{text} / {arabic}" if arabic != text else text
 
 
-class _Page(CachedBidiMixin, FPDF):
+class _Page(TextRunsMixin, CachedBidiMixin, FPDF):
     """A4 page, mm; ``put`` mirrors positions and alignment for a right-to-left page."""
 
     def __init__(self, *, rtl: bool, footer_text: str, page_label) -> None:
@@ -146,11 +181,16 @@ class _Page(CachedBidiMixin, FPDF):
         first strong letter is Arabic, else left to right, so names, emails, numbers and
         codes keep their order on an Arabic page; each run gets its own script."""
         rtl = _first_strong_is_arabic(text)
-        self.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
+        shaping = _SHAPING.get(rtl)
+        if shaping is None:  # what set_text_shaping sets, built by it once per process
+            self.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
+            _SHAPING[rtl] = dict(self.text_shaping or {})
+        else:
+            self.text_shaping = dict(shaping)  # fpdf2 writes into it: one per run
 
     def font(self, size: float = 9, bold: bool = False, color=INK) -> None:
         self.set_font(FONT, "B" if bold else "", size)
-        self.set_text_color(*color)
+        self.text_color = _device_rgb(color)
 
     def x_mirrored(self, x: float, w: float) -> float:
         return self.l_margin + self.epw - (x - self.l_margin) - w if self.rtl else x
@@ -170,7 +210,6 @@ class _Page(CachedBidiMixin, FPDF):
         *,
         align: str = "L",
         fill: bool = False,
-        border: Literal[0, 1] | str = 0,
         fit: bool = False,
     ) -> None:
         """One line of text in a box; ``fit`` shrinks the font until the text fits."""
@@ -178,10 +217,10 @@ class _Page(CachedBidiMixin, FPDF):
         self.direction_for(text)
         size = self.font_size_pt
         if fit:
-            while size > 5.5 and self.get_string_width(text) > w - 2.5:
+            while size > 5.5 and self.text_width(text) > w - 2.5:
                 size -= 0.5
                 self.set_font_size(size)
-        self.cell(w, h, text, align=self.align(align), fill=fill, border=border)
+        self.text_cell(w, h, text, align=self.align(align), fill=fill)
 
     def put_lines(
         self, x: float, y: float, w: float, h: float, text: str, *, align: str = "L"
@@ -189,8 +228,31 @@ class _Page(CachedBidiMixin, FPDF):
         """Wrapped text; returns the y below it."""
         self.set_xy(self.x_mirrored(x, w), y)
         self.direction_for(text)
-        self.multi_cell(w, h, text, align=self.align(align), new_x="LEFT", new_y="NEXT")
+        self.text_box(w, h, text, align=self.align(align), new_x="LEFT", new_y="NEXT")
         return self.get_y()
+
+    def qr_draw(self, *, matrix: Sequence[bytes], x: float, y: float, size: float,
+                border: int = 2) -> None:  # fmt: skip
+        """A QR code in a ``size`` mm square at (x, y), its quiet zone ``border`` modules
+        wide: each run of dark modules in a row one filled rectangle (vector: no image to
+        encode or decode; edges on the module grid, so adjacent rows meet exactly)."""
+        count = len(matrix) + 2 * border
+        k = self.k
+        xs = [round((x + size * index / count) * k, 3) for index in range(count + 1)]
+        ys = [round((self.h - (y + size * index / count)) * k, 3) for index in range(count + 1)]
+        ops = ["q 0 g"]
+        for row_index, row in enumerate(matrix):
+            top, bottom = ys[row_index + border], ys[row_index + border + 1]
+            start = row.find(1)
+            while start >= 0:
+                end = row.find(0, start)
+                if end < 0:
+                    end = len(row)
+                left, right = xs[start + border], xs[end + border]
+                ops.append(f"{left:.3f} {bottom:.3f} {right - left:.3f} {top - bottom:.3f} re")
+                start = row.find(1, end)
+        ops.append("f Q")
+        self._out(" ".join(ops))
 
     def rule(self, y: float, color=RULE, width: float = 0.2) -> None:
         self.set_draw_color(*color)
@@ -216,7 +278,8 @@ class DocumentRenderer:
         self.language = snapshot.get("language") or "en"
         self.bilingual = bool(snapshot.get("bilingual_arabic"))
         self.rtl = self.language == "ar" and not self.bilingual
-        self.number_locale = _locale("en" if self.bilingual else self.language)
+        self.number_language = "en" if self.bilingual else self.language
+        self.number_locale = _locale(self.number_language)
         self.label = _Labels(language=self.language, bilingual=self.bilingual)
         self.currency = snapshot["currency"]
         seller = snapshot["seller"]
@@ -244,7 +307,7 @@ class DocumentRenderer:
         if negative and number:
             number = -number
         pattern = "#,##0" + ("." + "0" * places if places else "")
-        return format_decimal(number, format=pattern, locale=self.number_locale)
+        return _decimal_text(str(number), pattern, self.number_language)
 
     def pair(self, label: str, value: str) -> str:
         """``label: value``; on a bilingual page a left-to-right mark keeps a number after an
@@ -252,7 +315,7 @@ class DocumentRenderer:
         return f"{label}:\u200e {value}" if self.bilingual else f"{label}: {value}"
 
     def rate(self, value: str) -> str:
-        return format_decimal(Decimal(value), format="0.##", locale=self.number_locale) + " %"
+        return _decimal_text(str(Decimal(value)), "0.##", self.number_language) + " %"
 
     def date(self, iso: str) -> str:
         moment = datetime.fromisoformat(iso).astimezone(
@@ -275,6 +338,11 @@ class DocumentRenderer:
     # --- drawing ------------------------------------------------------------------------
 
     def render(self) -> bytes:
+        self.render_pages()
+        return bytes(self.pdf.output(output_producer_class=DocumentOutputProducer))
+
+    def render_pages(self) -> None:
+        """Every page drawn, the file not yet written."""
         pdf = self.pdf
         pdf.add_page()
         is_credit = self.doc["type"] == "credit_note"
@@ -286,7 +354,6 @@ class DocumentRenderer:
         y = self.lines_table(y, is_credit=is_credit)
         y = self.totals(y, is_credit=is_credit)
         self.closing(y, is_credit=is_credit)
-        return bytes(pdf.output(output_producer_class=DocumentOutputProducer))
 
     def title(self, *, is_credit: bool) -> list[str]:
         if is_credit:
@@ -322,7 +389,7 @@ class DocumentRenderer:
         # title block
         right_x = x0 + left_w + 4
         right_w = pdf.epw - left_w - 4
-        qr = self.qr_png() if (self.bilingual and not is_credit) else None
+        qr = self.qr_matrix() if (self.bilingual and not is_credit) else None
         title_w = right_w - (34 if qr else 0)
         ty = 16.0
         pdf.font(15 if len(self.title(is_credit=is_credit)) == 1 else 12.5, bold=True, color=ACCENT)
@@ -354,7 +421,7 @@ class DocumentRenderer:
                 ty += 4.6
         if qr:
             qx = pdf.x_mirrored(x0 + pdf.epw - 32, 32)
-            pdf.image(io.BytesIO(qr), x=qx, y=16, w=32, h=32)
+            pdf.qr_draw(matrix=qr, x=qx, y=16, size=32)
             pdf.font(6.5, color=MUTED)
             pdf.put(x0 + pdf.epw - 32, 48.5, 32, 3.5, self.label.main["qr"], align="C")
             ty = max(ty, 53)
@@ -445,12 +512,12 @@ class DocumentRenderer:
         pdf.set_text_color(255, 255, 255)
         pdf.set_font(FONT, "B", 6.8 if self.bilingual else 7.5)
         pdf.set_xy(pdf.l_margin, y)
-        pdf.cell(pdf.epw, header_h, "", fill=True)
+        pdf.text_cell(pdf.epw, header_h, "", fill=True)
         x = pdf.l_margin
         for label, width, align, _field in columns:
             pdf.set_xy(pdf.x_mirrored(x, width), y + (0.6 if self.bilingual else 0))
             pdf.direction_for(label)
-            pdf.multi_cell(
+            pdf.text_box(
                 width,
                 header_h / 2 if self.bilingual else header_h,
                 label.replace(" / ", "\n") if self.bilingual else label,
@@ -463,32 +530,21 @@ class DocumentRenderer:
             desc_w = columns[0][1]
             pdf.font(8.5)
             pdf.direction_for(str(line["description"]))
-            # output="LINES": the list of lines (the stubs type every output mode at once)
-            rows = cast(
-                list[str],
-                pdf.multi_cell(
-                    desc_w,
-                    4.6,
-                    str(line["description"]),
-                    dry_run=True,
-                    output="LINES",
-                    padding=(0, 1),
-                ),
-            )
-            height = max(1, len(rows)) * 4.6 + 2
+            rows = pdf.text_box_line_count(desc_w, 4.6, str(line["description"]), padding=(0, 1))
+            height = max(1, rows) * 4.6 + 2
             if y + height > pdf.h - pdf.b_margin:
                 pdf.add_page()
                 y = pdf.t_margin
             if index % 2:
                 pdf.set_fill_color(*BAND)
                 pdf.set_xy(pdf.l_margin, y)
-                pdf.cell(pdf.epw, height, "", fill=True)
+                pdf.text_cell(pdf.epw, height, "", fill=True)
             x = pdf.l_margin
             for _label, width, align, field in columns:
                 text = self.cell_text(line, field, is_credit=is_credit)
                 pdf.set_xy(pdf.x_mirrored(x, width), y + 1)
                 pdf.direction_for(text)
-                pdf.multi_cell(width, 4.6, text, align=pdf.align(align), padding=(0, 1))
+                pdf.text_box(width, 4.6, text, align=pdf.align(align), padding=(0, 1))
                 x += width
             y += height
         pdf.rule(y)
@@ -594,8 +650,8 @@ class DocumentRenderer:
             vat_total=self.doc["totals"]["tax"],
         )
 
-    def qr_png(self) -> bytes:
-        return zatca_qr_png(payload=self.qr_payload())
+    def qr_matrix(self) -> tuple[bytearray, ...]:
+        return zatca_qr_matrix(payload=self.qr_payload())
 
 
 def document_pdf_render(*, snapshot: dict[str, Any]) -> bytes:

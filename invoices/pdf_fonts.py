@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import struct
 import threading
 from array import array
@@ -35,18 +36,19 @@ from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import uharfbuzz as hb
 from fontTools.ttLib import TTFont, newTable
-from fontTools.ttLib.sfnt import SFNTReader, SFNTWriter
+from fontTools.ttLib.sfnt import SFNTReader
 from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 from fpdf import FPDF
 from fpdf.bidi import BidiParagraph, auto_detect_base_direction
 from fpdf.enums import TextDirection
-from fpdf.fonts import HarfBuzzFont, TTFFont
+from fpdf.fonts import Glyph, HarfBuzzFont, TTFFont
 from fpdf.line_break import Fragment
 from fpdf.output import (  # fpdf2's own builders, so the objects are written the same way
     LOGGER as FPDF_OUTPUT_LOGGER,
@@ -55,11 +57,22 @@ from fpdf.output import (
     CIDSystemInfo,
     OutputProducer,
     PDFFont,
-    PDFFontStream,
+    PDFPage,
     _build_cmap_blocks,
     _tt_font_widths,
 )
-from fpdf.syntax import Name, PDFArray, PDFContentStream
+from fpdf.syntax import Name, PDFArray, PDFContentStream, PDFObject
+
+from .pdf_output import (
+    DeflatedStream,
+    FastFontStream,
+    cid_to_gid_deflate,
+    cmap_table,
+    deflated_stream_into,
+    object_dict_install,
+    sfnt_assemble,
+    sfnt_checksum,
+)
 
 # Tables an embedded TrueType font needs (PDF 32000-1 9.9: head hhea loca maxp cvt prep
 # glyf hmtx fpgm) plus those fpdf2's fontTools subset keeps; the layout tables (GSUB,
@@ -81,8 +94,7 @@ class _Widths(dict[int, float]):
         return self.missing
 
 
-@dataclass(frozen=True)
-class _RunGlyph:
+class _RunGlyph(NamedTuple):  # a named tuple: built per glyph of every new run, cheaply
     glyph_id: int
     unicode: tuple[int, ...]
     glyph_name: str
@@ -92,6 +104,10 @@ class _RunGlyph:
     x_offset: int
     y_offset: int
     force_positioning: bool
+    # fpdf2's ``SubsetMap.get_glyph`` for this glyph (None for .notdef: a letter the font
+    # lacks is left out), built once: equal to the one fpdf2 builds, so the same code
+    entry: Glyph | None
+    key: tuple[int, tuple[int, ...]]  # what tells entries apart in one font (id, characters)
 
 
 @dataclass(frozen=True)
@@ -111,14 +127,19 @@ class FontProgram:
     face: Any  # hb.Face
     tables: dict[str, bytes]
     glyphs: list[bytes]  # raw glyf data by glyph id
+    padded: list[bytes]  # the same, each padded to 4 bytes as the embedded glyf stores it
     components: dict[int, tuple[int, ...]]  # composite glyph id -> every glyph it draws
     glyph_id_by_name: dict[str, int]
+    glyph_names: list[str]  # the glyph order: name by glyph id
     metrics: array[int]  # hmtx as read (big-endian pairs: advance, left side bearing)
     advances: list[int]  # hmtx advance widths by glyph id
     lsbs: list[int]  # hmtx left side bearings by glyph id
-    bounds: dict[int, tuple[int, int, int, int]]  # xMin, yMin, xMax, yMax of glyphs drawn
+    # of each glyph with an outline: xMin, yMin, xMax, yMax, then the left side bearing,
+    # right side bearing and extent hhea takes the extremes of
+    extremes: dict[int, tuple[int, int, int, int, int, int, int]]
+    checksums: dict[str, int]  # of the tables every document embeds unchanged
     cmap_tables: list[Any]  # the file's cmap subtables (fontTools), read only
-    cmap_entries: list[list[tuple[int, str, int]]]  # per subtable: code, glyph name, glyph id
+    cmap_by_glyph: list[dict[int, list[tuple[int, str]]]]  # per subtable: glyph id -> codes
     compiled: Any  # the file as a fontTools TTFont (glyph order for compiling a cmap)
     _runs: dict[Hashable, _Run] = field(default_factory=dict)
     _runs_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,22 +160,20 @@ class FontProgram:
     def embedded_font(self, *, glyph_ids: Iterable[int]) -> bytes:
         """The font with every glyph id kept, only ``glyph_ids`` (and .notdef, their
         components) drawn."""
-        used = {0, 1, 2, 3, *glyph_ids}  # fontTools' recommended glyphs: gids 0 to 3
-        used &= set(range(len(self.glyphs)))
+        count = len(self.glyphs)
+        # fontTools' recommended glyphs: gids 0 to 3
+        used = {glyph_id for glyph_id in (0, 1, 2, 3, *glyph_ids) if 0 <= glyph_id < count}
         for glyph_id in list(used):
             used.update(self.components.get(glyph_id, ()))
         head = bytearray(self.tables["head"])
         hhea = bytearray(self.tables["hhea"])
         long_offsets = struct.unpack(">h", head[50:52])[0] == 1
-        parts: list[bytes] = []
-        offsets = [0]
-        for glyph_id, data in enumerate(self.glyphs):
-            if glyph_id in used and data:
-                padded = data + b"\0" * (-len(data) % 4)
-                parts.append(padded)
-                offsets.append(offsets[-1] + len(padded))
-            else:
-                offsets.append(offsets[-1])
+        drawn = sorted(glyph_id for glyph_id in used if self.padded[glyph_id])
+        lengths = [0] * count
+        for glyph_id in drawn:
+            lengths[glyph_id] = len(self.padded[glyph_id])
+        offsets = [0, *accumulate(lengths)]
+        parts = [self.padded[glyph_id] for glyph_id in drawn]
         self._bounds_recalc(head=head, hhea=hhea, used=used)
         if not long_offsets and offsets[-1] > 0x1FFFE:
             long_offsets = True
@@ -169,37 +188,30 @@ class FontProgram:
             metrics[2 * glyph_id : 2 * glyph_id + 2] = self.metrics[2 * glyph_id : 2 * glyph_id + 2]
         tables = dict(self.tables, head=bytes(head), hhea=bytes(hhea), glyf=b"".join(parts), loca=loca.tobytes(),
                       hmtx=metrics.tobytes(), cmap=self._cmap(used))  # fmt: skip
-        buffer = io.BytesIO()
-        writer = SFNTWriter(buffer, len(tables))
-        for tag in sorted(tables):
-            writer[tag] = tables[tag]
-        writer.close()  # checksums, head.checkSumAdjustment
-        return buffer.getvalue()
+        return sfnt_assemble(tables, self.checksums)  # as fontTools' SFNTWriter writes it
 
     def _bounds_recalc(self, *, head: bytearray, hhea: bytearray, used: set[int]) -> None:
         """The font-wide extremes over the glyphs kept, as fontTools recomputes them when it
         saves a subset ('head' bounding box; 'hhea' widest advance, side bearings, extent):
         renderers size their glyph caches from them."""
-        drawn = sorted(glyph_id for glyph_id in used if glyph_id in self.bounds)
         hhea[10:12] = struct.pack(">H", max(self.advances[glyph_id] for glyph_id in used))
-        if not drawn:
+        extremes = [self.extremes[glyph_id] for glyph_id in used if glyph_id in self.extremes]
+        if not extremes:
             return
-        boxes = [self.bounds[glyph_id] for glyph_id in drawn]
-        head[36:44] = struct.pack(">hhhh", min(b[0] for b in boxes), min(b[1] for b in boxes),
-                                  max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
-        widths = {
-            glyph_id: self.bounds[glyph_id][2] - self.bounds[glyph_id][0] for glyph_id in drawn
-        }
-        hhea[12:18] = struct.pack(
-            ">hhh",
-            min(self.lsbs[g] for g in drawn),
-            min(self.advances[g] - self.lsbs[g] - widths[g] for g in drawn),
-            max(self.lsbs[g] + widths[g] for g in drawn),
-        )
+        x_min, y_min, x_max, y_max, lsb, rsb, extent = zip(*extremes, strict=True)
+        head[36:44] = struct.pack(">hhhh", min(x_min), min(y_min), max(x_max), max(y_max))
+        hhea[12:18] = struct.pack(">hhh", min(lsb), min(rsb), max(extent))
 
     def _cmap(self, used: set[int]) -> bytes:
         """The file's cmap reduced to the characters of the glyphs drawn, as fontTools'
         subset reduces it (renderers read font-wide hints from the glyphs it names)."""
+        if all(subtable.format == 4 for subtable in self.cmap_tables):
+            return cmap_table([
+                (subtable.platformID, subtable.platEncID, subtable.language,
+                 {code: glyph_id for glyph_id in used
+                  for code, _name in self.cmap_by_glyph[index].get(glyph_id, ())})
+                for index, subtable in enumerate(self.cmap_tables)
+            ])  # fmt: skip
         table = newTable("cmap")
         table.tableVersion = 0
         table.tables = []
@@ -207,8 +219,9 @@ class FontProgram:
             reduced = CmapSubtable.newSubtable(subtable.format)
             reduced.platformID, reduced.platEncID = subtable.platformID, subtable.platEncID
             reduced.language = subtable.language
-            reduced.cmap = {code: name for code, name, glyph_id in self.cmap_entries[index]
-                            if glyph_id in used}  # fmt: skip
+            by_glyph = self.cmap_by_glyph[index]
+            reduced.cmap = {code: name for glyph_id in used
+                            for code, name in by_glyph.get(glyph_id, ())}  # fmt: skip
             table.tables.append(reduced)
         return bytes(table.compile(self.compiled))
 
@@ -284,29 +297,57 @@ def _font_program_build(*, path: Path) -> FontProgram:
                 seen.add(component)
                 pending.extend(direct.get(component, ()))
         components[glyph_id] = tuple(sorted(seen))
-    return FontProgram(
+    program = FontProgram(
         path=path,
         prototype=prototype,
         face=hb.Face(hb.Blob(data)),
         tables=tables,
         glyphs=glyphs,
+        padded=[data + b"\0" * (-len(data) % 4) for data in glyphs],
         components=components,
         glyph_id_by_name={name: index for index, name in enumerate(glyph_order)},
+        glyph_names=list(glyph_order),
         metrics=metrics,
         advances=advances,
         lsbs=lsbs,
-        bounds={
-            index: (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+        extremes={
+            index: (
+                glyph.xMin,
+                glyph.yMin,
+                glyph.xMax,
+                glyph.yMax,
+                lsbs[index],
+                advances[index] - lsbs[index] - (glyph.xMax - glyph.xMin),
+                lsbs[index] + glyph.xMax - glyph.xMin,
+            )
             for index, glyph in enumerate(glyf_table[name] for name in glyph_order)
             if glyph.numberOfContours
-        },
+        },  # fmt: skip
+        checksums={
+            tag: sfnt_checksum(data)
+            for tag, data in tables.items()
+            if tag not in ("head", "hhea", "glyf", "loca", "hmtx", "cmap")
+        },  # fmt: skip
         cmap_tables=list(compiled["cmap"].tables),
-        cmap_entries=[
-            [(code, name, compiled.getGlyphID(name)) for code, name in subtable.cmap.items()]
-            for subtable in compiled["cmap"].tables
+        cmap_by_glyph=[
+            _codes_by_glyph(subtable.cmap, compiled) for subtable in compiled["cmap"].tables
         ],
         compiled=compiled,
     )
+    # the outlines are kept as bytes above: the decompiled glyphs (tens of thousands of
+    # objects for two fonts) would only make every full garbage collection of the process
+    # longer (68 against 49 ms in a worker with the invoice fonts loaded)
+    del compiled["glyf"]
+    if "glyf" in prototype.ttfont.tables:
+        del prototype.ttfont["glyf"]
+    return program
+
+
+def _codes_by_glyph(cmap: dict[int, str], compiled: TTFont) -> dict[int, list[tuple[int, str]]]:
+    by_glyph: dict[int, list[tuple[int, str]]] = {}
+    for code, name in cmap.items():
+        by_glyph.setdefault(compiled.getGlyphID(name), []).append((code, name))
+    return by_glyph
 
 
 def document_fonts_add(*, pdf: FPDF, family: str, files: dict[str, Path]) -> None:
@@ -318,6 +359,22 @@ def document_fonts_add(*, pdf: FPDF, family: str, files: dict[str, Path]) -> Non
             program=font_program(path=path), index=len(pdf.fonts) + 1, fontkey=fontkey,
             style=style,
         )  # fmt: skip
+
+
+def _characters_by_cluster(*, text: str, clusters: list[int]) -> dict[int, list[int]]:
+    """The indexes of ``text``'s characters by the (sorted) HarfBuzz cluster they belong
+    to, as fpdf2's ``shape_text`` assigns them."""
+    by_cluster: dict[int, list[int]] = {}
+    for index in range(len(text)):
+        pos = bisect_left(clusters, index)
+        if pos == 0:
+            cluster = clusters[0]
+        elif pos == len(clusters) or clusters[pos] != index:
+            cluster = clusters[pos - 1]
+        else:
+            cluster = clusters[pos]
+        by_cluster.setdefault(cluster, []).append(index)
+    return by_cluster
 
 
 def _glyph_components(data: bytes) -> tuple[int, ...]:
@@ -338,7 +395,7 @@ def _glyph_components(data: bytes) -> tuple[int, ...]:
             return tuple(found)
 
 
-def _params_key(params: dict[str, Any] | None) -> Hashable:
+def shaping_params_key(params: dict[str, Any] | None) -> Hashable:
     """What HarfBuzz is given from fpdf2's shaping parameters (``perform_harfbuzz_shaping``)."""
     if not params:
         return None
@@ -355,9 +412,10 @@ class DocumentFont(TTFFont):
     """A document's copy of a shared ``TTFFont``: its own subset map and glyph bookkeeping,
     everything parsed from the file shared."""
 
-    __slots__ = ("program",)
+    __slots__ = ("program", "codes")
 
     program: FontProgram
+    codes: dict[tuple[int, tuple[int, ...]], str]  # glyph key -> its escaped subset code
 
     @classmethod
     def for_document(cls, *, program: FontProgram, index: int, fontkey: str,
@@ -368,6 +426,7 @@ class DocumentFont(TTFFont):
             if hasattr(prototype, name):
                 setattr(font, name, getattr(prototype, name))
         font.program = program
+        font.codes = {}
         font.i = index
         font.fontkey = fontkey
         font.emphasis = type(prototype.emphasis).coerce(style)
@@ -382,7 +441,12 @@ class DocumentFont(TTFFont):
         """The parsed font belongs to every document of the process: nothing to close."""
 
     def _run(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> _Run:
-        key = (text, font_size_pt, _params_key(params))
+        return self.run_keyed(text, font_size_pt, params, shaping_params_key(params))
+
+    def run_keyed(self, text: str, font_size_pt: float, params: dict[str, Any] | None,
+                  params_key: Hashable) -> _Run:  # fmt: skip
+        """The shaped run of ``text``; ``params_key`` is ``shaping_params_key(params)``."""
+        key = (text, font_size_pt, params_key)
         run = self.program.run_get(key)
         if run is None:
             glyphs = self._run_shape(text, font_size_pt, params)
@@ -401,26 +465,21 @@ class DocumentFont(TTFFont):
         if positions is None:
             return ()
         clusters = sorted(int(info.cluster) for info in infos)
-        by_cluster: dict[int, list[int]] = {}
-        for index in range(len(text)):
-            pos = bisect_left(clusters, index)
-            if pos == 0:
-                cluster = clusters[0]
-            elif pos == len(clusters) or clusters[pos] != index:
-                cluster = clusters[pos - 1]
-            else:
-                cluster = clusters[pos]
-            by_cluster.setdefault(cluster, []).append(index)
-        hmtx = self.ttfont["hmtx"].metrics
+        if clusters == list(range(len(text))):  # a glyph per character: each its own
+            by_cluster = {index: [index] for index in clusters}
+        else:
+            by_cluster = _characters_by_cluster(text=text, clusters=clusters)
+        names, advances = self.program.glyph_names, self.program.advances
         run = []
         for info, position in zip(infos, positions, strict=True):
             indexes = by_cluster.pop(info.cluster, [])
-            name = self.ttfont.getGlyphName(info.codepoint)
-            width = round(self.scale * hmtx[name][0])
+            name = names[info.codepoint]  # ttfont.getGlyphName
+            width = round(self.scale * advances[info.codepoint])  # hmtx[name][0]
+            unicode = tuple(ord(text[i]) for i in indexes)
             run.append(
                 _RunGlyph(
                     glyph_id=info.codepoint,
-                    unicode=tuple(ord(text[i]) for i in indexes),
+                    unicode=unicode,
                     glyph_name=name,
                     glyph_width=width,
                     x_advance=position.x_advance,
@@ -433,6 +492,8 @@ class DocumentFont(TTFFont):
                         or position.y_offset != 0
                         or position.y_advance != 0
                     ),
+                    entry=Glyph(info.codepoint, unicode, name, width) if info.codepoint else None,
+                    key=(info.codepoint, unicode),
                 )
             )
         return tuple(run)
@@ -448,9 +509,7 @@ class DocumentFont(TTFFont):
             return []
         shaped = []
         for glyph in self._run(text, font_size_pt, text_shaping_params).glyphs:
-            entry = self.subset.get_glyph(glyph=glyph.glyph_id, unicode=glyph.unicode,
-                                          glyph_name=glyph.glyph_name,
-                                          glyph_width=glyph.glyph_width)  # fmt: skip
+            entry = glyph.entry  # what self.subset.get_glyph(...) returns for it
             if entry is None:
                 continue
             shaped.append({
@@ -466,7 +525,27 @@ class DocumentFont(TTFFont):
 
 class DocumentOutputProducer(OutputProducer):
     """fpdf2's output, with the font objects of ``DocumentFont`` fonts written from the
-    shared font program (see the module docstring)."""
+    shared font program (see the module docstring), and each object's dictionary built
+    without ``dir()`` (``invoices.pdf_output.object_dict``: the same dictionary)."""
+
+    def _add_pdf_obj(self, pdf_obj: PDFObject, trace_label: str | None = None) -> int:
+        object_dict_install(pdf_obj)
+        return super()._add_pdf_obj(pdf_obj, trace_label)
+
+    def _add_pages(self, _slice: slice = slice(0, None)) -> list[PDFPage]:
+        """fpdf2's pages, their content streams deflated at zlib's fastest level (a fifth
+        of the time of the default level, the stream about a fifth larger)."""
+        compress = self.fpdf.compress
+        self.fpdf.compress = False  # fpdf2 hands the contents over as they are
+        try:
+            pages = super()._add_pages(_slice)
+        finally:
+            self.fpdf.compress = compress
+        if compress:
+            for page in pages:
+                assert isinstance(page.contents, PDFContentStream)  # fpdf2 made it one
+                page.contents = deflated_stream_into(page.contents, level=1)
+        return pages
 
     def _add_fonts(self, image_objects_per_index: Any, gfxstate_objs_per_name: Any,
                    pattern_objs_per_name: Any) -> Any:  # fmt: skip
@@ -514,8 +593,7 @@ class DocumentOutputProducer(OutputProducer):
         for glyph, code in font.subset.items():
             if glyph is None or not isinstance(glyph.unicode, tuple) or not glyph.unicode:
                 continue
-            unicode = "".join(_utf16_hex(char) for char in glyph.unicode)
-            bf_chars.append(f"<{code:04X}> <{unicode}>\n")
+            bf_chars.append(f"<{code:04X}> <{_utf16_hex_all(glyph.unicode)}>\n")
         to_unicode = PDFContentStream(
             (
                 "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
@@ -535,18 +613,19 @@ class DocumentOutputProducer(OutputProducer):
         descriptor.font_name = Name(fontname)
         self._add_pdf_obj(descriptor, "fonts")
         cid_font.font_descriptor = descriptor
-        cid_to_gid = bytearray(256 * 256 * 2)
-        for code, glyph_id in code_to_glyph.items():
-            cid_to_gid[code * 2] = glyph_id >> 8
-            cid_to_gid[code * 2 + 1] = glyph_id & 0xFF
-        cid_to_gid_map = PDFContentStream(contents=bytes(cid_to_gid), compress=True)
+        cid_to_gid_map = DeflatedStream(deflated=cid_to_gid_deflate(code_to_glyph))
         self._add_pdf_obj(cid_to_gid_map, "fonts")
         cid_font.c_i_d_to_g_i_d_map = cid_to_gid_map
-        program = PDFFontStream(contents=font.program.embedded_font(
+        program = FastFontStream(contents=font.program.embedded_font(
             glyph_ids=code_to_glyph.values()))  # fmt: skip
         self._add_pdf_obj(program, "fonts")
         descriptor.font_file2 = program  # type: ignore[attr-defined]
         return composite
+
+
+@lru_cache(maxsize=4096)
+def _utf16_hex_all(codes: tuple[int, ...]) -> str:
+    return "".join(_utf16_hex(code) for code in codes)
 
 
 def _utf16_hex(code: int) -> str:
@@ -565,6 +644,11 @@ def _bidi_fragments(text: str, direction: TextDirection, alias: str) -> tuple[tu
     return tuple(paragraph.get_bidi_fragments())
 
 
+# printable ASCII, then Latin-1 and Latin Extended-A/B letters and signs (no soft hyphen):
+# Latin or Common script, bidi classes L, EN, ES, ET, CS, WS and ON only
+_LATIN_ONLY = re.compile("[\u0020-\u007e\u00a0-\u00ac\u00ae-\u024f]+")
+
+
 class CachedBidiMixin:
     """fpdf2 2.8.9 ``FPDF._preload_bidirectional_text`` with the bidi runs of a text kept
     per process (labels and values repeat from document to document)."""
@@ -575,6 +659,13 @@ class CachedBidiMixin:
             return pdf._preload_font_styles(text, markdown)
         direction = pdf.text_shaping["direction"] or auto_detect_base_direction(text)
         pdf.text_shaping["paragraph_direction"] = direction
+        if (direction == TextDirection.LTR and not markdown and not pdf._fallback_font_ids
+                and _LATIN_ONLY.fullmatch(text) and pdf.str_alias_nb_pages not in text):  # fmt: skip
+            # Latin letters, digits and punctuation, left to right: the bidi algorithm keeps
+            # them in one run at level 0 and fpdf2's split by script finds one script, so
+            # its one fragment, without either algorithm's per-character work
+            pdf.text_shaping["fragment_direction"] = TextDirection.LTR
+            return (Fragment(list(text), pdf._get_current_graphics_state(), pdf.k),)
         emphasis = ("B" in pdf.font_style, "I" in pdf.font_style, pdf.strikethrough,
                     pdf.underline)  # fmt: skip
         fragments: list[Fragment] = []

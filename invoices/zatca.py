@@ -8,9 +8,14 @@ total with VAT, 5 VAT total.
 from __future__ import annotations
 
 import base64
-import io
 
 import segno
+
+# Any of the 8 masks gives a valid QR code; segno picks the one with the lowest penalty
+# score (fewest confusable patterns), which costs more than the rest of the QR (3.5 of
+# 4.3 ms). Mask 3 had the lowest score on average and in the worst case over 60
+# realistic TLV payloads (the one segno picks most often), and reads back in the tests.
+QR_MASK = 3
 
 ZATCA_TAGS = {1: "seller_name", 2: "vat_number", 3: "timestamp", 4: "total", 5: "vat_total"}
 
@@ -44,8 +49,7 @@ def zatca_tlv_decode(payload: str) -> dict[str, str]:
     return fields
 
 
-def zatca_qr_png(*, payload: str, scale: int = 6) -> bytes:
-    """The QR code of ``payload`` as a PNG (segno, pure Python)."""
-    buffer = io.BytesIO()
-    segno.make_qr(payload, error="m").save(buffer, kind="png", scale=scale, border=2)
-    return buffer.getvalue()
+def zatca_qr_matrix(*, payload: str) -> tuple[bytearray, ...]:
+    """The modules of the QR code of ``payload``, row by row, 1 for dark (segno, pure
+    Python; no quiet zone)."""
+    return segno.make_qr(payload, error="m", mask=QR_MASK).matrix

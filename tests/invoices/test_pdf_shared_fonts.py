@@ -4,6 +4,7 @@ glyphs the previous documents never used still draw and extract, and the embedde
 draws the very outlines fpdf2's own font subsetting embeds."""
 
 import io
+import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -158,7 +159,8 @@ def test_the_embedded_font_draws_the_outlines_fpdf2_subsetting_embeds():
 
 
 class StockPage(_Page):
-    """The invoice page drawn by fpdf2 alone: add_font per document, fpdf2's own bidi."""
+    """The invoice page drawn by fpdf2 alone: add_font per document, fpdf2's own bidi, and
+    every text through fpdf2's own cell() and multi_cell() (not invoices.pdf_text)."""
 
     _preload_bidirectional_text = FPDF._preload_bidirectional_text
 
@@ -167,6 +169,21 @@ class StockPage(_Page):
         self.fonts.clear()
         self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+
+    def text_cell(self, w, h, text, *, align="L", fill=False) -> None:
+        FPDF.cell(self, w, h, text, align=align, fill=fill)
+
+    def text_box(self, w, h, text, *, align="L", padding=(0, 0), new_x="RIGHT",
+                 new_y="NEXT") -> None:  # fmt: skip
+        FPDF.multi_cell(self, w, h, text, align=align, padding=padding, new_x=new_x,
+                        new_y=new_y)  # fmt: skip
+
+    def text_width(self, text) -> float:
+        return FPDF.get_string_width(self, text)
+
+    def text_box_line_count(self, w, h, text, *, padding=(0, 0)) -> int:
+        return len(FPDF.multi_cell(self, w, h, text, dry_run=True, output="LINES",
+                                   padding=padding))  # fmt: skip
 
 
 def stock_render(snapshot) -> bytes:
@@ -199,6 +216,15 @@ def sample_documents():
     missing = snapshot_sample(language="fr")  # letters the font lacks are left out, as before
     missing["buyer"]["name"] = "ნინო ბერიძე"  # Georgian: not in the committed subset
     yield missing
+    for language in ("en", "ar"):  # wrapped descriptions and mentions, escaped parens,
+        tricky = snapshot_sample(regime="reverse_charge", language=language)  # kerning, marks
+        tricky["buyer"]["name"] = "AVATAR (Ltd) \\ Tékë مُحَمَّد"
+        tricky["lines"][0]["description"] = ("Microsoft Office 2021 Professional Plus for "
+                                             "Windows (1 PC, lifetime licence) — مفتاح")  # fmt: skip
+        tricky["mentions"] = [{"code": "reverse_charge", "text": "Reverse charge — VAT to be "
+                               "accounted for by the recipient (Article 196, Directive "
+                               "2006/112/EC). " * 3}]  # fmt: skip
+        yield tricky
 
 
 def test_every_page_is_drawn_exactly_as_fpdf2_alone_draws_it():
@@ -237,3 +263,30 @@ def test_a_buyer_named_in_cyrillic_or_greek_is_printed_on_the_invoice(name):
     text = pdf_text(document_pdf_render(snapshot=snapshot))
 
     assert name in text
+
+
+def test_latin_texts_are_split_into_the_fragments_fpdf2_makes():
+    """The shortcut for left-to-right Latin text gives fpdf2's own fragments (characters,
+    graphics state, shaping parameters), on a left-to-right and a right-to-left page."""
+    alphabet = "AVTaeyf .,:;-–/()'&@#%+€$0123456789ÉéçÇÀàßøØŁłŽžĳ«»×·"
+    chooser = random.Random(17)
+    texts = ["", " ", "Jonas Becker", "jonas@example.de", "103.72", "1 234,56 €", "KS-7F3K9Q2M",
+             "Łukasz Żółtowski-Dvořák", "Page 1 of {nb}", "AVATAR (Ltd) Tékë"]  # fmt: skip
+    texts += ["".join(chooser.choice(alphabet) for _ in range(chooser.randint(1, 40)))
+              for _ in range(300)]  # fmt: skip
+    for rtl in (False, True):
+        page = _Page(rtl=rtl, footer_text="", page_label=lambda **params: "")
+        page.add_page()
+        page.set_font(FONT, "B", 8.5)
+        for text in texts:
+            for direction in ("ltr", "rtl"):
+                page.set_text_shaping(use_shaping_engine=True, direction=direction)
+                ours = page._preload_bidirectional_text(text, False)
+                ours_state = dict(page.text_shaping)
+                page.set_text_shaping(use_shaping_engine=True, direction=direction)
+                stock = FPDF._preload_bidirectional_text(page, text, False)
+                assert list(ours) == list(stock), text
+                assert [f.text_shaping_parameters for f in ours] == [
+                    f.text_shaping_parameters for f in stock
+                ], text
+                assert ours_state == page.text_shaping, text
