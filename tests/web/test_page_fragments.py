@@ -183,7 +183,10 @@ def test_my_account_shows_each_orders_new_state_in_the_customers_language(client
 
     OrderEmail.objects.create(order=order, kind="delivery", status="sent", sent_at=order.paid_at)
     assert "Key email sent" in _entry(client.get(url).content.decode(), order.number)
-    type(order).objects.filter(pk=order.pk).update(status="refunded")  # no signal
+    type(order).objects.filter(pk=order.pk).update(status="disputed")  # no signal
+    entry = _entry(client.get(url).content.decode(), order.number)
+    assert "Disputed" in entry and f"•••• {key.last4}" in entry
+    type(order).objects.filter(pk=order.pk).update(status="refunded")
     entry = _entry(client.get(url).content.decode(), order.number)
     assert "Refunded" in entry and f"•••• {key.last4}" not in entry
     french = _entry(client.get(url + "?lang=fr").content.decode(), order.number)
