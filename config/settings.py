@@ -99,6 +99,7 @@ INSTALLED_APPS += ["csp"]
 
 MIDDLEWARE = [
     "core.observability.RequestIdMiddleware",  # prodcfg: a request id on every log line
+    "core.identity.ShopIdentityPerRequestMiddleware",  # the identity read once a request
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # prodcfg
     "whitenoise.middleware.WhiteNoiseMiddleware",
