@@ -11,8 +11,9 @@ queries the page runs anyway), never from another cache. What is kept is text on
 per-request parts (a CSRF token) are not in it (``{% fragment %}`` leaves them as
 ``{% live %}`` holes, web.templatetags.site_chrome).
 
-The store is bounded (least recently used first out, :data:`FRAGMENT_STORE_MAX`
-entries): keys of changed rows simply age out. A changed setting empties it (web.apps).
+The store is bounded by the text it holds (least recently used first out past
+:data:`FRAGMENT_STORE_MAX_CHARS` characters): keys of changed rows simply age out. A
+changed setting empties it (web.apps).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from collections.abc import Hashable
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.translation import get_language
 
-# About 1-3 KB of text each: at most a few tens of MB per process.
-FRAGMENT_STORE_MAX = 8192
+# A product card is about 1,000 characters, an order entry 2,000, a product page 6,000:
+# at most about 16 MB of text per process (str of ASCII: one byte a character).
+FRAGMENT_STORE_MAX_CHARS = 16_000_000
 
-_store: OrderedDict[Hashable, object] = OrderedDict()
+_store: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+_held = 0  # characters in _store
 _lock = threading.Lock()
 
 
@@ -40,21 +43,30 @@ def fragment_key(name: str, *values: Hashable) -> tuple[Hashable, ...]:
 def fragment_get(key: Hashable) -> object | None:
     """The fragment stored under ``key`` (and marks it recently used), or ``None``."""
     with _lock:
-        value = _store.get(key)
-        if value is not None:
-            _store.move_to_end(key)
-        return value
-
-
-def fragment_set(key: Hashable, value: object) -> None:
-    with _lock:
-        _store[key] = value
+        held = _store.get(key)
+        if held is None:
+            return None
         _store.move_to_end(key)
-        while len(_store) > FRAGMENT_STORE_MAX:
-            _store.popitem(last=False)
+        return held[0]
+
+
+def fragment_set(key: Hashable, value: object, *, size: int) -> None:
+    """Keep ``value`` (``size`` characters of text) under ``key``."""
+    global _held
+    with _lock:
+        old = _store.pop(key, None)
+        if old is not None:
+            _held -= old[1]
+        _store[key] = (value, size)
+        _held += size
+        while _held > FRAGMENT_STORE_MAX_CHARS and len(_store) > 1:
+            _old_key, (_value, old_size) = _store.popitem(last=False)
+            _held -= old_size
 
 
 def fragments_clear() -> None:
     """Forget every fragment of this process."""
+    global _held
     with _lock:
         _store.clear()
+        _held = 0

@@ -67,7 +67,7 @@ def product_cards_render(*, items: list[tuple[Product, StockStatus]]) -> list[Sa
         rendered = text.split(_SEPARATOR)[: len(missing)]
         for index, card in zip(missing, rendered, strict=True):
             cards[index] = mark_safe(card)
-            fragment_set(keys[index], cards[index])
+            fragment_set(keys[index], cards[index], size=len(card))
     return [mark_safe(card) for card in cards]
 
 

@@ -125,7 +125,7 @@ class FragmentNode(ChromeNode):
             text = self.nodelist.render(context)
             pieces = _MARKER_RE.split(text)
             stored = (pieces[0::2], [int(index) for index in pieces[1::2]])
-            fragment_set(key, stored)
+            fragment_set(key, stored, size=len(text))
         return stored  # type: ignore[return-value]
 
     def _key(self, context: Context) -> tuple:
