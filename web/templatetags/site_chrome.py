@@ -21,6 +21,14 @@ a ``{% live %}`` block, never in the cached text. ``{% live %}`` blocks must not
 a loop, and variables the cached text sets (``{% url ... as x %}``) are not set on the
 requests that use the stored text: a ``{% live %}`` block must not read them.
 
+``{% fragment "name" values... %}...{% endfragment %}`` works the same way for text that
+differs per row of the data (a product page's content, an order's entry in My Account):
+its key is ``core.fragments.fragment_key`` of the values named (which must hold
+everything the block shows: the view computes them, e.g. ``web.cards.product_page_key``),
+and it is kept in the bounded store of ``core.fragments``. A value that does not resolve
+is an error, never a key shared by every row. ``{% live %}`` blocks inside it may sit in
+a loop when they read nothing of the loop (``{% csrf_token %}``).
+
 Invalidation: the key holds the values themselves (the shop identity is a frozen
 dataclass, so a changed name, address or logo makes a new key in every process as soon
 as the shared identity cache is dropped, core.identity); templates only change with a
