@@ -25,7 +25,7 @@ from catalog.models import Product
 from catalog.selectors import (
     CatalogSort,
     catalog_facets_cached,
-    product_get_active,
+    product_get_active_cached,
     requirements_rows,
     search_terms,
     stock_status_for,
@@ -165,7 +165,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        product = product_get_active(slug=slug)
+        product = product_get_active_cached(slug=slug)
     except Product.DoesNotExist:
         raise Http404
     available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)

@@ -238,3 +238,28 @@ def test_a_fragment_without_its_key_value_is_an_error_not_a_shared_text():
     template = Template('{% load site_chrome %}{% fragment "row" missing %}x{% endfragment %}')
     with pytest.raises(TemplateSyntaxError):
         template.render(Context({}))
+
+
+def test_the_product_page_shows_new_pictures_and_thumbnails_and_a_product_taken_off_sale(
+    client, product, django_capture_on_commit_callbacks
+):
+    from catalog.images import product_image_add, product_image_clean
+    from catalog.thumbnails import product_image_thumbnails_make
+    from tests.factories import png_bytes, upload_new
+
+    url = product.get_absolute_url()
+    assert "product-img-placeholder" in client.get(url).content.decode()
+    clean = product_image_clean(upload=upload_new(data=png_bytes(size=(640, 480))))
+    with django_capture_on_commit_callbacks():  # the thumbnail task is run below
+        image = product_image_add(product=product, image=clean)
+    page = client.get(url).content.decode()  # the picture, before its thumbnails
+    assert "product-img-placeholder" not in page and "srcset" not in page.split("gallery")[1]
+    product_image_thumbnails_make(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.thumbnails  # written with an update(), which sends no signal
+    page = client.get(url).content.decode()
+    assert "product-img-placeholder" not in page
+    assert all(f"{name} " in page for name in image.thumbnails.values())
+    product.is_active = False
+    product.save(update_fields=["is_active"])
+    assert client.get(url).status_code == 404
