@@ -33,9 +33,9 @@ class CatalogConfig(AppConfig):
         # The product page's copies (selectors.product_get_active_cached): any change of
         # a product, its category or its pictures (the thumbnail task bumps by itself).
         products_receiver = versioned_cache_bumper(CATALOG_PRODUCTS_CACHE)
-        for model in (Product, Category, ProductImage):
+        for sender in (Product, Category, ProductImage):
             for signal, uid in ((post_save, "save"), (post_delete, "delete")):
                 signal.connect(
-                    products_receiver, sender=model, weak=False,
-                    dispatch_uid=f"catalog-products:{model.__name__}:{uid}",
+                    products_receiver, sender=sender, weak=False,
+                    dispatch_uid=f"catalog-products:{sender.__name__}:{uid}",
                 )  # fmt: skip
