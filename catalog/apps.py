@@ -17,8 +17,8 @@ class CatalogConfig(AppConfig):
 
         from core.versioned_cache import versioned_cache_bumper
 
-        from .models import Category, Product
-        from .selectors import CATALOG_FACETS_CACHE
+        from .models import Category, Product, ProductImage
+        from .selectors import CATALOG_FACETS_CACHE, CATALOG_PRODUCTS_CACHE
 
         # The catalog filters' process-local copy (selectors.catalog_facets_cached) is
         # dropped everywhere on any change of a product or category row. Cache
@@ -29,4 +29,13 @@ class CatalogConfig(AppConfig):
                 signal.connect(
                     receiver, sender=model, weak=False,
                     dispatch_uid=f"catalog-facets:{model.__name__}:{uid}",
+                )  # fmt: skip
+        # The product page's copies (selectors.product_get_active_cached): any change of
+        # a product, its category or its pictures (the thumbnail task bumps by itself).
+        products_receiver = versioned_cache_bumper(CATALOG_PRODUCTS_CACHE)
+        for sender in (Product, Category, ProductImage):
+            for signal, uid in ((post_save, "save"), (post_delete, "delete")):
+                signal.connect(
+                    products_receiver, sender=sender, weak=False,
+                    dispatch_uid=f"catalog-products:{sender.__name__}:{uid}",
                 )  # fmt: skip

@@ -226,6 +226,29 @@ def product_get_active(*, slug: str) -> Product:
     )
 
 
+# The product page's products, read once per process until any product, category or
+# product image changes (catalog.apps bumps it on their saves and deletes, the thumbnail
+# task after writing thumbnails): the page then reads one cache token instead of the
+# product and its pictures. Explicit only: no age limit.
+CATALOG_PRODUCTS_CACHE = "catalog-products"
+CATALOG_PRODUCTS_HELD_MAX = 2000
+
+
+def product_get_active_cached(*, slug: str) -> Product:
+    """:func:`product_get_active`, from this process's copy while no product, category or
+    picture has changed. The instance is shared between requests: read it, never change
+    it. Raises ``Product.DoesNotExist`` (not kept: a product put on sale is seen at once)."""
+    by_slug: dict[str, Product] = versioned_cache_get(name=CATALOG_PRODUCTS_CACHE, loader=dict)
+    product = by_slug.get(slug)
+    if product is None:
+        product = product_get_active(slug=slug)
+        list(product.images.all())  # the prefetched pictures, kept with it
+        if len(by_slug) >= CATALOG_PRODUCTS_HELD_MAX:
+            by_slug.clear()
+        by_slug[slug] = product
+    return product
+
+
 def requirements_rows(*, text: str) -> list[tuple[str, list[str]]]:
     """A requirements text as definition rows: a line "Processor: 1 GHz" is its own row;
     other items (one a line, or separated by semicolons, or by commas when the whole text

@@ -9,7 +9,10 @@ import io
 from django.core.files.base import ContentFile
 from PIL import Image
 
+from core.versioned_cache import versioned_cache_bump
+
 from .models import ProductImage
+from .selectors import CATALOG_PRODUCTS_CACHE
 
 THUMBNAIL_WIDTHS = (320, 640, 960)
 THUMBNAIL_QUALITY = 82
@@ -58,4 +61,6 @@ def product_image_thumbnails_make(*, image_id: int) -> dict[str, str]:
                 storage.delete(name)
             storage.save(name, ContentFile(out.getvalue()))
     ProductImage.objects.filter(pk=image.pk).update(thumbnails=wanted, width=width, height=height)
+    # an update() sends no post_save: the product page's copies are dropped here
+    versioned_cache_bump(name=CATALOG_PRODUCTS_CACHE)
     return wanted

@@ -99,6 +99,7 @@ INSTALLED_APPS += ["csp"]
 
 MIDDLEWARE = [
     "core.observability.RequestIdMiddleware",  # prodcfg: a request id on every log line
+    "core.identity.ShopIdentityPerRequestMiddleware",  # the identity read once a request
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # prodcfg
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,6 +186,12 @@ if REDIS_URL:
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "keystore"),
         }
     }
+    # Sessions are read from the shared cache (one Redis GET, no query and no signature
+    # check of the stored data) and written through to the database, which stays the
+    # record: a session evicted from Redis is read from its row again. Only with a cache
+    # every process shares: a per-process cache would serve a session another process
+    # has changed since.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

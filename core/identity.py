@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
 from .brand import CleanLogo
 from .models import SHOP_IDENTITY_PK, ShopIdentity
@@ -94,11 +96,43 @@ def shop_identity_record_get() -> ShopIdentity | None:
     return ShopIdentity.objects.filter(pk=SHOP_IDENTITY_PK).first()
 
 
+# Inside a request (ShopIdentityPerRequestMiddleware): the identity read for it, so that
+# its several readers (the context processor, the page's SEO, the tax label of its
+# prices) cost one cache read; empty until the first read and after a change.
+_per_request: ContextVar[list[Identity] | None] = ContextVar("shop_identity", default=None)
+
+
+class ShopIdentityPerRequestMiddleware:
+    """Each request reads the shared identity at most once (a change is seen by the next
+    request, as a change made during a request was before)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _per_request.set([])
+        try:
+            return self.get_response(request)
+        finally:
+            _per_request.reset(token)
+
+
 def shop_identity_get(*, use_cache: bool = True) -> Identity:
     """The shop's identity, from a shared cache dropped on every change (``use_cache=False``
-    reads the row, e.g. inside a transaction that may just have changed it)."""
+    reads the row, e.g. inside a transaction that may just have changed it); in a request,
+    read once for it."""
     if not use_cache:
         return _identity_build(shop_identity_record_get())
+    held = _per_request.get()
+    if held:
+        return held[0]
+    identity = _shop_identity_shared_get()
+    if held is not None:
+        held.append(identity)
+    return identity
+
+
+def _shop_identity_shared_get() -> Identity:
     cached = cache.get(SHOP_IDENTITY_CACHE_KEY)
     if cached is not None:
         try:
@@ -150,6 +184,9 @@ def _shop_identity_write(*, logo: CleanLogo | str | None, changes: dict[str, Any
     record.full_clean()
     record.save()
     transaction.on_commit(lambda: cache.delete(SHOP_IDENTITY_CACHE_KEY))
+    held = _per_request.get()
+    if held:  # the rest of this request reads the changed row's cached copy again
+        held.clear()
     identity = _identity_build(record)
     for handler in _changed_handlers:
         handler(identity=identity)

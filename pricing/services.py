@@ -306,6 +306,12 @@ class Quote:
         return names.get(self.billing_country, self.billing_country)
 
 
+def catalogue_price_tax_label() -> str:
+    """What customers read next to a catalogue price: "incl. VAT" when the shop charges
+    VAT, else nothing."""
+    return price_tax_label(treatment="domestic") if shop_tax_settings_get().charges_vat else ""
+
+
 def price_tax_label(*, treatment: str) -> str:
     """What customers read next to a total under ``treatment``."""
     labels: dict[str, str] = {

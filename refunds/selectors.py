@@ -350,6 +350,22 @@ def claims_for_user(*, user) -> QuerySet[Claim]:
     )
 
 
+def claim_rows_values(*, claims) -> tuple:
+    """Everything a list of claims shows (``refunds/_account_claims.html``, kept rendered
+    per process under these values and the language, core.fragments)."""
+    return tuple(
+        (
+            claim.pk,
+            claim.number,
+            claim.order.number,
+            claim.order_line.product_name if claim.order_line is not None else "",
+            claim.status,
+            claim.remedy,
+        )
+        for claim in claims
+    )
+
+
 def claim_get_for_customer(
     *, number: str, user=None, tracked_order_ids: list | None = None
 ) -> Claim | None:

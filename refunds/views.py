@@ -32,6 +32,7 @@ from .models import REASONS_WITHOUT_KEY, ClaimEventKind, ClaimStatus, MessageAut
 from .selectors import (
     NoActivePreset,
     claim_get_for_customer,
+    claim_rows_values,
     claims_for_user,
     clause_title_get,
     clause_url_get,
@@ -363,8 +364,11 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     context = {
         "claims_page": claims,
         "claims": claims.object_list,
+        "claims_values": claim_rows_values(claims=claims.object_list),
         "orders_page": orders,
         "orders": orders.object_list,
+        # what the order list shows (kept rendered under these values, core.fragments)
+        "orders_values": tuple((o.pk, o.number, o.total, o.currency) for o in orders.object_list),
     }
     return _no_store(render(request, "refunds/claim_list.html", context))
 

@@ -20,7 +20,7 @@ from keys.models import Key
 from keys.selectors import key_available_counts, key_sellable_q
 from orders.selectors import order_page_for_user
 from policies.selectors import preset_active_cached_get
-from refunds.selectors import claims_for_user
+from refunds.selectors import claim_rows_values, claims_for_user
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -187,6 +187,35 @@ def purchase_promise_get() -> PurchasePromise:
 ACCOUNT_CLAIMS_PER_PAGE = 10
 
 
+def account_order_values(*, order: Any, time_zone: str) -> tuple:
+    """Everything an order's entry in My Account shows (``orders/_account_orders.html``,
+    kept rendered per process under these values, core.fragments): the order's columns,
+    its lines and their masked keys, its key email's state, whether it can be sent again,
+    and the time zone its date is written in."""
+    email = order.key_email
+    return (
+        order.pk,
+        order.number,
+        order.created_at,
+        order.total,
+        order.currency,
+        order.status,
+        order.paid_at,
+        tuple(
+            (
+                row.line.pk,
+                row.line.quantity,
+                row.line.product_name,
+                tuple((key_row.key.pk, key_row.masked) for key_row in row.keys),
+            )
+            for row in order.account_rows
+        ),
+        (email.status, email.sent_at) if email is not None else None,
+        order.resendable,
+        time_zone,
+    )
+
+
 def dashboard_context_get(
     *, user: User, orders_page: Any = 1, claims_page: Any = 1
 ) -> dict[str, Any]:
@@ -194,6 +223,9 @@ def dashboard_context_get(
     keys, and one page of their claims. A fixed number of queries whatever the customer
     has bought or claimed."""
     orders = order_page_for_user(user=user, page_number=orders_page)
+    zone = timezone.get_current_timezone_name()
+    for order in orders.object_list:
+        order.fragment_values = account_order_values(order=order, time_zone=zone)
     claims = Paginator(claims_for_user(user=user), ACCOUNT_CLAIMS_PER_PAGE).get_page(claims_page)
     return {
         "account_user": user,
@@ -201,4 +233,5 @@ def dashboard_context_get(
         "orders": orders.object_list,
         "claims_page": claims,
         "claims": claims.object_list,
+        "claims_values": claim_rows_values(claims=claims.object_list),
     }

@@ -25,13 +25,15 @@ from catalog.models import Product
 from catalog.selectors import (
     CatalogSort,
     catalog_facets_cached,
-    product_get_active,
+    product_get_active_cached,
     requirements_rows,
     search_terms,
     stock_status_for,
 )
 from core.shop_clock import store_clock_exempt
+from pricing.services import catalogue_price_tax_label
 
+from .cards import catalog_filters_key, product_cards_render, product_page_key
 from .forms import CartAddForm
 from .selectors import (
     contact_info_get,
@@ -132,7 +134,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
             {
                 "page": page,
                 "page_query": urlencode([(k, v) for k, v in params if k != "page" and v]),
-                "items": product_list_with_stock(products=list(page.object_list)),
+                "cards": product_cards_render(
+                    items=product_list_with_stock(products=list(page.object_list))
+                ),
             },
             request=request,
         )
@@ -140,13 +144,15 @@ def catalog(request: HttpRequest) -> HttpResponse:
             cache.set(f"catalog-grid:{cache_id}", grid, seconds)
     if htmx:
         return HttpResponse(grid)
+    searching = bool(search_terms(query=request.GET.get("q", "")))
     context = {
         **_catalog_seo(form=form, params=params),
         "form": form,
         "grid": grid,
         "facets": facets,
         "sorts": CatalogSort.choices,
-        "searching": bool(search_terms(query=request.GET.get("q", ""))),
+        "searching": searching,
+        "filters_key": catalog_filters_key(form=form, facets=facets, searching=searching),
         # The page may be kept for everyone: nothing on it may come from the request
         # beyond the parameters that make the cache key (the language form's return URL).
         "language_next": _catalog_url(params),
@@ -159,21 +165,35 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        product = product_get_active(slug=slug)
+        product = product_get_active_cached(slug=slug)
     except Product.DoesNotExist:
         raise Http404
     available = product_available_counts(product_ids=[product.pk]).get(product.pk, 0)
     pictures = product_pictures(product=product)
+    stock = stock_status_for(product=product, available=available)
+    promise = purchase_promise_get()
+    tax_label = catalogue_price_tax_label()
+    quantity_max = max(1, min(product.max_per_order, available))
     context = {
         **product_seo_context(product=product, available=available, pictures=pictures),
         "product": product,
         "pictures": pictures,
-        "stock": stock_status_for(product=product, available=available),
+        "stock": stock,
         "form": CartAddForm(initial={"quantity": 1}),
-        "promise": purchase_promise_get(),
-        "activation_steps": product_activation_steps(product=product),
-        "quantity_max": max(1, min(product.max_per_order, available)),
-        "requirements": requirements_rows(text=product.system_requirements),
+        "promise": promise,
+        "tax_label": tax_label,
+        # Read by the template only when the page's text is not kept yet.
+        "activation_steps": lambda: product_activation_steps(product=product),
+        "quantity_max": quantity_max,
+        "requirements": lambda: requirements_rows(text=product.system_requirements),
+        "page_key": product_page_key(
+            product=product,
+            pictures=pictures,
+            stock=stock,
+            quantity_max=quantity_max,
+            promise=promise,
+            tax_label=tax_label,
+        ),
     }
     return render(request, "storefront/product_detail.html", context)
 

@@ -17,8 +17,8 @@ from django import template
 from pricing.services import (
     COUPON_SESSION_KEY,
     cart_quote,
+    catalogue_price_tax_label,
     price_tax_label,
-    shop_tax_settings_get,
 )
 
 register = template.Library()
@@ -26,7 +26,7 @@ register = template.Library()
 
 @register.simple_tag(name="price_tax_label")
 def price_tax_label_tag() -> str:
-    return price_tax_label(treatment="domestic") if shop_tax_settings_get().charges_vat else ""
+    return catalogue_price_tax_label()
 
 
 @register.filter

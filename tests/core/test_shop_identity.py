@@ -126,3 +126,26 @@ def test_the_owner_edits_the_identity_in_the_admin(client, staff_user):
         response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert shop_identity_get().legal_name == "Clé SAS"
+
+
+def test_a_page_reads_the_shared_identity_once_and_the_next_page_sees_a_change(
+    client, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from core.identity import SHOP_IDENTITY_CACHE_KEY
+    from tests.factories import ProductFactory, keys_create
+
+    product = ProductFactory(name="Windows 11 Pro", slug="windows-11-pro")
+    keys_create(product=product, count=2)
+    client.get(product.get_absolute_url())
+    with mock.patch.object(cache, "get", wraps=cache.get) as gets:
+        page = client.get(product.get_absolute_url()).content.decode()
+    # the header, the SEO data and the tax label all read it: one cache read
+    assert len([c for c in gets.call_args_list if c.args[0] == SHOP_IDENTITY_CACHE_KEY]) == 1
+    assert "Renamed Keys" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_identity_update(name="Renamed Keys")
+    assert "Renamed Keys" in client.get(product.get_absolute_url()).content.decode()

@@ -21,6 +21,14 @@ a ``{% live %}`` block, never in the cached text. ``{% live %}`` blocks must not
 a loop, and variables the cached text sets (``{% url ... as x %}``) are not set on the
 requests that use the stored text: a ``{% live %}`` block must not read them.
 
+``{% fragment "name" values... %}...{% endfragment %}`` works the same way for text that
+differs per row of the data (a product page's content, an order's entry in My Account):
+its key is ``core.fragments.fragment_key`` of the values named (which must hold
+everything the block shows: the view computes them, e.g. ``web.cards.product_page_key``),
+and it is kept in the bounded store of ``core.fragments``. A value that does not resolve
+is an error, never a key shared by every row. ``{% live %}`` blocks inside it may sit in
+a loop when they read nothing of the loop (``{% csrf_token %}``).
+
 Invalidation: the key holds the values themselves (the shop identity is a frozen
 dataclass, so a changed name, address or logo makes a new key in every process as soon
 as the shared identity cache is dropped, core.identity); templates only change with a
@@ -40,6 +48,8 @@ from django.template.context import Context
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+
+from core.fragments import fragment_get, fragment_key, fragment_set
 
 register = template.Library()
 
@@ -94,15 +104,17 @@ class ChromeNode(Node):
                 _store[key] = stored
         return stored
 
-    def render(self, context: Context) -> SafeString:
-        key = (
+    def _key(self, context: Context) -> tuple:
+        return (
             self.name,
             get_language(),
             get_script_prefix(),
             get_urlconf(),
             *(value.resolve(context) for value in self.values),
         )
-        texts, live = self._stored(context, key)
+
+    def render(self, context: Context) -> SafeString:
+        texts, live = self._stored(context, self._key(context))
         out = [texts[0]]
         for index, text in zip(live, texts[1:], strict=True):
             out.append(self.live[index].nodelist.render(context))
@@ -110,15 +122,47 @@ class ChromeNode(Node):
         return mark_safe("".join(out))
 
 
-@register.tag("chrome")
-def do_chrome(parser: Parser, token: Token) -> ChromeNode:
+class FragmentNode(ChromeNode):
+    """``{% fragment %}``: as ``{% chrome %}``, for text that differs per row of the data
+    (a product page): kept in the bounded store of core.fragments, under the key of
+    core.fragments.fragment_key with the values named in the tag."""
+
+    def _stored(self, context: Context, key: tuple) -> tuple[list[str], list[int]]:
+        stored = fragment_get(key)
+        if stored is None:
+            text = self.nodelist.render(context)
+            pieces = _MARKER_RE.split(text)
+            stored = (pieces[0::2], [int(index) for index in pieces[1::2]])
+            fragment_set(key, stored, size=len(text))
+        return stored  # type: ignore[return-value]
+
+    def _key(self, context: Context) -> tuple:
+        values = [value.resolve(context, ignore_failures=True) for value in self.values]
+        if any(value is None for value in values):
+            # a missing key would give every row the same key, so the first row's text
+            raise template.TemplateSyntaxError(
+                f"{{% fragment {self.name!r} %}}: a key value is missing"
+            )
+        return fragment_key(self.name, *values)
+
+
+def _block_parse(parser: Parser, token: Token, end: str) -> tuple[str, list, NodeList]:
     bits = token.split_contents()
     if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
-        raise template.TemplateSyntaxError('{% chrome "name" value ... %}')
-    nodelist = parser.parse(("endchrome",))
+        raise template.TemplateSyntaxError(f'{{% {bits[0]} "name" value ... %}}')
+    nodelist = parser.parse((end,))
     parser.delete_first_token()
-    values = [parser.compile_filter(bit) for bit in bits[2:]]
-    return ChromeNode(bits[1][1:-1], values, nodelist)
+    return bits[1][1:-1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist
+
+
+@register.tag("fragment")
+def do_fragment(parser: Parser, token: Token) -> FragmentNode:
+    return FragmentNode(*_block_parse(parser, token, "endfragment"))
+
+
+@register.tag("chrome")
+def do_chrome(parser: Parser, token: Token) -> ChromeNode:
+    return ChromeNode(*_block_parse(parser, token, "endchrome"))
 
 
 @register.tag("live")
