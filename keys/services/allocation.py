@@ -56,9 +56,12 @@ def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
     (a buyer who then loses the race gets an honest shortfall). Waiting happens in one
     fixed order, so two buyers cannot deadlock.
     SQLite: no row locks; ``BEGIN IMMEDIATE`` already serializes writers.
+
+    One key (the usual sale) needs no savepoint: a SKIP LOCKED read that comes back short
+    of one key locked nothing, so there is nothing to release before waiting.
     """
     lockable = connection.features.has_select_for_update_skip_locked
-    savepoint = transaction.savepoint() if lockable else None
+    savepoint = transaction.savepoint() if lockable and count > 1 else None
     first_batch = Subquery(key_batches_allocatable(product_id=product_id).values("pk")[:1])
     first = key_available_in_batch(product_id=product_id, batch_id=first_batch)
     if lockable:
@@ -69,12 +72,14 @@ def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
         found = _keys_take_fifo(
             product_id=product_id, count=count, lock="skip_locked" if lockable else None
         )
-    if savepoint is None:
+    if not lockable:
         return found
     if len(found) == count:
-        transaction.savepoint_commit(savepoint)
+        if savepoint is not None:
+            transaction.savepoint_commit(savepoint)
         return found
-    transaction.savepoint_rollback(savepoint)
+    if savepoint is not None:
+        transaction.savepoint_rollback(savepoint)
     return _keys_take_fifo(product_id=product_id, count=count, lock="wait")
 
 

@@ -174,3 +174,50 @@ def test_a_buyer_takes_the_next_batch_at_once_while_another_holds_the_oldest():
 
     assert outcome["result"].ok
     assert sorted(k.pk for k in outcome["result"].keys) == sorted(k.pk for k in new_keys)
+
+
+def test_a_one_key_buyer_waits_for_the_last_key_held_by_an_abandoned_attempt_and_gets_it():
+    """The usual sale (one key) runs without a savepoint: its SKIP LOCKED read found the
+    only key held, locked nothing, and waits for it; the key comes back and is sold."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    (key,) = keys_create(product=product, count=1)
+    line = order_line_new(product=product, quantity=1)
+    held = threading.Event()
+    outcome = {}
+
+    def abandoned_attempt():
+        try:
+            with transaction.atomic():
+                list(Key.objects.select_for_update().filter(pk=key.pk))
+                held.set()
+                threading.Event().wait(0.5)
+                transaction.set_rollback(True)
+        finally:
+            connections.close_all()
+
+    def buyer():
+        try:
+            held.wait(5)
+            with CaptureQueriesContext(connections["default"]) as queries:
+                outcome["result"] = key_allocate(order_line=line, quantity=1)
+            outcome["sql"] = [q["sql"] for q in queries.captured_queries]
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=abandoned_attempt), threading.Thread(target=buyer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome["result"].ok
+    assert [k.pk for k in outcome["result"].keys] == [key.pk]
+    sale = outcome["sql"][: outcome["sql"].index("COMMIT")]  # then the low-stock check
+    assert not [sql for sql in sale if "SAVEPOINT" in sql.upper()]
+    # it did find the key held first (SKIP LOCKED), then waited for it (no SKIP LOCKED)
+    locks = [sql for sql in sale if "FOR UPDATE" in sql and "keys_key" in sql]
+    assert any("SKIP LOCKED" in sql for sql in locks)
+    assert any("SKIP LOCKED" not in sql for sql in locks[1:])
