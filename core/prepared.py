@@ -219,4 +219,3 @@ class PreparedQuery(Generic[M]):
         queryset = self._queryset(using=using, values=values)
         sql, params = queryset.query.get_compiler(using=using).as_sql()
         return sql.replace("(%s)", "%s"), list(params)
-

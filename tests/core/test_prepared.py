@@ -9,7 +9,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from core.models import OutboundEmail, StaffAlert
-from core.prepared import Param, PreparedQuery
+from core.prepared import PreparedQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -113,4 +113,3 @@ def test_a_builder_that_leaves_a_parameter_out_of_the_statement_is_refused():
     )
     with pytest.raises(ValueError, match="each parameter must appear in the statement"):
         dropped.fetch()
-
