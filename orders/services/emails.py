@@ -16,12 +16,14 @@ from django.utils.translation import gettext as _
 from core.emails import email_render
 from core.models import OutboundEmail
 from core.outbox import RenderedEmail, outbox_enqueue, outbox_send
+from core.prepared import PreparedQuery
 from core.ratelimit import ratelimit_hit
 from keys.services import key_codes_for_order_email, key_views_record_email
 
 from ..conf import orders_setting
 from ..models import (
     Order,
+    OrderConsent,
     OrderEmail,
     OrderEmailKind,
     OrderEmailStatus,
@@ -179,6 +181,14 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     )
 
 
+# What the buyer agreed to at checkout, shown in every order email (core.prepared).
+CONSENTS_OF_ORDER: PreparedQuery[OrderConsent] = PreparedQuery(
+    name="orders.consents_of_order",
+    build=lambda *, order_id: OrderConsent.objects.filter(order_id=order_id),
+    params={"order_id": Order._meta.get_field("id")},
+)
+
+
 def _email_context(
     *, order: Order, kind: str, lines: list | None = None, keys: list | None = None
 ) -> dict[str, Any]:
@@ -191,7 +201,7 @@ def _email_context(
     context: dict[str, Any] = {
         "order": order,
         "kind": kind,
-        "consents": list(order.consents.all()),
+        "consents": CONSENTS_OF_ORDER.fetch(order_id=order.pk),
         "account_url": base + reverse("accounts:dashboard"),
         "tracking_url": base + reverse("orders:track"),
         "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),

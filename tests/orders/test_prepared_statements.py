@@ -9,6 +9,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core.identity import _IDENTITY_ROW
+from core.models import SHOP_IDENTITY_PK
+from invoices.services import INVOICE_OF_ORDER
 from keys.services.allocation import HELD_LOCKED, _first_batch_query
 from orders.models import OrderRisk, WebhookEvent
 from orders.selectors import _velocity_query
@@ -21,6 +24,7 @@ from orders.services._prepared import (
     order_lines_locked,
     order_locked_get,
 )
+from orders.services.emails import CONSENTS_OF_ORDER
 from tests.factories import keys_create, order_new
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +58,9 @@ def test_each_cached_statement_is_the_one_the_orm_builds(order):
         _same(LINES_LOCKED, order_id=order.pk)
         _same(EVENTS_DEFERRED, order_id=order.pk)
         _same(HELD_LOCKED, line_id=line.pk)
+        _same(CONSENTS_OF_ORDER, order_id=order.pk)
+        _same(INVOICE_OF_ORDER, order_id=order.pk)
+        _same(_IDENTITY_ROW, pk=SHOP_IDENTITY_PK)
         for count in (1, 3):
             for lock in (False, True):
                 query = _first_batch_query(count=count, lock=lock)
