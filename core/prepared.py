@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
@@ -36,22 +37,30 @@ class _Slot:
 
     name: str
     field: Field
+    save: bool = False  # a value written (get_db_prep_save), not compared
+
+
+def _slot_value(slot: _Slot, value: Any, connection: Any) -> Any:
+    if slot.save:
+        return slot.field.get_db_prep_save(value, connection)
+    return slot.field.get_db_prep_value(value, connection, prepared=False)
 
 
 class Param(Expression):
     """A value given when the statement runs, compiled as one ``%s``; ``field`` prepares
     it for the database (``get_db_prep_value``), as a lookup on that field would."""
 
-    def __init__(self, name: str, *, field: Field) -> None:
+    def __init__(self, name: str, *, field: Field, save: bool = False) -> None:
         super().__init__(output_field=field)
         self.name = name
         self.prep_field = field
+        self.save = save
 
     def __repr__(self) -> str:
         return f"Param({self.name!r})"
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return "%s", [_Slot(self.name, self.prep_field)]
+        return "%s", [_Slot(self.name, self.prep_field, self.save)]
 
 
 @dataclass(frozen=True)
@@ -142,9 +151,7 @@ class PreparedQuery(Generic[M]):
         if set(values) != set(self._params):
             raise TypeError(f"{self.name}: values for {sorted(self._params)}, got {sorted(values)}")
         return [
-            p.field.get_db_prep_value(values[p.name], connection, prepared=False)
-            if isinstance(p, _Slot)
-            else p
+            _slot_value(p, values[p.name], connection) if isinstance(p, _Slot) else p
             for p in compiled.params
         ]
 
@@ -219,3 +226,77 @@ class PreparedQuery(Generic[M]):
         queryset = self._queryset(using=using, values=values)
         sql, params = queryset.query.get_compiler(using=using).as_sql()
         return sql.replace("(%s)", "%s"), list(params)
+
+
+class PreparedUpdate:
+    """An ``UPDATE`` built by the ORM once per process and connection alias, as
+    ``queryset.update(**values)`` builds it: ``build(**params)`` returns the queryset and
+    the values to write, :class:`Param` placeholders where they change between runs
+    (``save=True``: prepared as a field's value is for writing). Like ``update()``, it
+    sends no signal; :meth:`run` returns the number of rows changed."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
+        params: Mapping[str, Field],
+    ) -> None:
+        self.name = name
+        self._build = build
+        self._params = dict(params)
+        self._compiled: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+    def __repr__(self) -> str:
+        return f"PreparedUpdate({self.name!r})"
+
+    def run(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> int:
+        connection = connections[using]
+        sql, params = self._bound(using=using, values=values)
+        with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def _bound(self, *, using: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        if set(values) != set(self._params):
+            raise TypeError(f"{self.name}: values for {sorted(self._params)}, got {sorted(values)}")
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            placeholders = {
+                name: Param(name, field=field, save=True) for name, field in self._params.items()
+            }
+            sql, params = self._sql(using=using, values=placeholders)
+            found = {p.name for p in params if isinstance(p, _Slot)}
+            if found != set(self._params):
+                raise ValueError(
+                    f"{self.name}: each parameter must appear in the statement "
+                    f"({sorted(self._params)}, found {sorted(found)})"
+                )
+            compiled = self._compiled[using] = (sql, tuple(params))
+        connection = connections[using]
+        sql, params = compiled
+        bound = [_slot_value(p, values[p.name], connection) if isinstance(p, _Slot) else p
+                 for p in params]  # fmt: skip
+        return sql, bound
+
+    def _sql(self, *, using: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        queryset, changes = self._build(**values)
+        query = queryset.using(using).query.chain(UpdateQuery)
+        query.add_update_values(changes)
+        query.annotations = {}
+        sql, params = query.get_compiler(using=using).as_sql()
+        return sql, list(params)
+
+    def sql_with_params(
+        self, *, using: str = DEFAULT_DB_ALIAS, **values: Any
+    ) -> tuple[str, list[Any]]:
+        """The cached statement with these values bound (``(%s)`` written ``%s``)."""
+        sql, params = self._bound(using=using, values=values)
+        return sql.replace("(%s)", "%s"), params
+
+    def orm_sql_with_params(
+        self, *, using: str = DEFAULT_DB_ALIAS, **values: Any
+    ) -> tuple[str, list[Any]]:
+        """What ``queryset.update(...)`` builds from these values now."""
+        sql, params = self._sql(using=using, values=values)
+        return sql.replace("(%s)", "%s"), params

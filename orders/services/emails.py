@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from core.emails import email_render
 from core.models import OutboundEmail
 from core.outbox import RenderedEmail, outbox_enqueue, outbox_send
-from core.prepared import PreparedQuery
+from core.prepared import PreparedQuery, PreparedUpdate
 from core.ratelimit import ratelimit_hit
 from keys.services import key_codes_for_order_email, key_views_record_email
 
@@ -142,6 +142,20 @@ def order_email_render(*, message):
     )
 
 
+# The key email's sent mark, one per paid order (core.prepared).
+_EMAIL_MARK_SENT = PreparedUpdate(
+    name="orders.email_mark_sent",
+    build=lambda *, pk, attempts, sent_at: (
+        OrderEmail.objects.filter(pk=pk),
+        {"status": OrderEmailStatus.SENT, "attempts": attempts, "last_error": "",
+         "sent_at": sent_at},
+    ),
+    params={"pk": OrderEmail._meta.get_field("id"),
+            "attempts": OrderEmail._meta.get_field("attempts"),
+            "sent_at": OrderEmail._meta.get_field("sent_at")},
+)  # fmt: skip
+
+
 def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
     """Told by the outbox (in its transaction) what became of an order email."""
     email = (getattr(message, "prefetched", None) or {}).get("email")
@@ -150,9 +164,7 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
         # one UPDATE, which locks it as select_for_update would.
         email.status, email.attempts = OrderEmailStatus.SENT, message.attempts
         email.sent_at, email.last_error = message.sent_at, ""
-        OrderEmail.objects.filter(pk=email.pk).update(
-            status=email.status, attempts=email.attempts, last_error="", sent_at=email.sent_at
-        )
+        _EMAIL_MARK_SENT.run(pk=email.pk, attempts=email.attempts, sent_at=email.sent_at)
     else:
         email = (
             OrderEmail.objects.select_for_update(of=("self",))

@@ -113,3 +113,22 @@ def test_a_builder_that_leaves_a_parameter_out_of_the_statement_is_refused():
     )
     with pytest.raises(ValueError, match="each parameter must appear in the statement"):
         dropped.fetch()
+
+
+def test_a_prepared_update_is_the_orms_update_and_changes_the_rows_it_names():
+    from core.outbox import _MARK_SENT
+
+    now = timezone.now()
+    assert _MARK_SENT.sql_with_params(pk=5, sent_at=now) == _MARK_SENT.orm_sql_with_params(
+        pk=5, sent_at=now
+    )
+    leased = {"status": "sending", "attempts": 1, "lease_until": timezone.now()}
+    message, other = _message(**leased), _message(status="pending")
+    assert _MARK_SENT.run(pk=message.pk, sent_at=now) == 1
+    message.refresh_from_db()
+    assert (message.status, message.sent_at, message.lease_until) == ("sent", now, None)
+    assert _MARK_SENT.run(pk=message.pk, sent_at=now) == 0  # already sent: not again
+    other.refresh_from_db()
+    assert other.status == "pending"
+    with pytest.raises(TypeError):
+        _MARK_SENT.run(pk=message.pk)

@@ -24,7 +24,7 @@ from orders.services._prepared import (
     order_lines_locked,
     order_locked_get,
 )
-from orders.services.emails import CONSENTS_OF_ORDER
+from orders.services.emails import _EMAIL_MARK_SENT, CONSENTS_OF_ORDER
 from tests.factories import keys_create, order_new
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +61,7 @@ def test_each_cached_statement_is_the_one_the_orm_builds(order):
         _same(CONSENTS_OF_ORDER, order_id=order.pk)
         _same(INVOICE_OF_ORDER, order_id=order.pk)
         _same(_IDENTITY_ROW, pk=SHOP_IDENTITY_PK)
+        _same(_EMAIL_MARK_SENT, pk=3, attempts=2, sent_at=timezone.now())
         for count in (1, 3):
             for lock in (False, True):
                 query = _first_batch_query(count=count, lock=lock)
