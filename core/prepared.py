@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Expression, Field, Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import (  # type: ignore[attr-defined]  # not in django-stubs
+    get_related_populators,  # what ModelIterable calls for the objects of select_related
+)
 from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
@@ -68,7 +70,6 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]  # constants, and _Slot where a value goes
     for_update: bool
-    compiler: Any
     col_count: int
     converters: dict[int, Any]
     # model instances (None for values())
@@ -77,6 +78,20 @@ class _Compiled:
     init_list: list[str]
     populators: list[Any]
     annotation_col_map: dict[str, int]
+
+
+def _converted(rows: Any, *, converters: dict[int, Any], connection: Any) -> list[list[Any]]:
+    """``SQLCompiler.apply_converters`` with the running thread's connection (a compiler
+    belongs to the connection, so the thread, that built the statement)."""
+    found = []
+    for row in map(list, rows):
+        for pos, (convs, expression) in converters.items():
+            value = row[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            row[pos] = value
+        found.append(row)
+    return found
 
 
 class PreparedQuery(Generic[M]):
@@ -90,7 +105,7 @@ class PreparedQuery(Generic[M]):
     """
 
     def __init__(
-        self, *, name: str, build: Callable[..., QuerySet[M]], params: Mapping[str, Field]
+        self, *, name: str, build: Callable[..., QuerySet[M, Any]], params: Mapping[str, Field]
     ) -> None:
         self.name = name
         self._build = build
@@ -142,7 +157,7 @@ class PreparedQuery(Generic[M]):
         if len(rows) and len(rows[0]) > compiled.col_count:  # ordering columns, extra select
             rows = [row[: compiled.col_count] for row in rows]
         if compiled.converters:
-            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+            rows = _converted(rows, converters=compiled.converters, connection=connection)
         return compiled, rows
 
     def _params_bind(
@@ -157,7 +172,7 @@ class PreparedQuery(Generic[M]):
 
     # --- building ------------------------------------------------------------------------
 
-    def _queryset(self, *, using: str, values: Mapping[str, Any] | None) -> QuerySet[M]:
+    def _queryset(self, *, using: str, values: Mapping[str, Any] | None) -> QuerySet[M, Any]:
         if values is None:
             values = {name: Param(name, field=field) for name, field in self._params.items()}
         return self._build(**values).using(using)
@@ -191,7 +206,6 @@ class PreparedQuery(Generic[M]):
             sql=sql,
             params=tuple(params),
             for_update=bool(queryset.query.select_for_update),
-            compiler=compiler,
             col_count=compiler.col_count,
             converters=compiler.get_converters(fields),
             model=model,
@@ -274,14 +288,14 @@ class PreparedUpdate:
                 )
             compiled = self._compiled[using] = (sql, tuple(params))
         connection = connections[using]
-        sql, params = compiled
+        sql, slots = compiled
         bound = [_slot_value(p, values[p.name], connection) if isinstance(p, _Slot) else p
-                 for p in params]  # fmt: skip
+                 for p in slots]  # fmt: skip
         return sql, bound
 
     def _sql(self, *, using: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         queryset, changes = self._build(**values)
-        query = queryset.using(using).query.chain(UpdateQuery)
+        query = cast(UpdateQuery, queryset.using(using).query.chain(UpdateQuery))
         query.add_update_values(changes)
         query.annotations = {}
         sql, params = query.get_compiler(using=using).as_sql()

@@ -333,7 +333,7 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
     row: tuple[Any, ...] = ()
     if labels or first_check:
         query = _velocity_query(labels=labels, first_check=first_check)
-        values = {"pk": order.pk, "since": since, "email": order.email,
+        values: dict[str, Any] = {"pk": order.pk, "since": since, "email": order.email,
                   "ip": order.purchase_ip, "card": card}  # fmt: skip
         found = query.fetch_values(**{name: values[name] for name in query.param_names})
         row = found[0] if found else ()
@@ -350,7 +350,7 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
     return FraudVerdict(hold=bool(reasons), reasons=reasons)
 
 
-_VELOCITY_PARAMS = {
+_VELOCITY_PARAMS: dict[str, Any] = {
     "pk": Order._meta.get_field("id"),
     "since": Order._meta.get_field("paid_at"),
     "email": Order._meta.get_field("email"),
@@ -388,13 +388,15 @@ def velocity_queryset(
     email: Any = None,
     ip: Any = None,
     card: Any = None,
-) -> QuerySet[Order]:
+) -> QuerySet[Order, Any]:
     """One row: the count of the other recent paid orders per rule in ``labels`` (email,
     IP, card), then (``first_check``) whether the email paid for any order before."""
     others = Order.objects.exclude(pk=pk).filter(status__in=VELOCITY_STATES)
     # UPPER(email) = UPPER(%s): the case-insensitive match the (upper(email), paid_at)
     # index serves (the iexact lookup's own SQL is LIKE on SQLite)
-    same_email = Exact(Upper("email"), Upper(email if isinstance(email, Param) else Value(email)))
+    same_email: Exact[str] = Exact(
+        Upper("email"), Upper(email if isinstance(email, Param) else Value(email))
+    )
     conditions = {
         "email": same_email,
         "IP": Q(purchase_ip=ip),
