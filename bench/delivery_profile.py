@@ -7,7 +7,8 @@ enqueue) as the worker would run them, with a real SMTP server (aiosmtpd, in its
 process) and the Stripe stand-in answering the risk lookup. For each step it counts the
 SQL statements (``CaptureQueriesContext``) and the CPU time of this process
 (``time.process_time``), and prints the per-order figures; ``--profile web|worker``
-writes a cProfile of that step (``--profile-out``).
+writes a cProfile of that step (``--profile-out``); ``--no-pdf`` attaches fixed bytes
+instead of drawing the invoice PDF (``bench/invoice_pdf.py`` measures that alone).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/keystore_bench \\
     .venv/bin/python bench/delivery_profile.py [--orders 200]
