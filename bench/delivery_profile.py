@@ -7,7 +7,8 @@ enqueue) as the worker would run them, with a real SMTP server (aiosmtpd, in its
 process) and the Stripe stand-in answering the risk lookup. For each step it counts the
 SQL statements (``CaptureQueriesContext``) and the CPU time of this process
 (``time.process_time``), and prints the per-order figures; ``--profile web|worker``
-writes a cProfile of that step (``--profile-out``).
+writes a cProfile of that step (``--profile-out``); ``--no-pdf`` attaches fixed bytes
+instead of drawing the invoice PDF (``bench/invoice_pdf.py`` measures that alone).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/keystore_bench \\
     .venv/bin/python bench/delivery_profile.py [--orders 200]
@@ -39,6 +40,12 @@ def main() -> None:
     parser.add_argument("--profile", choices=["web", "worker", ""], default="")
     parser.add_argument("--profile-out", default="var/delivery.prof")
     parser.add_argument("--show-queries", action="store_true", help="print one order's SQL")
+    parser.add_argument(
+        "--no-pdf",
+        action="store_true",
+        help="attach fixed bytes instead of drawing the invoice PDF (bench/invoice_pdf.py "
+        "measures the PDF alone): the rest of the worker's path, invoice issued as usual",
+    )
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -91,6 +98,10 @@ def run(args, *, stripe_url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    if args.no_pdf:
+        import invoices.delivery
+
+        invoices.delivery.document_pdf = lambda *, document: b"%PDF-1.4 bench stub\n"
     wait_http(stripe_url + "/", timeout=30)
     _orders, payloads = bench_seed(total=args.warmup + args.orders, stripe_url=stripe_url)
     steps = measure(
@@ -112,7 +123,8 @@ def run(args, *, stripe_url: str) -> None:
         f"RESULT name=delivery_profile orders={n} web_queries={totals['web'][0] / n:.1f} "
         f"worker_queries={totals['worker'][0] / n:.1f} "
         f"web_cpu_ms={1000 * totals['web'][1] / n:.2f} "
-        f"worker_cpu_ms={1000 * totals['worker'][1] / n:.2f}",
+        f"worker_cpu_ms={1000 * totals['worker'][1] / n:.2f}"
+        f"{' pdf=stub' if args.no_pdf else ''}",
         flush=True,
     )
 

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 
 from .brand import CleanLogo
 from .models import SHOP_IDENTITY_PK, ShopIdentity
+from .prepared import PreparedQuery
 
 SHOP_IDENTITY_CACHE_KEY = "core:shop-identity:v1"
 SHOP_IDENTITY_CACHE_SECONDS = 3600
@@ -93,7 +94,17 @@ def _identity_build(record: ShopIdentity | None) -> Identity:
 
 def shop_identity_record_get() -> ShopIdentity | None:
     """The stored row, uncached (the admin and the deploy check read this)."""
-    return ShopIdentity.objects.filter(pk=SHOP_IDENTITY_PK).first()
+    found = _IDENTITY_ROW.fetch(pk=SHOP_IDENTITY_PK)
+    return found[0] if found else None
+
+
+# Read inside every invoice's issue (uncached there: the snapshot is a legal record), so
+# its statement is built by the ORM once per process (core.prepared).
+_IDENTITY_ROW: PreparedQuery[ShopIdentity] = PreparedQuery(
+    name="core.shop_identity_row",
+    build=lambda *, pk: ShopIdentity.objects.filter(pk=pk).order_by(),
+    params={"pk": ShopIdentity._meta.get_field("id")},
+)
 
 
 # Inside a request (ShopIdentityPerRequestMiddleware): the identity read for it, so that

@@ -44,6 +44,7 @@ from .conf import int_setting_get
 from .identity import shop_identity_get
 from .models import OutboundEmail, StaffAlert
 from .models import OutboundEmailStatus as Status
+from .prepared import PreparedUpdate
 from .retry import retry_backoff, transaction_require_none
 from .task_slots import TaskSlot
 
@@ -335,16 +336,24 @@ def _smtp_drop(backend) -> None:
     _smtp_local.backend = None
 
 
+# Every message's sent mark: built by the ORM once per process (core.prepared).
+_MARK_SENT = PreparedUpdate(
+    name="core.outbox_mark_sent",
+    build=lambda *, pk, sent_at: (
+        OutboundEmail.objects.filter(pk=pk).exclude(status=Status.SENT),
+        {"status": Status.SENT, "sent_at": sent_at, "lease_until": None, "last_error": ""},
+    ),
+    params={"pk": OutboundEmail._meta.get_field("id"),
+            "sent_at": OutboundEmail._meta.get_field("sent_at")},
+)  # fmt: skip
+
+
 def _accepted(*, message: OutboundEmail, facts: dict[str, Any]) -> str:
     now = timezone.now()
     with transaction.atomic():
         # One UPDATE both locks the row and marks it; 0 rows: another worker took over an
         # expired lease and won.
-        won = (
-            OutboundEmail.objects.filter(pk=message.pk)
-            .exclude(status=Status.SENT)
-            .update(status=Status.SENT, sent_at=now, lease_until=None, last_error="")
-        )
+        won = _MARK_SENT.run(pk=message.pk, sent_at=now)
         if not won:
             return "done"
         row = message

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from core.identity import Identity, shop_identity_get
 from core.money import currency_precision, money_quantize
+from core.prepared import PreparedQuery
 from core.shop_clock import shop_time_zone
 from orders.models import Order, OrderEvent, OrderEventKind, OrderLine, Refund, RefundStatus
 from orders.services import order_event_add, order_event_build
@@ -265,6 +266,15 @@ def invoice_issue(*, order_id: Any) -> Invoice | None:
     return invoice
 
 
+# The existing invoice of an order (at most one: invoice_one_per_order), asked by every
+# paid order's delivery: its statement is built by the ORM once per process.
+INVOICE_OF_ORDER: PreparedQuery[Invoice] = PreparedQuery(
+    name="invoices.invoice_of_order",
+    build=lambda *, order_id: Invoice.objects.filter(order_id=order_id).order_by()[:1],
+    params={"order_id": Invoice._meta.get_field("order").target_field},
+)
+
+
 def invoice_issue_locked(
     *,
     order: Order,
@@ -277,9 +287,9 @@ def invoice_issue_locked(
     writes the invoice. ``lines``: the order's lines if the caller read them; the
     "issued" event is appended to ``events`` when given (the caller inserts it), else
     written here."""
-    existing = Invoice.objects.filter(order=order).first()
-    if existing is not None:
-        return existing
+    found = INVOICE_OF_ORDER.fetch(order_id=order.pk)
+    if found:
+        return found[0]
     if order.paid_at is None or order.status not in INVOICEABLE:
         return None
     identity = shop_identity_get(use_cache=False)

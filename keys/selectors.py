@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
@@ -38,13 +39,14 @@ def key_allocatable(*, product_id: int) -> QuerySet[Key]:
     ).order_by("batch__received_at", "batch_id", "id")
 
 
-def key_batches_allocatable(*, product_id: int) -> QuerySet[KeyBatch]:
+def key_batches_allocatable(*, product_id: Any, today: Any = None) -> QuerySet[KeyBatch]:
     """The product's sellable batches that still hold an available key, FIFO (oldest
     received first, then oldest batch). Allocation takes keys batch by batch in this
     order, so it never sorts the product's whole stock (``key_allocatable`` does: a
     product with 200,000 keys on the shelf paid 212 ms per sale for that sort). The stock
-    probe is one step on the partial index of available keys (product, batch, id)."""
-    today = timezone.localdate()
+    probe is one step on the partial index of available keys (product, batch, id).
+    ``today``: the local date (default), or a placeholder (``core.prepared.Param``)."""
+    today = timezone.localdate() if today is None else today
     in_stock = Key.objects.filter(
         product_id=product_id, batch_id=OuterRef("pk"), status=KeyStatus.AVAILABLE
     )
@@ -56,7 +58,7 @@ def key_batches_allocatable(*, product_id: int) -> QuerySet[KeyBatch]:
     ).order_by("received_at", "id")
 
 
-def key_available_in_batch(*, product_id: int, batch_id: int | Subquery) -> QuerySet[Key]:
+def key_available_in_batch(*, product_id: Any, batch_id: int | Subquery) -> QuerySet[Key]:
     """The batch's available keys, oldest first: read in index order from the partial
     index of available keys (product, batch, id), no sort."""
     return Key.objects.filter(

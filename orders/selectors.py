@@ -7,13 +7,28 @@ from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, Func, IntegerField, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Upper
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.selectors import user_verified_emails
+from core.prepared import Param, PreparedQuery
 from core.versioned_cache import versioned_cache_get
 from keys.models import KeyView
 from keys.selectors import keys_for_order, keys_for_orders
@@ -304,45 +319,96 @@ def fraud_check(*, order: Order, risk: OrderRisk | None = None) -> FraudVerdict:
     if risk_level == "elevated" and rules.hold_on_elevated_risk:
         reasons.append("payment risk level elevated")
 
-    others = Order.objects.exclude(pk=order.pk).filter(status__in=VELOCITY_STATES)
     since = timezone.now() - timedelta(minutes=rules.velocity_window_minutes)
-    checks = {
-        "email": (Q(email__iexact=order.email), rules.velocity_max_per_email),
-        "IP": (Q(purchase_ip=order.purchase_ip) if order.purchase_ip else None, rules.velocity_max_per_ip),
-        "card": (Q(risk__card_fingerprint=card) if card else None, rules.velocity_max_per_card),
-    }  # fmt: skip
-    recent = others.filter(paid_at__gte=since)
-    # One indexed count per rule ((upper(email), paid_at), (purchase_ip, paid_at), card):
-    # each reads only that customer's recent orders, however busy the shop is. They run
-    # as scalar subqueries of one statement (one round trip), each keeping its own index.
-    subqueries = {
-        f"velocity_{label}": _count_subquery(recent.filter(cond))
-        for label, (cond, limit) in checks.items()
-        if cond is not None and limit
-    }
+    limits = {"email": rules.velocity_max_per_email,
+              "IP": rules.velocity_max_per_ip if order.purchase_ip else 0,
+              "card": rules.velocity_max_per_card if card else 0}  # fmt: skip
+    labels = tuple(label for label, limit in limits.items() if limit)
     threshold = rules.first_order_amount_threshold
     first_check = threshold is not None and order.total > threshold
-    if first_check:
-        subqueries["velocity_earlier"] = Exists(others.filter(email__iexact=order.email))
-    # annotate + values by name: the same SELECT as values(**subqueries), whose row type
-    # the stubs cannot know (a TypedDict without keys)
-    row: dict[str, Any] = (
-        Order.objects.filter(pk=order.pk).annotate(**subqueries).values(*subqueries).first()
-        if subqueries
-        else None
-    ) or {}
-    if first_check and not row.get("velocity_earlier"):
+    # One indexed count per rule ((upper(email), paid_at), (purchase_ip, paid_at), card):
+    # each reads only that customer's recent orders, however busy the shop is. They run
+    # as scalar subqueries of one statement (one round trip), each keeping its own index;
+    # the statement is built by the ORM once per process and shape of the rules.
+    row: tuple[Any, ...] = ()
+    if labels or first_check:
+        query = _velocity_query(labels=labels, first_check=first_check)
+        values: dict[str, Any] = {"pk": order.pk, "since": since, "email": order.email,
+                  "ip": order.purchase_ip, "card": card}  # fmt: skip
+        found = query.fetch_values(**{name: values[name] for name in query.param_names})
+        row = found[0] if found else ()
+    named = dict(zip((*labels, *(("earlier",) if first_check else ())), row, strict=False))
+    if first_check and not named.get("earlier"):
         reasons.append(f"first order above {threshold} {order.currency}")
-    counts: dict[str, int] = {
-        label: row[f"velocity_{label}"] for label in checks if f"velocity_{label}" in row
-    }
-    for label, count in counts.items():
-        if count >= checks[label][1]:
+    for label in labels:
+        count = named.get(label, 0)
+        if count >= limits[label]:
             reasons.append(
                 f"{count + 1} paid orders from the same {label} within "
                 f"{rules.velocity_window_minutes} minutes"
             )
     return FraudVerdict(hold=bool(reasons), reasons=reasons)
+
+
+_VELOCITY_PARAMS: dict[str, Any] = {
+    "pk": Order._meta.get_field("id"),
+    "since": Order._meta.get_field("paid_at"),
+    "email": Order._meta.get_field("email"),
+    "ip": Order._meta.get_field("purchase_ip"),
+    "card": OrderRisk._meta.get_field("card_fingerprint"),
+}
+_VELOCITY_QUERIES: dict[tuple[tuple[str, ...], bool], PreparedQuery] = {}
+
+
+def _velocity_query(*, labels: tuple[str, ...], first_check: bool) -> PreparedQuery:
+    """The velocity statement for these rules (counts by ``labels``, then whether the
+    customer paid before when ``first_check``), prepared once per process and shape."""
+    key = (labels, first_check)
+    query = _VELOCITY_QUERIES.get(key)
+    if query is None:
+        needed = {"pk"} | ({"since"} if labels else set())
+        needed |= {"email"} if "email" in labels or first_check else set()
+        needed |= {"ip"} if "IP" in labels else set()
+        needed |= {"card"} if "card" in labels else set()
+        query = PreparedQuery(
+            name=f"orders.fraud_velocity:{','.join(labels)}:{first_check}",
+            build=partial(velocity_queryset, labels=labels, first_check=first_check),
+            params={name: field for name, field in _VELOCITY_PARAMS.items() if name in needed},
+        )
+        _VELOCITY_QUERIES[key] = query
+    return query
+
+
+def velocity_queryset(
+    *,
+    labels: tuple[str, ...],
+    first_check: bool,
+    pk: Any,
+    since: Any = None,
+    email: Any = None,
+    ip: Any = None,
+    card: Any = None,
+) -> QuerySet[Order, Any]:
+    """One row: the count of the other recent paid orders per rule in ``labels`` (email,
+    IP, card), then (``first_check``) whether the email paid for any order before."""
+    others = Order.objects.exclude(pk=pk).filter(status__in=VELOCITY_STATES)
+    # UPPER(email) = UPPER(%s): the case-insensitive match the (upper(email), paid_at)
+    # index serves (the iexact lookup's own SQL is LIKE on SQLite)
+    same_email: Exact[str] = Exact(
+        Upper("email"), Upper(email if isinstance(email, Param) else Value(email))
+    )
+    conditions = {
+        "email": same_email,
+        "IP": Q(purchase_ip=ip),
+        "card": Q(risk__card_fingerprint=card),
+    }
+    recent = others.filter(paid_at__gte=since) if labels else others
+    columns: dict[str, Any] = {
+        f"velocity_{label}": _count_subquery(recent.filter(conditions[label])) for label in labels
+    }
+    if first_check:
+        columns["velocity_earlier"] = Exists(others.filter(same_email))
+    return Order.objects.filter(pk=pk).annotate(**columns).values_list(*columns).order_by()[:1]
 
 
 def _count_subquery(qs: QuerySet) -> Subquery:

@@ -8,12 +8,16 @@ LOCKED``) plus the constraints on Key; on SQLite writers are serialized by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
+from django.utils import timezone
 
-from ..models import Key
+from core.prepared import PreparedQuery
+
+from ..models import Key, KeyBatch
 from ..selectors import key_available_in_batch, key_batches_allocatable
 from .locking import order_line_lock
 from .stock_schedule import stock_check_on_commit
@@ -56,26 +60,73 @@ def _keys_lock_sellable(*, product_id: int, count: int) -> list[Key]:
     (a buyer who then loses the race gets an honest shortfall). Waiting happens in one
     fixed order, so two buyers cannot deadlock.
     SQLite: no row locks; ``BEGIN IMMEDIATE`` already serializes writers.
+
+    One key (the usual sale) needs no savepoint: a SKIP LOCKED read that comes back short
+    of one key locked nothing, so there is nothing to release before waiting.
     """
     lockable = connection.features.has_select_for_update_skip_locked
-    savepoint = transaction.savepoint() if lockable else None
-    first_batch = Subquery(key_batches_allocatable(product_id=product_id).values("pk")[:1])
-    first = key_available_in_batch(product_id=product_id, batch_id=first_batch)
-    if lockable:
-        first = first.select_for_update(skip_locked=True, of=("self",))
-    found = list(first[:count])
+    savepoint = transaction.savepoint() if lockable and count > 1 else None
+    found = _first_batch_query(count=count, lock=lockable).fetch(
+        product_id=product_id, today=timezone.localdate()
+    )
     if len(found) < count:
         # the first batch ran short or its keys are held by other buyers: the next batches
         found = _keys_take_fifo(
             product_id=product_id, count=count, lock="skip_locked" if lockable else None
         )
-    if savepoint is None:
+    if not lockable:
         return found
     if len(found) == count:
-        transaction.savepoint_commit(savepoint)
+        if savepoint is not None:
+            transaction.savepoint_commit(savepoint)
         return found
-    transaction.savepoint_rollback(savepoint)
+    if savepoint is not None:
+        transaction.savepoint_rollback(savepoint)
     return _keys_take_fifo(product_id=product_id, count=count, lock="wait")
+
+
+def _first_batch_keys(*, count: int, lock: bool, product_id: Any, today: Any) -> QuerySet[Key]:
+    """Up to ``count`` available keys of the product's first sellable batch (FIFO), the
+    batch found by a subquery of the same statement; ``lock``: ``FOR UPDATE SKIP LOCKED``."""
+    first_batch = Subquery(
+        key_batches_allocatable(product_id=product_id, today=today).values("pk")[:1]
+    )
+    first = key_available_in_batch(product_id=product_id, batch_id=first_batch)
+    if lock:
+        first = first.select_for_update(skip_locked=True, of=("self",))
+    return first[:count]
+
+
+_PRODUCT_PK = Key._meta.get_field("product").target_field
+# The usual sale's statement, built by the ORM once per process for each number of keys
+# (core.prepared; the count is the statement's LIMIT). Larger counts are built per call.
+_FIRST_BATCH_QUERIES: dict[tuple[int, bool], PreparedQuery[Key]] = {}
+_FIRST_BATCH_QUERIES_KEPT = 16
+
+
+def _first_batch_query(*, count: int, lock: bool) -> PreparedQuery[Key]:
+    query = _FIRST_BATCH_QUERIES.get((count, lock))
+    if query is None:
+        query = PreparedQuery(
+            name=f"keys.first_batch_keys:{count}:{lock}",
+            build=partial(_first_batch_keys, count=count, lock=lock),
+            params={"product_id": _PRODUCT_PK, "today": KeyBatch._meta.get_field("expires_on")},
+        )
+        if count <= _FIRST_BATCH_QUERIES_KEPT:
+            _FIRST_BATCH_QUERIES[(count, lock)] = query
+    return query
+
+
+# Keys an order line holds (reserved or delivered), locked, oldest first.
+HELD_LOCKED: PreparedQuery[Key] = PreparedQuery(
+    name="keys.held_locked",
+    build=lambda *, line_id: (
+        Key.objects.select_for_update()
+        .filter(order_line_id=line_id, status__in=HELD_STATUSES)
+        .order_by("id")
+    ),
+    params={"line_id": Key._meta.get_field("order_line").target_field},
+)
 
 
 def _keys_take_fifo(
@@ -120,11 +171,7 @@ def key_allocate(
     # savepoint of its own; an error rolls the caller back, a shortfall changes nothing).
     with transaction.atomic(savepoint=not line_locked):
         line = order_line if line_locked else order_line_lock(pk=order_line.pk)
-        held = list(
-            Key.objects.select_for_update()
-            .filter(order_line=line, status__in=HELD_STATUSES)
-            .order_by("id")
-        )
+        held = HELD_LOCKED.fetch(line_id=line.pk)
         missing = quantity - len(held)
         fresh: list[Key] = []
         if missing > 0:

@@ -26,6 +26,7 @@ from ..models import (
 )
 from ..selectors import fraud_check
 from ._common import _staff_alert
+from ._prepared import order_lines_locked, order_locked_get
 from .emails import _order_email_create, _order_email_enqueue
 from .fraud import _keys_reserve, _order_risk_facts_fetch
 from .payment import order_card_country_record
@@ -63,9 +64,13 @@ def order_deliver(*, order_id: Any, paid_now: Order | None = None) -> DeliveryOu
     facts = _order_risk_facts_fetch(order=order, risk=risk) if order.status == S.PAID else None
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        # Every writer of an order's risk row holds the order's lock: no race on creating it.
-        existing = OrderRisk.objects.select_for_update().filter(order=order).first()
+        locked = order_locked_get(pk=order_id, with_risk=True)
+        if locked is None:
+            raise Order.DoesNotExist(f"no order {order_id}")
+        order = locked
+        # Every writer of an order's risk row holds the order's lock: no race on creating
+        # it, and it is read with the order (one statement; see _prepared.ORDER_LOCKED_WITH_RISK).
+        existing: OrderRisk | None = getattr(order, "risk", None)
         risk_new = existing is None
         risk = OrderRisk(order=order) if existing is None else existing
         risk_fields: list[str] = []
@@ -142,9 +147,7 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     ``events`` (order events of this run not written yet) go in with the delivery's own."""
     events = [] if events is None else events
     shortfall: dict[int, int] = {}
-    lines = list(
-        order.lines.select_for_update(of=("self",)).select_related("product").order_by("id")
-    )
+    lines = order_lines_locked(order=order)
     # One line is all or nothing by itself (key_allocate changes nothing when short);
     # several are together: a shortfall on one undoes the keys the others got.
     savepoint = transaction.savepoint() if len(lines) > 1 else None

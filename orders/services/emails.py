@@ -16,12 +16,14 @@ from django.utils.translation import gettext as _
 from core.emails import email_render
 from core.models import OutboundEmail
 from core.outbox import RenderedEmail, outbox_enqueue, outbox_send
+from core.prepared import PreparedQuery, PreparedUpdate
 from core.ratelimit import ratelimit_hit
 from keys.services import key_codes_for_order_email, key_views_record_email
 
 from ..conf import orders_setting
 from ..models import (
     Order,
+    OrderConsent,
     OrderEmail,
     OrderEmailKind,
     OrderEmailStatus,
@@ -140,6 +142,20 @@ def order_email_render(*, message):
     )
 
 
+# The key email's sent mark, one per paid order (core.prepared).
+_EMAIL_MARK_SENT = PreparedUpdate(
+    name="orders.email_mark_sent",
+    build=lambda *, pk, attempts, sent_at: (
+        OrderEmail.objects.filter(pk=pk),
+        {"status": OrderEmailStatus.SENT, "attempts": attempts, "last_error": "",
+         "sent_at": sent_at},
+    ),
+    params={"pk": OrderEmail._meta.get_field("id"),
+            "attempts": OrderEmail._meta.get_field("attempts"),
+            "sent_at": OrderEmail._meta.get_field("sent_at")},
+)  # fmt: skip
+
+
 def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> None:
     """Told by the outbox (in its transaction) what became of an order email."""
     email = (getattr(message, "prefetched", None) or {}).get("email")
@@ -148,9 +164,7 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
         # one UPDATE, which locks it as select_for_update would.
         email.status, email.attempts = OrderEmailStatus.SENT, message.attempts
         email.sent_at, email.last_error = message.sent_at, ""
-        OrderEmail.objects.filter(pk=email.pk).update(
-            status=email.status, attempts=email.attempts, last_error="", sent_at=email.sent_at
-        )
+        _EMAIL_MARK_SENT.run(pk=email.pk, attempts=email.attempts, sent_at=email.sent_at)
     else:
         email = (
             OrderEmail.objects.select_for_update(of=("self",))
@@ -179,6 +193,14 @@ def order_email_outbox_hook(*, message, event: str, facts: dict[str, Any]) -> No
     )
 
 
+# What the buyer agreed to at checkout, shown in every order email (core.prepared).
+CONSENTS_OF_ORDER: PreparedQuery[OrderConsent] = PreparedQuery(
+    name="orders.consents_of_order",
+    build=lambda *, order_id: OrderConsent.objects.filter(order_id=order_id),
+    params={"order_id": Order._meta.get_field("id")},
+)
+
+
 def _email_context(
     *, order: Order, kind: str, lines: list | None = None, keys: list | None = None
 ) -> dict[str, Any]:
@@ -191,7 +213,7 @@ def _email_context(
     context: dict[str, Any] = {
         "order": order,
         "kind": kind,
-        "consents": list(order.consents.all()),
+        "consents": CONSENTS_OF_ORDER.fetch(order_id=order.pk),
         "account_url": base + reverse("accounts:dashboard"),
         "tracking_url": base + reverse("orders:track"),
         "order_url": base + reverse("orders:detail", kwargs={"number": order.number}),

@@ -20,10 +20,9 @@ from ..models import (
     Order,
     OrderEventKind,
     OrderRisk,
-    WebhookEvent,
-    WebhookEventStatus,
 )
 from ._common import _staff_alert
+from ._prepared import EVENTS_DEFERRED
 from .errors import OrderError
 from .transitions import PAID_STATES, UNPAID_STATES, S, _order_transition_locked, order_event_add
 
@@ -158,9 +157,7 @@ def order_payment_confirm(
             also_save=also_save,
         )
         hooks_run_on_commit(registry=order_paid_hooks, order_id=str(order.pk))
-        replay = WebhookEvent.objects.filter(
-            order=order, status=WebhookEventStatus.DEFERRED
-        ).exists()
+        replay = bool(EVENTS_DEFERRED.fetch_values(order_id=order.pk))
         _delivery_schedule(
             order=order, replay_deferred=replay, facts_given=bool(risk_level or card_fingerprint)
         )

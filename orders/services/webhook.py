@@ -28,6 +28,7 @@ from ..models import (
     WebhookEvent,
     WebhookEventStatus,
 )
+from ._prepared import EVENT_LOCKED, order_locked_get
 from .payment import order_payment_confirm
 from .refunds import EXTERNAL_REFUND_REASON, refund_gateway_update
 from .transitions import PAID_STATES, S, order_event_add, order_transition
@@ -175,7 +176,10 @@ def webhook_event_enqueue(*, event: WebhookEvent) -> str:
 def webhook_event_process(*, event_pk: int, replay: bool = False) -> str:
     """Process a stored event exactly once (row lock on the event); returns its new status."""
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        found = EVENT_LOCKED.fetch(pk=event_pk)
+        if not found:
+            raise WebhookEvent.DoesNotExist(f"no webhook event {event_pk}")
+        event = found[0]
         if _webhook_shape_problem(event.payload):  # stored rejected on receipt; never dispatched
             return event.status
         if not event.type.startswith("charge.dispute."):
@@ -259,7 +263,9 @@ def _order_for_object(obj: dict, *, lock: bool = False) -> Order | None:
     metadata = obj.get("metadata") or {}
     order_id = metadata.get("order_id") or obj.get("client_reference_id")
     if order_id:
-        order = orders.filter(pk=_uuid_or_none(order_id)).first()
+        pk = _uuid_or_none(order_id)
+        # the usual case, a paid session naming its order: the statement prepared once
+        order = order_locked_get(pk=pk) if lock and pk else orders.filter(pk=pk).first()
         if order is not None:
             return order
     if obj.get("object") == "checkout.session" and obj.get("id"):

@@ -93,12 +93,14 @@ def test_mixed_quantities_sell_whole_orders_only_and_never_turn_away_a_buyer_who
     assert left < min(refused)  # nobody was refused while their quantity was still in stock
 
 
-def allocate_while_another_holds(*, held, line, quantity, hold_until_served):
+def allocate_while_another_holds(*, held, line, quantity, hold_until_served, statements=None):
     """``key_allocate`` for ``line`` in one thread while another transaction holds the
     ``held`` keys locked (a buyer still paying). The holder lets go after 0.5 s, rolled back
     (e.g. its payment check failed), or, with ``hold_until_served``, only once the buyer
-    has its answer (so the buyer cannot have waited for it). Returns the buyer's result."""
+    has its answer (so the buyer cannot have waited for it). Returns the buyer's result;
+    the SQL it ran goes into ``statements`` when given."""
     from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
 
     holding, served = threading.Event(), threading.Event()
     outcome = {}
@@ -119,7 +121,10 @@ def allocate_while_another_holds(*, held, line, quantity, hold_until_served):
     def buyer():
         try:
             holding.wait(5)
-            outcome["result"] = key_allocate(order_line=line, quantity=quantity)
+            with CaptureQueriesContext(connections["default"]) as queries:
+                outcome["result"] = key_allocate(order_line=line, quantity=quantity)
+            if statements is not None:
+                statements.extend(q["sql"] for q in queries.captured_queries)
         finally:
             served.set()
             connections.close_all()
@@ -168,3 +173,25 @@ def test_a_buyer_takes_the_next_batch_at_once_while_another_holds_the_oldest():
 
     assert result.ok
     assert sorted(k.pk for k in result.keys) == sorted(k.pk for k in new_keys)
+
+
+def test_a_one_key_buyer_waits_for_the_last_key_held_by_an_abandoned_attempt_and_gets_it():
+    """The usual sale (one key) runs without a savepoint: its SKIP LOCKED read found the
+    only key held, locked nothing, and waits for it; the key comes back and is sold."""
+    product = ProductFactory(key_format="", low_stock_threshold=0)
+    (key,) = keys_create(product=product, count=1)
+    line = order_line_new(product=product, quantity=1)
+    statements: list[str] = []
+
+    result = allocate_while_another_holds(
+        held=[key], line=line, quantity=1, hold_until_served=False, statements=statements
+    )
+
+    assert result.ok
+    assert [k.pk for k in result.keys] == [key.pk]
+    sale = statements[: statements.index("COMMIT")]  # then the low-stock check
+    assert not [sql for sql in sale if "SAVEPOINT" in sql.upper()]
+    # it did find the key held first (SKIP LOCKED), then waited for it (no SKIP LOCKED)
+    locks = [sql for sql in sale if "FOR UPDATE" in sql and "keys_key" in sql]
+    assert any("SKIP LOCKED" in sql for sql in locks)
+    assert any("SKIP LOCKED" not in sql for sql in locks[1:])

@@ -128,6 +128,37 @@ def test_velocity_per_email_holds_the_order_over_the_limit(stocked):
     assert statuses == ["delivered", "delivered", "on_hold"]
 
 
+def test_velocity_per_email_counts_the_same_address_whatever_its_case(stocked):
+    FraudSettings.objects.update_or_create(
+        id=1, defaults={"velocity_max_per_email": 2, "velocity_max_per_card": 100}
+    )
+    keys_create(product=stocked, count=3)
+    spellings = ["fast_1@example.com", "Fast_1@Example.com", "FAST_1@EXAMPLE.COM"]
+    statuses = [
+        _pay(order_new(product=stocked, email=email, ip=f"192.0.2.{i}")).status
+        for i, email in enumerate(spellings)
+    ]
+    assert statuses == ["delivered", "delivered", "on_hold"]
+    # "_" is no wildcard: another address that "_" would match is another customer
+    keys_create(product=stocked, count=3)
+    for i in range(2):
+        _pay(order_new(product=stocked, email="slowxb@example.com", ip=f"192.0.2.{10 + i}"))
+    other = _pay(order_new(product=stocked, email="slow_b@example.com", ip="192.0.2.20"))
+    assert other.status == OrderStatus.DELIVERED, other.risk.hold_reasons
+
+
+def test_velocity_per_ip_holds_the_order_over_the_limit(stocked):
+    FraudSettings.objects.update_or_create(id=1, defaults={"velocity_max_per_ip": 2})
+    keys_create(product=stocked, count=3)
+    statuses = [
+        _pay(order_new(product=stocked, email=f"buyer{i}@example.com", ip="203.0.113.7")).status
+        for i in range(3)
+    ]
+    assert statuses == ["delivered", "delivered", "on_hold"]
+    held = Order.objects.get(email="buyer2@example.com")
+    assert held.risk.hold_reasons == ["3 paid orders from the same IP within 60 minutes"]
+
+
 def test_velocity_per_card_fingerprint(stocked):
     FraudSettings.objects.update_or_create(id=1, defaults={"velocity_max_per_card": 1})
     first = _pay(order_new(product=stocked, email="a@example.com", ip="192.0.2.1"))

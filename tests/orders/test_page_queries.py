@@ -5,8 +5,10 @@ rows; here a few rows against ten times as many)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -195,7 +197,10 @@ def test_the_order_list_rows_keep_djangos_action_checkbox(staff_client, stocked)
 
 @pytest.fixture
 def manager_client(client, db):
-    """A signed-in Manager (the staff role, not a superuser: permissions are read)."""
+    """A signed-in Manager (the staff role, not a superuser: permissions are read). The
+    role is synced first: a transactional test on the same worker may have flushed the
+    groups the migration made."""
+    import_module("accounts.migrations.0003_staff_roles").roles_sync(django_apps)
     user = UserFactory(email="manager@example.com", is_staff=True)
     user.groups.add(Group.objects.get(name="Manager"))
     return staff_login(client=client, user=user)

@@ -1,5 +1,6 @@
 """The real stripe library against the local stand-in: sessions, retries, success page, refunds."""
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -143,3 +144,44 @@ def test_a_timed_out_refund_is_retried_with_the_same_key_and_refunds_once(
     assert len(calls) == 2 and len({c.idempotency_key for c in calls}) == 1
     assert len(stripe_on.refunds) == 1
     assert refund.status == "succeeded"
+
+
+def _risk_lookup(stripe_order, stocked):
+    from orders.gateways import StripeGateway
+
+    order = stripe_order(product=stocked, risk_level="elevated", fingerprint="fp_proxy")
+    return StripeGateway().risk_get(order=order)
+
+
+def test_a_proxy_named_by_the_environment_is_still_used_for_stripe_calls(
+    stocked, stripe_order, monkeypatch
+):
+    from orders import gateways
+
+    monkeypatch.setattr(gateways, "_stripe_local", threading.local())
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens: refused
+    monkeypatch.setenv("NO_PROXY", "")
+    with pytest.raises(gateways.GatewayError):
+        _risk_lookup(stripe_order, stocked)
+    monkeypatch.setattr(gateways, "_stripe_local", threading.local())
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the stand-in's host: straight there
+    facts = _risk_lookup(stripe_order, stocked)
+    assert (facts.risk_level, facts.card_fingerprint) == ("elevated", "fp_proxy")
+
+
+def test_the_risk_lookup_reads_the_environment_once_per_client_not_per_call(
+    stocked, stripe_order, monkeypatch
+):
+    import requests
+
+    from orders import gateways
+
+    monkeypatch.setattr(gateways, "_stripe_local", threading.local())
+    reads = []
+    real = requests.utils.get_environ_proxies
+    monkeypatch.setattr(
+        requests.utils, "get_environ_proxies", lambda *a, **k: reads.append(a) or real(*a, **k)
+    )
+    for _ in range(3):
+        assert _risk_lookup(stripe_order, stocked).risk_level == "elevated"
+    assert len(reads) == 1
