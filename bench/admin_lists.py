@@ -43,7 +43,6 @@ import json
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 
@@ -51,7 +50,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.pages_settings")
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("DB_CONN_MAX_AGE", "60")
 
-from common import ROOT, django_ready  # noqa: E402 (sets up sys.path)
+from common import django_ready, small_size_counts  # noqa: E402 (sets up sys.path)
 from pages import admin_rows_seed, popular_seed, preset_ensure, products_seed  # noqa: E402
 
 MANAGER_EMAIL = "admin-lists-manager@bench.invalid"
@@ -147,16 +146,11 @@ def queries_count(*, lists: dict[str, str]) -> dict[str, int]:
 
 def small_counts(*, database_url: str, lists: str) -> dict[str, int]:
     """The query counts at the small size, measured in ``<name>_small`` by a child process."""
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    small_url = database_url.replace(f"/{name}", f"/{name}_small", 1)
-    out = subprocess.run(
-        [sys.executable, __file__, "--count-only", "--products", str(SMALL["products"]),
-         "--rows", str(SMALL["rows"]), "--lists", lists],
-        env={**os.environ, "DATABASE_URL": small_url}, capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise SystemExit(f"small-size run failed:\n{out.stdout}\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return small_size_counts(
+        database_url=database_url,
+        script=__file__,
+        args=["--products", str(SMALL["products"]), "--rows", str(SMALL["rows"]), "--lists", lists],
+    )
 
 
 def main() -> None:

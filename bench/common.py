@@ -84,3 +84,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def small_size_counts(*, database_url: str, script: str, args: list[str]) -> dict[str, int]:
+    """Query counts at the small size: ``script --count-only *args`` run by a child process
+    in ``<name>_small`` (its own database beside the full-size one); the child prints them
+    as JSON on its last line."""
+    import json
+    import subprocess
+
+    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    small_url = database_url.replace(f"/{name}", f"/{name}_small", 1)
+    out = subprocess.run(
+        [sys.executable, script, "--count-only", *args],
+        env={**os.environ, "DATABASE_URL": small_url}, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"small-size run failed:\n{out.stdout}\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -50,7 +50,7 @@ import time
 import urllib.request
 from decimal import Decimal
 
-from common import ROOT, django_ready, free_port  # noqa: E402 (sets up sys.path)
+from common import ROOT, django_ready, free_port, small_size_counts  # noqa: E402 (sets up sys.path)
 
 SKU = "PG-"
 CUSTOMER_EMAIL = "pages-customer@bench.invalid"
@@ -583,17 +583,12 @@ def server_start(*, database_url: str, workers: int, extra_env: dict) -> tuple:
 
 def small_counts(*, database_url: str) -> dict[str, int]:
     """The query counts at the small size, measured in ``<name>_small`` by a child process."""
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    small_url = database_url.replace(f"/{name}", f"/{name}_small", 1)
-    out = subprocess.run(
-        [sys.executable, __file__, "--count-only", "--products", str(SMALL["products"]),
-         "--orders", str(SMALL["orders"]), "--customer-orders", str(SMALL["customer_orders"])],
-        env={**os.environ, "DATABASE_URL": small_url}, capture_output=True, text=True,
-        cwd=ROOT,
+    return small_size_counts(
+        database_url=database_url,
+        script=__file__,
+        args=["--products", str(SMALL["products"]), "--orders", str(SMALL["orders"]),
+              "--customer-orders", str(SMALL["customer_orders"])],
     )  # fmt: skip
-    if out.returncode != 0:
-        raise SystemExit(f"small-size run failed:\n{out.stdout}\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
