@@ -403,9 +403,10 @@ def pages_get() -> dict[str, dict]:
     }
 
 
-def clients_get() -> dict:
-    """A signed-in Django test client per role (sessions stored in the database, so the
-    same cookies work against gunicorn)."""
+def clients_get(*, staff: bool = True) -> dict:
+    """A Django test client per role: a visitor, one with an item in the cart, the
+    signed-in customer and (``staff``) a signed-in manager (sessions stored in the
+    database, so the same cookies work against gunicorn)."""
     from django.test import Client
 
     from accounts.models import User
@@ -419,8 +420,10 @@ def clients_get() -> dict:
     session.get("/cart/")  # consume the "in your cart" message
     customer = Client()
     customer.force_login(User.objects.get(email=CUSTOMER_EMAIL))
-    staff = staff_login(client=Client(), user=User.objects.get(email=STAFF_EMAIL))
-    return {"visitor": Client(), "session": session, "customer": customer, "staff": staff}
+    clients = {"visitor": Client(), "session": session, "customer": customer}
+    if staff:
+        clients["staff"] = staff_login(client=Client(), user=User.objects.get(email=STAFF_EMAIL))
+    return clients
 
 
 def queries_count() -> dict[str, int]:

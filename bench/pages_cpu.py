@@ -42,8 +42,7 @@ os.environ.setdefault("DB_CONN_MAX_AGE", "60")
 
 from common import django_ready  # noqa: E402 (sets up sys.path)
 from pages import (  # noqa: E402
-    CUSTOMER_EMAIL,
-    SKU,
+    clients_get,
     customer_seed,
     popular_seed,
     preset_ensure,
@@ -62,24 +61,6 @@ def pages_get() -> dict[str, dict]:
     }
     pages["claims"] = {"path": "/claims/", "as": "customer"}
     return pages
-
-
-def clients_get() -> dict:
-    """A client per role: a visitor without a session, one with an item in the cart, the
-    signed-in customer."""
-    from django.test import Client
-
-    from accounts.models import User
-    from catalog.models import Product
-
-    session = Client()
-    product = Product.objects.filter(sku__startswith=SKU).order_by("pk")[7]
-    response = session.post(f"/products/{product.slug}/add/", {"quantity": 1})
-    assert response.status_code == 302, response.status_code
-    session.get("/cart/")  # consume the "in your cart" message
-    customer = Client()
-    customer.force_login(User.objects.get(email=CUSTOMER_EMAIL))
-    return {"visitor": Client(), "session": session, "customer": customer}
 
 
 def cpu_ms(*, client, path: str, requests: int) -> float:
@@ -127,7 +108,7 @@ def main() -> None:
     popular_seed(batches=4, per_batch=50)
     customer_seed(orders=args.customer_orders)
 
-    clients = clients_get()
+    clients = clients_get(staff=False)
     pages = pages_get()
     bare = clients["visitor"]
     if args.profile:
