@@ -4,10 +4,6 @@ cache would serve a session another process changed). Signing out ends the sessi
 both places: the old cookie no longer opens My Account."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,8 +11,7 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from tests.factories import UserFactory
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.settings_probe import settings_run
 
 READ_ENGINE = (
     "import json, django; django.setup(); from django.conf import settings; "
@@ -24,21 +19,8 @@ READ_ENGINE = (
 )
 
 
-def session_engine_with(**overrides: str) -> str:
-    env = {
-        "PATH": os.environ["PATH"],
-        "KEYSTORE_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        **overrides,
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", READ_ENGINE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def session_engine_with(**environ: str) -> str:
+    done = settings_run(code=READ_ENGINE, **environ)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -3,15 +3,13 @@
 contradictory configuration stops the process with a message naming the variables."""
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import settings_probe
+
 PG_URL = "postgres://postgres@127.0.0.1:5432/keystore_pool_settings"
 
 READ_SETTINGS = (
@@ -23,16 +21,7 @@ READ_SETTINGS = (
 
 
 def settings_run(*, code: str = READ_SETTINGS, **overrides: str) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": os.environ["PATH"],
-        "KEYSTORE_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": PG_URL,
-        **overrides,
-    }
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return settings_probe.settings_run(code=code, **{"DATABASE_URL": PG_URL, **overrides})
 
 
 def test_pool_size_turns_on_djangos_pool_without_persistent_connections():
