@@ -44,7 +44,7 @@ from .conf import int_setting_get
 from .identity import shop_identity_get
 from .models import OutboundEmail, StaffAlert
 from .models import OutboundEmailStatus as Status
-from .prepared import PreparedUpdate
+from .prepared import PreparedUpdate, row_insert
 from .retry import retry_backoff, transaction_require_none
 from .task_slots import TaskSlot
 
@@ -199,13 +199,16 @@ def outbox_enqueue(
     if lease:
         lease_until = timezone.now() + timedelta(seconds=outbox_setting("OUTBOX_LEASE_SECONDS"))
         fields.update(status=Status.SENDING, attempts=1, lease_until=lease_until)
-        return OutboundEmail.objects.create(**fields)  # a clash raises: the key was not new
+        leased = OutboundEmail(**fields)
+        row_insert(obj=leased)  # a clash raises: the key was not new
+        return leased
     existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            message = OutboundEmail.objects.create(**fields)
+            message = OutboundEmail(**fields)
+            row_insert(obj=message)
     except IntegrityError:  # the same step ran concurrently: its message stands
         return OutboundEmail.objects.get(idempotency_key=idempotency_key)
     if schedule:

@@ -18,12 +18,13 @@ statement fails there rather than running stale SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
 from django.db.models import Expression, Field, Model, QuerySet
+from django.db.models.base import ModelState
 from django.db.models.query import (  # type: ignore[attr-defined]  # not in django-stubs
     get_related_populators,  # what ModelIterable calls for the objects of select_related
 )
@@ -314,3 +315,213 @@ class PreparedUpdate:
         """What ``queryset.update(...)`` builds from these values now."""
         sql, params = self._sql(using=using, values=values)
         return sql.replace("(%s)", "%s"), params
+
+
+# --- one row written as Model.save() writes it ----------------------------------------------
+#
+# ``obj.save(update_fields=...)`` and ``obj.save(force_insert=True)`` go through the whole
+# save machinery (signals, the manager, a fresh query and compiler) for every row; on the
+# paid-order path that costs more CPU than the statements. ``row_update`` / ``row_insert``
+# write the same row with the same statement, which the ORM builds once per process per
+# model and field list, and fall back to ``save()`` wherever that would not be the same:
+# a model with pre_save/post_save receivers, a model whose ``save()`` override is not
+# declared plain for that kind of write (``plain_save_for``), multi-table inheritance, a
+# database without ``INSERT ... RETURNING``, or a value that is an expression.
+
+_WRITE_KINDS = frozenset({"insert", "update"})
+
+
+def _plain_save(model: type[Model], *, kind: str) -> bool:
+    """Whether ``model.save()`` adds nothing to a write of this kind but the statement."""
+    from django.db.models.signals import post_save, pre_save
+
+    if model.save is not Model.save and kind not in getattr(model, "plain_save_for", ()):
+        return False
+    meta = model._meta
+    if meta.parents or meta.proxy or meta.order_with_respect_to:
+        return False
+    return not (pre_save.has_listeners(model) or post_save.has_listeners(model))
+
+
+_ROW_UPDATES: dict[
+    tuple[type[Model], frozenset[str]], tuple[PreparedUpdate, tuple[Field, ...]]
+] = {}
+
+
+def _row_update_prepared(
+    model: type[Model], names: frozenset[str]
+) -> tuple[PreparedUpdate, tuple[Field, ...]]:
+    found = _ROW_UPDATES.get((model, names))
+    if found is None:
+        meta = model._meta
+        named = {cast(Field, meta.get_field(name)) for name in names}
+        # in the model's order, as save() writes them
+        fields = tuple(f for f in meta.concrete_fields if f in named)
+        if len(fields) != len(named) or any(f.primary_key or f.generated for f in fields):
+            raise ValueError(
+                f"{meta.label}: {sorted(names)} cannot all be written by update_fields"
+            )
+
+        def build(**values: Any) -> tuple[QuerySet[Any], dict[str, Any]]:
+            pk = values.pop("__pk__")
+            return model._base_manager.filter(pk=pk), {f.name: values[f.attname] for f in fields}
+
+        prepared = PreparedUpdate(
+            name=f"row_update:{meta.label}:{','.join(f.name for f in fields)}",
+            build=build,
+            params={"__pk__": meta.pk, **{f.attname: f for f in fields}},
+        )
+        found = _ROW_UPDATES[(model, names)] = (prepared, fields)
+    return found
+
+
+def row_update(*, obj: Model, fields: Iterable[str]) -> None:
+    """``obj.save(update_fields=fields)``: the same UPDATE of the row, built once per
+    process for this model and field list (``pre_save`` of each field applied, as save()
+    applies it); raises ``DatabaseError`` when no row changed, as save() does."""
+    model, names = type(obj), frozenset(fields)
+    if obj._state.adding or obj.pk is None or not _plain_save(model, kind="update"):
+        obj.save(update_fields=names)
+        return
+    prepared, model_fields = _row_update_prepared(model, names)
+    values = {f.attname: f.pre_save(obj, False) for f in model_fields}
+    if any(hasattr(value, "resolve_expression") for value in values.values()):
+        obj.save(update_fields=names)  # F() and other expressions: the ORM writes those
+        return
+    using = obj._state.db or router.db_for_write(model, instance=obj)
+    if prepared.run(using=using, __pk__=obj.pk, **values) == 0:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.db = using
+
+
+def row_update_sql_with_params(*, obj: Model, fields: Iterable[str]) -> tuple[str, list[Any]]:
+    """The cached UPDATE of :func:`row_update` for ``obj`` and what the ORM builds now, as
+    (cached, orm) pairs of (sql, params) (for the tests)."""
+    prepared, model_fields = _row_update_prepared(type(obj), frozenset(fields))
+    values = {f.attname: getattr(obj, f.attname) for f in model_fields}
+    return (
+        prepared.sql_with_params(__pk__=obj.pk, **values),  # type: ignore[return-value]
+        prepared.orm_sql_with_params(__pk__=obj.pk, **values),
+    )
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    sql: str
+    params: tuple[Any, ...]  # constants, and _Slot where a value goes
+    fields: tuple[Field, ...]
+    returning: tuple[Field, ...]
+    converters: dict[int, Any]
+
+
+_ROW_INSERTS: dict[tuple[type[Model], str, bool], _CompiledInsert] = {}
+
+
+def _insert_fields(model: type[Model], *, pk_set: bool) -> tuple[Field, ...]:
+    meta = model._meta
+    return tuple(
+        f
+        for f in meta.local_concrete_fields
+        if not f.generated and (pk_set or f is not meta.auto_field)
+    )
+
+
+def _insert_query(model: type[Model], *, fields: tuple[Field, ...], row: Model, raw: bool) -> Any:
+    from django.db.models.sql import InsertQuery
+
+    query = InsertQuery(model)
+    query.insert_values(list(fields), [row], raw=raw)
+    return query
+
+
+def _row_insert_compiled(model: type[Model], *, using: str, pk_set: bool) -> _CompiledInsert:
+    key = (model, using, pk_set)
+    found = _ROW_INSERTS.get(key)
+    if found is None:
+        fields = _insert_fields(model, pk_set=pk_set)
+        returning = tuple(model._meta.db_returning_fields)
+        # A row whose every value is a placeholder, read as it is (raw: no pre_save, which
+        # runs on the real row at each insert)
+        template = model.__new__(model)
+        template._state = ModelState()
+        for field in fields:
+            setattr(template, field.attname, Param(field.attname, field=field, save=True))
+        compiler = _insert_query(model, fields=fields, row=template, raw=True).get_compiler(
+            using=using
+        )
+        compiler.returning_fields = list(returning)
+        statements = compiler.as_sql()
+        if len(statements) != 1:
+            raise ValueError(f"{model._meta.label}: an insert of one row is one statement")
+        sql, params = statements[0]
+        cols = [field.get_col(model._meta.db_table) for field in returning]
+        found = _ROW_INSERTS[key] = _CompiledInsert(
+            sql=sql,
+            params=tuple(params),
+            fields=fields,
+            returning=returning,
+            converters=compiler.get_converters(cols) if returning else {},
+        )
+    return found
+
+
+def row_insert(*, obj: Model) -> None:
+    """``obj.save(force_insert=True)``: the same INSERT (its ``RETURNING`` columns set on
+    ``obj``), built once per process for this model."""
+    model = type(obj)
+    using = obj._state.db or router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    if not (
+        _plain_save(model, kind="insert") and connection.features.can_return_columns_from_insert
+    ):
+        obj.save(force_insert=True)
+        return
+    # what save() checks first: no unsaved related object, foreign keys taken from them
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    meta = model._meta
+    pk_val = obj._get_pk_val(meta)
+    if pk_val is None:
+        pk_val = meta.pk.get_pk_value_on_save(obj)
+        setattr(obj, meta.pk.attname, pk_val)
+    compiled = _row_insert_compiled(model, using=using, pk_set=pk_val is not None)
+    values = {f.attname: f.pre_save(obj, True) for f in compiled.fields}
+    if any(hasattr(value, "resolve_expression") for value in values.values()):
+        obj.save(force_insert=True)  # a database default or another expression
+        return
+    params = [
+        _slot_value(p, values[p.name], connection) if isinstance(p, _Slot) else p
+        for p in compiled.params
+    ]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        if compiled.returning:
+            rows = [cursor.fetchone()]
+    if compiled.returning:
+        if compiled.converters:
+            rows = _converted(rows, converters=compiled.converters, connection=connection)
+        for value, field in zip(rows[0], compiled.returning, strict=True):
+            setattr(obj, field.attname, value)
+    obj._state.adding = False
+    obj._state.db = using
+
+
+def row_insert_sql_with_params(
+    *, obj: Model
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The cached INSERT of :func:`row_insert` with ``obj``'s values bound, and the one the
+    ORM builds for ``obj`` now (for the tests; ``pre_save`` is not applied to either)."""
+    model = type(obj)
+    using = obj._state.db or router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    pk_set = obj.pk is not None
+    compiled = _row_insert_compiled(model, using=using, pk_set=pk_set)
+    cached = [
+        _slot_value(p, getattr(obj, p.name), connection) if isinstance(p, _Slot) else p
+        for p in compiled.params
+    ]
+    compiler = _insert_query(model, fields=compiled.fields, row=obj, raw=True).get_compiler(
+        using=using
+    )
+    compiler.returning_fields = list(compiled.returning)
+    orm_sql, orm_params = compiler.as_sql()[0]
+    return (compiled.sql, cached), (orm_sql, list(orm_params))

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 from django.db import models, transaction
 
+from .prepared import row_insert, row_update
+
 M = TypeVar("M", bound=models.Model)
 
 
@@ -114,15 +116,15 @@ class StateMachine:
             setattr(locked, name, value)
         if from_status == str(to_status) and same_status_ok:
             if fields:
-                locked.save(update_fields=sorted(set(fields)))
+                row_update(obj=locked, fields=fields)
             return False
         self.check(from_status=from_status, to_status=to_status, label=label)
         setattr(locked, self.field, to_status)
-        locked.save(update_fields=sorted({self.field, *fields}))
+        row_update(obj=locked, fields=[self.field, *fields])
         if event is not None:
             row = event(from_status, str(to_status))
             if events is None:
-                row.save()
+                row_insert(obj=row)
             else:
                 events.append(row)
         return True

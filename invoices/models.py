@@ -55,6 +55,10 @@ class IssuedDocument(models.Model):
     def __str__(self) -> str:
         return self.display_number
 
+    # save() below only refuses changes to an issued document: a new one may be inserted
+    # without it (core.prepared.row_insert); an update always goes through save()
+    plain_save_for = frozenset({"insert"})
+
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise ImmutableDocumentError(f"{self.display_number} is issued: it cannot change")

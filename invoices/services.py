@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from core.identity import Identity, shop_identity_get
 from core.money import currency_precision, money_quantize
-from core.prepared import PreparedQuery
+from core.prepared import PreparedQuery, row_insert
 from core.shop_clock import shop_time_zone
 from orders.models import Order, OrderEvent, OrderEventKind, OrderLine, Refund, RefundStatus
 from orders.services import order_event_add, order_event_build
@@ -311,7 +311,7 @@ def invoice_issue_locked(
     number = document_number_take(series=series)
     display = document_display_number(series=series, number=number)
     snapshot["number"] = display
-    invoice = Invoice.objects.create(
+    invoice = Invoice(
         series=series,
         number=number,
         display_number=display,
@@ -327,11 +327,12 @@ def invoice_issue_locked(
         gross_total=order.total,
         snapshot=snapshot,
     )
+    row_insert(obj=invoice)
     event = order_event_build(
         order=order, kind=OrderEventKind.INVOICE, reason=f"invoice {display} issued"
     )
     if events is None:
-        event.save(force_insert=True)
+        row_insert(obj=event)
     else:
         events.append(event)
     logger.info("invoice %s issued for order %s", display, order.number)

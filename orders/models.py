@@ -194,6 +194,10 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    # save() below only adds defaults to a new order: an update of named fields may be
+    # written without it (core.prepared.row_update)
+    plain_save_for = frozenset({"update"})
+
     def save(self, *args, **kwargs) -> None:
         # An order written without a tax breakdown (an import, a hand-made row) is untaxed
         # and undiscounted: net = total, subtotal = total. Checkout always sets them.

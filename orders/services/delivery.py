@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.prepared import row_insert, row_update
 from keys.services import key_allocate
 from policies.selectors import preset_active_get
 
@@ -137,9 +138,9 @@ def _delivery_hooks_run(
 
 def _risk_save(*, risk: OrderRisk, new: bool, fields: list[str]) -> None:
     if new:
-        risk.save(force_insert=True)
+        row_insert(obj=risk)
     elif fields:
-        risk.save(update_fields=list(dict.fromkeys(fields)))
+        row_update(obj=risk, fields=fields)
 
 
 def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None) -> DeliveryOutcome:
@@ -177,7 +178,8 @@ def _order_keys_deliver(*, order: Order, events: list[OrderEvent] | None = None)
     )
     # Delivered happens once, in this transaction: its email row cannot exist yet, nor its
     # outbox message, which is created leased to this worker: it sends it right after commit.
-    email = OrderEmail.objects.create(order=order, kind=OrderEmailKind.DELIVERY)
+    email = OrderEmail(order=order, kind=OrderEmailKind.DELIVERY)
+    row_insert(obj=email)
     message = _order_email_enqueue(email=email, schedule=False, lease=True)
     # The last lock (the invoice series row, held by every delivery until its commit): only
     # the invoice and the order events are written after it.

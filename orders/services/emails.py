@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from core.emails import email_render
 from core.models import OutboundEmail
 from core.outbox import RenderedEmail, outbox_enqueue, outbox_send
-from core.prepared import PreparedQuery, PreparedUpdate
+from core.prepared import PreparedQuery, PreparedUpdate, row_insert
 from core.ratelimit import ratelimit_hit
 from keys.services import key_codes_for_order_email, key_views_record_email
 
@@ -45,11 +45,12 @@ def _order_email_create(
         existing = OrderEmail.objects.filter(order=order, kind=kind).first()
         if existing is not None:
             return existing if existing.status != OrderEmailStatus.SENT else None
-    email = OrderEmail.objects.create(
+    email = OrderEmail(
         order=order,
         kind=kind,
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
+    row_insert(obj=email)
     if enqueue:
         _order_email_enqueue(email=email, schedule=schedule)
     return email

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from core.money import money_to_minor_units
+from core.prepared import row_update
 
 from .. import tasks
 from ..gateways import gateway_get, test_card_country, test_card_fingerprint, test_card_outcome
@@ -144,7 +145,7 @@ def order_payment_confirm(
                 risk.card_fingerprint = card_fingerprint
                 fields.append("card_fingerprint")
             if fields:
-                risk.save(update_fields=fields)
+                row_update(obj=risk, fields=fields)
         also_save: tuple[str, ...] = ()
         if payment_id and order.gateway_payment_id != payment_id:
             order.gateway_payment_id = payment_id

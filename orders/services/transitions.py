@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import transaction
 from django.utils import timezone
 
+from core.prepared import row_insert
 from core.statemachine import TransitionNotAllowed
 from pricing.services import coupon_redemption_redeem, coupon_redemption_release
 from webhooks.services import webhook_event_emit
@@ -66,7 +67,7 @@ def order_event_add(
     event = order_event_build(
         order=order, kind=kind, reason=reason, actor=actor, from_status=from_status, data=data
     )
-    event.save(force_insert=True)
+    row_insert(obj=event)
     return event
 
 

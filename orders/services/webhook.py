@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.money import money_from_minor_units
+from core.prepared import row_insert, row_update
 
 from .. import tasks
 from ..conf import orders_setting
@@ -148,9 +149,9 @@ def stripe_webhook_receive(*, raw_body: bytes, signature: str, received_at: date
     try:
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():
-                row.save(force_insert=True)
+                row_insert(obj=row)
         else:
-            row.save(force_insert=True)
+            row_insert(obj=row)
     except IntegrityError:
         return WebhookEvent.objects.get(event_id=event_id)
     return row
@@ -210,7 +211,7 @@ def _stripe_event_process_locked(*, event: WebhookEvent, replay: bool) -> str:
     if status in FINAL_EVENT_STATES:
         event.processed_at = timezone.now()
         fields.append("processed_at")
-    event.save(update_fields=fields)
+    row_update(obj=event, fields=fields)
     return status
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import OutboundEmail, StaffAlert
@@ -132,3 +133,131 @@ def test_a_prepared_update_is_the_orms_update_and_changes_the_rows_it_names():
     assert other.status == "pending"
     with pytest.raises(TypeError):
         _MARK_SENT.run(pk=message.pk)
+
+
+# --- row_insert / row_update: one row written as Model.save() writes it --------------------
+
+
+def _fields_of(obj, *, leave_out=("id", "idempotency_key")):
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if f.attname not in leave_out
+    }
+
+
+def test_a_row_inserted_is_the_row_save_inserts_with_its_id_and_dates_set():
+    from core.prepared import row_insert
+
+    fields = {"subject": "s", "recipients": ["a@example.com"], "context": {"order_email_id": 7},
+              "headers": {"X-A": "1"}, "status": "pending", "attempts": 1,
+              "next_attempt_at": timezone.now()}  # fmt: skip
+    by_save = OutboundEmail(idempotency_key="by-save", **fields)
+    by_save.save(force_insert=True)
+    fast = OutboundEmail(idempotency_key="fast", **fields)
+    before = timezone.now()
+    row_insert(obj=fast)
+    assert fast.pk is not None and fast.pk != by_save.pk
+    assert not fast._state.adding and fast._state.db == "default"
+    assert fast.created_at >= before  # auto_now_add, as save() sets it
+    stored = OutboundEmail.objects.get(pk=fast.pk)
+    assert _fields_of(stored, leave_out=("id", "idempotency_key", "created_at")) == _fields_of(
+        OutboundEmail.objects.get(pk=by_save.pk),
+        leave_out=("id", "idempotency_key", "created_at"),
+    )
+    assert stored.created_at == fast.created_at
+
+
+def _comparable(statement):
+    """(sql, params) with psycopg's JSON wrappers (compared by identity) read out."""
+    sql, params = statement
+    return sql, [("json", p.obj) if type(p).__name__ in ("Json", "Jsonb") else p for p in params]
+
+
+def test_the_cached_insert_is_the_statement_the_orm_builds():
+    from core.prepared import row_insert_sql_with_params
+
+    message = OutboundEmail(idempotency_key="k", subject="s", recipients=["a@example.com"],
+                            context={"x": 1}, next_attempt_at=timezone.now())  # fmt: skip
+    message.created_at = timezone.now()
+    cached, orm = row_insert_sql_with_params(obj=message)
+    assert _comparable(cached) == _comparable(orm)
+    alert = StaffAlert(kind="low_stock", subject="s", body="b", digest_id=7)
+    alert.created_at = timezone.now()
+    cached, orm = row_insert_sql_with_params(obj=alert)
+    assert _comparable(cached) == _comparable(orm)
+
+
+def test_a_clash_on_insert_raises_and_leaves_the_transaction_usable_in_a_savepoint():
+    from django.db import IntegrityError
+
+    from core.prepared import row_insert
+
+    _message(idempotency_key="taken")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row_insert(obj=OutboundEmail(idempotency_key="taken", subject="s", recipients=[]))
+    assert OutboundEmail.objects.filter(idempotency_key="taken").count() == 1
+
+
+def test_a_row_update_writes_only_the_fields_named_and_is_the_orms_statement():
+    from core.prepared import row_update, row_update_sql_with_params
+
+    message = _message(status="pending", attempts=0)
+    OutboundEmail.objects.filter(pk=message.pk).update(body_text="changed elsewhere")
+    message.last_error, message.attempts, message.body_text = "refused", 3, "not written"
+    cached, orm = row_update_sql_with_params(obj=message, fields=["last_error", "attempts"])
+    assert _comparable(cached) == _comparable(orm)
+    with CaptureQueriesContext(connection) as queries:
+        row_update(obj=message, fields=["attempts", "last_error", "last_error"])
+    assert len(queries) == 1 and queries[0]["sql"].startswith("UPDATE")
+    stored = OutboundEmail.objects.get(pk=message.pk)
+    assert (stored.last_error, stored.attempts, stored.body_text) == (
+        "refused",
+        3,
+        "changed elsewhere",
+    )
+
+
+def test_updating_a_row_that_is_gone_raises_as_save_does():
+    from django.db import DatabaseError
+
+    from core.prepared import row_update
+
+    message = _message()
+    OutboundEmail.objects.filter(pk=message.pk).delete()
+    message.last_error = "gone"
+    with pytest.raises(DatabaseError, match="did not affect any rows"), transaction.atomic():
+        row_update(obj=message, fields=["last_error"])
+
+
+def test_an_expression_value_is_written_by_the_orm():
+    from django.db.models import F
+
+    from core.prepared import row_update
+
+    message = _message(attempts=2)
+    message.attempts = F("attempts") + 1
+    row_update(obj=message, fields=["attempts"])
+    assert OutboundEmail.objects.get(pk=message.pk).attempts == 3
+
+
+def test_a_model_with_save_receivers_is_written_through_save():
+    from django.db.models.signals import post_save, pre_save
+
+    from core.prepared import row_insert, row_update
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append((kwargs.get("created"), kwargs.get("update_fields")))
+
+    post_save.connect(receiver, sender=StaffAlert, weak=False, dispatch_uid="test-row-writes")
+    try:
+        alert = StaffAlert(kind="low_stock", subject="s", body="b", digest=_message())
+        row_insert(obj=alert)
+        alert.subject = "t"
+        row_update(obj=alert, fields=["subject"])
+    finally:
+        post_save.disconnect(sender=StaffAlert, dispatch_uid="test-row-writes")
+    assert seen == [(True, None), (False, frozenset({"subject"}))]
+    assert not pre_save.has_listeners(StaffAlert)

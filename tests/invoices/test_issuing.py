@@ -231,17 +231,24 @@ def test_a_delivery_that_rolls_back_gives_its_invoice_number_back(antimart, shop
     the invoice and its number go with the rollback (no gap), and the next run issues it."""
     from unittest import mock
 
-    from orders.models import OrderEmail
+    from invoices.models import DocumentSequence
+    from orders.models import OrderEvent
     from orders.services import order_deliver
 
     order = order_taxed(products=[win], regime="eu_oss", treatment="oss", rate="19.00",
                         country="DE")  # fmt: skip
-    crash = RuntimeError("crash after the number was taken")
+    seen = []
+
+    def crash(*args, **kwargs):  # the delivery's events: written after the number is taken
+        seen.append(list(DocumentSequence.objects.values_list("next_number", flat=True)))
+        raise RuntimeError("crash after the number was taken")
+
     with (
-        mock.patch.object(OrderEmail.objects, "create", side_effect=crash),
+        mock.patch.object(OrderEvent.objects, "bulk_create", side_effect=crash),
         pytest.raises(RuntimeError),
     ):
         pay(order)
+    assert seen == [[2]]  # number 1 was taken when it crashed
     order.refresh_from_db()
     assert order.status == "paid" and not Invoice.objects.exists()
     order_deliver(order_id=order.pk)  # the sweeper's re-run
@@ -269,3 +276,20 @@ def test_numbers_run_on_without_gaps_with_or_without_update_returning(
         taken.append(document_number_take(series="T-2026"))
 
     assert taken == [1, 2, 3, 4]
+
+
+def test_an_issued_invoice_cannot_be_changed_by_the_fast_row_update(antimart, shop_fr, win):
+    """Writes that skip save() (core.prepared) skip an override only for the kind of write
+    its model declares plain: an invoice is inserted without save(), but an update still
+    goes through save(), which refuses it; an order's save() only fills a new order."""
+    from core.prepared import _plain_save, row_update
+    from invoices.models import ImmutableDocumentError
+    from orders.models import Order
+
+    assert _plain_save(Invoice, kind="insert") and not _plain_save(Invoice, kind="update")
+    assert _plain_save(Order, kind="update") and not _plain_save(Order, kind="insert")
+    invoice = paid_order("domestic_fr", [win]).invoices.get()
+    invoice.display_number = "FORGED-1"
+    with pytest.raises(ImmutableDocumentError):
+        row_update(obj=invoice, fields=["display_number"])
+    assert Invoice.objects.get(pk=invoice.pk).display_number != "FORGED-1"
