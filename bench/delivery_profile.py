@@ -13,8 +13,11 @@ instead of drawing the invoice PDF (``bench/invoice_pdf.py`` measures that alone
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/keystore_bench \\
     .venv/bin/python bench/delivery_profile.py [--orders 200]
 
+``--calls`` also counts each step's Python function calls: a figure that does not move
+between runs of the same code, where CPU time on a shared virtual machine moves by 10-20%.
+
 Last line: ``RESULT name=delivery_profile orders=... web_queries=... worker_queries=...
-web_cpu_ms=... worker_cpu_ms=...``
+web_cpu_ms=... worker_cpu_ms=... [web_calls=... worker_calls=... profiled=1]``
 """
 
 from __future__ import annotations
@@ -41,12 +44,21 @@ def main() -> None:
     parser.add_argument("--profile-out", default="var/delivery.prof")
     parser.add_argument("--show-queries", action="store_true", help="print one order's SQL")
     parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="also count the Python function calls of each step (cProfile's count: the same "
+        "on every run of the same code, where CPU time on a shared machine moves by 10-20%%); "
+        "the CPU figures of such a run include the profiler's own cost",
+    )
+    parser.add_argument(
         "--no-pdf",
         action="store_true",
         help="attach fixed bytes instead of drawing the invoice PDF (bench/invoice_pdf.py "
         "measures the PDF alone): the rest of the worker's path, invoice issued as usual",
     )
     args = parser.parse_args()
+    if args.calls and args.profile:
+        parser.error("--calls and --profile both profile: choose one")
 
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgres"):
@@ -110,20 +122,29 @@ def run(args, *, stripe_url: str) -> None:
         profile=args.profile,
         profile_out=args.profile_out,
         show_queries=args.show_queries,
+        count_calls=args.calls,
     )
     n = args.orders
-    totals = {"web": [0, 0.0], "worker": [0, 0.0]}
-    for step, (count, queries, cpu) in steps.items():
+    totals = {"web": [0, 0.0, 0], "worker": [0, 0.0, 0]}
+    for step, (count, queries, cpu, calls) in steps.items():
         print(f"{step:55s} runs/order={count / n:.2f} queries/order={queries / n:5.1f} "
-              f"cpu_ms/order={1000 * cpu / n:6.2f}")  # fmt: skip
+              f"cpu_ms/order={1000 * cpu / n:6.2f}"
+              + (f" calls/order={calls / n:8.0f}" if args.calls else ""))  # fmt: skip
         bucket = totals["web" if step == "web" else "worker"]
         bucket[0] += queries
         bucket[1] += cpu
+        bucket[2] += calls
+    calls = (
+        f" web_calls={totals['web'][2] / n:.0f} worker_calls={totals['worker'][2] / n:.0f}"
+        " profiled=1"
+        if args.calls
+        else ""
+    )
     print(
         f"RESULT name=delivery_profile orders={n} web_queries={totals['web'][0] / n:.1f} "
         f"worker_queries={totals['worker'][0] / n:.1f} "
         f"web_cpu_ms={1000 * totals['web'][1] / n:.2f} "
-        f"worker_cpu_ms={1000 * totals['worker'][1] / n:.2f}"
+        f"worker_cpu_ms={1000 * totals['worker'][1] / n:.2f}{calls}"
         f"{' pdf=stub' if args.no_pdf else ''}",
         flush=True,
     )
@@ -136,10 +157,14 @@ def measure(
     profile: str = "",
     profile_out: str = "",
     show_queries: bool = False,
+    count_calls: bool = False,
 ) -> dict[str, list]:
     """Post each webhook, then run what it enqueued as the worker would; returns, per
-    step (``web`` or ``worker <task name>``), [runs, queries, CPU seconds] over the
-    payloads after ``warmup``. Tasks are captured, never sent to a broker."""
+    step (``web`` or ``worker <task name>``), [runs, queries, CPU seconds, Python function
+    calls (``count_calls``, else 0)] over the payloads after ``warmup``. Tasks are
+    captured, never sent to a broker."""
+    import cProfile
+
     from celery.app.task import Task
     from django.db import connection
     from django.test import Client
@@ -159,27 +184,32 @@ def measure(
     steps: dict[str, list] = {}
     profiler = None
     if profile:
-        import cProfile
-
         profiler = cProfile.Profile(time.process_time)
 
     def timed(step: str, fn, record: bool):
         # the debug log keeps 9,000 statements: past that, CaptureQueriesContext's slice
         # of it comes out short (a run of 200 orders counted 38 where 63 ran)
         connection.queries_log.clear()
+        counter = cProfile.Profile() if count_calls and record else None
         with CaptureQueriesContext(connection) as ctx:
             if profiler is not None and record and step.startswith(profile):
                 profiler.enable()
+            if counter is not None:
+                counter.enable()
             started = time.process_time()
             fn()
             cpu = time.process_time() - started
+            if counter is not None:
+                counter.disable()
             if profiler is not None:
                 profiler.disable()
         if record:
-            entry = steps.setdefault(step, [0, 0, 0.0])
+            entry = steps.setdefault(step, [0, 0, 0.0, 0])
             entry[0] += 1
             entry[1] += len(ctx.captured_queries)
             entry[2] += cpu
+            if counter is not None:  # what pstats calls total_calls
+                entry[3] += sum(stat.callcount for stat in counter.getstats())
         if show_queries and record and not shown:
             print(f"--- {step}: {len(ctx.captured_queries)} queries")
             for q in ctx.captured_queries:
