@@ -18,3 +18,13 @@ class CoreConfig(AppConfig):
 
         OUTBOX_SEND_TASK.task_register(task=outbox_send_task)
         choices_display_speed_up()
+
+        from django.core.signals import setting_changed
+
+        from .dates import dates_written_clear
+
+        # Dates are written in each language's formats: a changed setting (tests'
+        # override_settings of formats or languages) writes them again.
+        setting_changed.connect(
+            lambda **kwargs: dates_written_clear(), weak=False, dispatch_uid="dates-written"
+        )

@@ -10,19 +10,31 @@ page never mixes "2026-03-06", "March 6, 2026" and "6 March 2026".
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.utils import formats
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 
 def datetime_for_customer(*, moment: datetime, time_zone: str) -> str:
+    # An email shows the same moment several times (each consent's acceptance, in its
+    # HTML and text parts): written once per moment, zone and language.
+    return _datetime_written(moment, time_zone, get_language())
+
+
+@lru_cache(maxsize=4096)
+def _datetime_written(moment: datetime, time_zone: str, language: str | None) -> str:
     local = moment.astimezone(ZoneInfo(time_zone))
     return gettext("%(date)s at %(time)s, %(tz)s time") % {
         "date": formats.date_format(local, "DATE_FORMAT"),
         "time": formats.time_format(local, "TIME_FORMAT"),
         "tz": time_zone,
     }
+
+
+def dates_written_clear() -> None:
+    _datetime_written.cache_clear()
 
 
 def date_for_customer(*, moment: datetime, time_zone: str) -> str:

@@ -49,3 +49,32 @@ def test_my_account_writes_order_dates_like_the_claim_pages(client, language):
     visible = re.sub(r"<[^>]+>", " ", html)
     assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", visible)
     assert "a.m." not in visible and "p.m." not in visible
+
+
+def test_a_moment_written_again_is_the_same_text_and_follows_a_language_or_format_change(
+    tmp_path, monkeypatch
+):
+    """Written once per moment, zone and language (an email shows one several times);
+    another language, zone or formats setting writes it again."""
+    from django.test import override_settings
+
+    with translation.override("fr"):
+        first = datetime_for_customer(moment=MOMENT, time_zone="Europe/Paris")
+        assert datetime_for_customer(moment=MOMENT, time_zone="Europe/Paris") == first
+        assert datetime_for_customer(moment=MOMENT, time_zone="UTC") != first
+    with translation.override("en"):
+        english = datetime_for_customer(moment=MOMENT, time_zone="Europe/Paris")
+        assert english != first and "6 March 2026" in english
+        (tmp_path / "isoformats" / "en").mkdir(parents=True)
+        (tmp_path / "isoformats" / "__init__.py").write_text("")
+        (tmp_path / "isoformats" / "en" / "__init__.py").write_text("")
+        (tmp_path / "isoformats" / "en" / "formats.py").write_text('DATE_FORMAT = "Y-m-d"\n')
+        monkeypatch.syspath_prepend(str(tmp_path))
+        try:
+            with override_settings(FORMAT_MODULE_PATH=["isoformats"]):
+                formats.reset_format_cache()  # Django's own, not reset for this setting
+                written = datetime_for_customer(moment=MOMENT, time_zone="Europe/Paris")
+                assert "2026-03-06" in written
+        finally:
+            formats.reset_format_cache()
+        assert datetime_for_customer(moment=MOMENT, time_zone="Europe/Paris") == english
