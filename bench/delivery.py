@@ -34,8 +34,13 @@ over the same time (measured for 5 s just before).
 Last line (one per node count):
 ``RESULT name=delivery nodes=... max_rate=... p99_ms=... lost=... doubled=...
 cpu_ms_per_order=... cpu_web_ms=... cpu_worker_ms=... cpu_pg_ms=... queries_per_order=...
-failed_at=... rate_at_failure=... pinned=...`` (``rate_at_failure``: what the stack delivered
-at the first rate it did not hold, its ceiling)
+failed_at=... rate_at_failure=... pinned=... load=... busy_pct=... steal_pct=...
+machine_ms_per_order=...``
+(``rate_at_failure``: what the stack delivered at the first rate it did not hold, its
+ceiling; ``busy_pct`` / ``steal_pct``: the share of all cores' time that was busy, and
+that the hypervisor took from this virtual machine, during the step shown;
+``machine_ms_per_order``: the whole machine's busy CPU per order in that step, every
+process and the kernel included)
 """
 
 from __future__ import annotations
@@ -115,6 +120,15 @@ def cpu_sample(*, parts: dict[str, list[int]], pg_database: str, skip_pids: set[
         if cmd.startswith("postgres:") and marker in cmd + " " and pid not in skip_pids
     )
     return sample
+
+
+def machine_times() -> tuple[int, int, int]:
+    """(busy, stolen, total) clock ticks of all cores so far (``/proc/stat``). On a
+    virtual machine the hypervisor's "steal" is time the cores were not ours: a step with
+    steal ran on less CPU than the core count says."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal, sum(fields[:8])
 
 
 def pg_backends_gone(*, before: set[int], pg_database: str) -> int:
@@ -557,6 +571,9 @@ class StepResult:
     cpu: dict[str, float]  # ms per order per part
     queries_per_order: float
     load: float
+    busy_pct: float = 0.0  # of the whole machine's CPU time during the step
+    steal_pct: float = 0.0  # taken by the hypervisor from this virtual machine
+    machine_ms: float = 0.0  # busy CPU of the whole machine per order (all processes, kernel)
 
     @property
     def held(self) -> bool:
@@ -588,6 +605,7 @@ def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seco
     idle_started = time.monotonic()
     time.sleep(idle_seconds)
     before = cpu_sample(parts=parts, pg_database=pg_database, skip_pids=set())
+    machine_before = machine_times()
     idle_elapsed = time.monotonic() - idle_started
     started = time.monotonic()
     client_started = time.process_time()  # the load generator shares the cores: say how much
@@ -596,6 +614,7 @@ def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seco
     numbers = {o.number for o in orders}
     wait_emails(smtp_log, numbers, timeout=drain)
     after = cpu_sample(parts=parts, pg_database=pg_database, skip_pids=set())
+    machine_after = machine_times()
     elapsed = time.monotonic() - started
     gone = pg_backends_gone(before=backends, pg_database=pg_database)
     if gone:
@@ -626,6 +645,7 @@ def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seco
             used = after.by_part[k] - before.by_part.get(k, 0.0) - idle * elapsed
             cpu[names[k]] = max(1000 * used / n, 0.0)
     cpu["client"] = 1000 * client_cpu / n
+    machine_total = max(machine_after[2] - machine_before[2], 1)
     return StepResult(
         offered=rate,
         orders=n,
@@ -641,6 +661,9 @@ def run_step(*, stack: Stack, smtp_log: Path, stripe_url: str, rate: float, seco
         cpu=cpu,
         queries_per_order=queries_per_order,
         load=os.getloadavg()[0],
+        busy_pct=100 * (machine_after[0] - machine_before[0]) / machine_total,
+        steal_pct=100 * (machine_after[1] - machine_before[1]) / machine_total,
+        machine_ms=1000 * (machine_after[0] - machine_before[0]) / os.sysconf("SC_CLK_TCK") / n,
     )
 
 
@@ -652,7 +675,9 @@ def step_print(step: StepResult, *, nodes: int) -> None:
         f"lost={step.lost} late={step.late} doubled={step.doubled} "
         f"send_lag_p99={step.send_lag_p99_ms:.0f} ms | cpu ms/order: {cpu} "
         f"(total {step.cpu_total:.1f}) queries/order={step.queries_per_order:.1f} "
-        f"load={step.load:.1f} {'held' if step.held else 'NOT held'}",
+        f"load={step.load:.1f} busy={step.busy_pct:.0f}% steal={step.steal_pct:.1f}% "
+        f"machine={step.machine_ms:.1f} ms/order "
+        f"{'held' if step.held else 'NOT held'}",
         flush=True,
     )
 
@@ -686,6 +711,13 @@ def result_line(
         "rate_at_failure": f"{last.rate:.1f}" if sweep and not last.held else "-",
         "pinned": int(pinned),
         "load": f"{shown.load:.1f}",
+        # the machine's CPU during the step held (percent of all cores' time): how busy,
+        # and how much the hypervisor took (a shared virtual machine's noise)
+        "busy_pct": f"{shown.busy_pct:.0f}",
+        "steal_pct": f"{shown.steal_pct:.1f}",
+        # the whole machine's busy CPU per order (every process and the kernel, the
+        # bench's client and stand-ins included): what the parts above leave uncounted
+        "machine_ms_per_order": f"{shown.machine_ms:.1f}",
     }  # fmt: skip
     return "RESULT " + " ".join(f"{k}={v}" for k, v in fields.items())
 
