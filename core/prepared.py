@@ -28,6 +28,7 @@ from django.db.models.base import ModelState
 from django.db.models.query import (  # type: ignore[attr-defined]  # not in django-stubs
     get_related_populators,  # what ModelIterable calls for the objects of select_related
 )
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
@@ -328,14 +329,14 @@ class PreparedUpdate:
 # declared plain for that kind of write (``plain_save_for``), multi-table inheritance, a
 # database without ``INSERT ... RETURNING``, or a value that is an expression.
 
-_WRITE_KINDS = frozenset({"insert", "update"})
-
 
 def _plain_save(model: type[Model], *, kind: str) -> bool:
-    """Whether ``model.save()`` adds nothing to a write of this kind but the statement."""
-    from django.db.models.signals import post_save, pre_save
-
-    if model.save is not Model.save and kind not in getattr(model, "plain_save_for", ()):
+    """Whether ``model.save()`` adds nothing to a write of this kind ("insert" or
+    "update") but the statement. A ``save()`` override counts as plain only for the kinds
+    of write the class that defines it names in its own ``plain_save_for`` (a subclass
+    that overrides ``save()`` again must say so again)."""
+    owner = next(klass for klass in model.__mro__ if "save" in vars(klass))
+    if owner is not Model and kind not in vars(owner).get("plain_save_for", ()):
         return False
     meta = model._meta
     if meta.parents or meta.proxy or meta.order_with_respect_to:
@@ -394,13 +395,15 @@ def row_update(*, obj: Model, fields: Iterable[str]) -> None:
     obj._state.db = using
 
 
-def row_update_sql_with_params(*, obj: Model, fields: Iterable[str]) -> tuple[str, list[Any]]:
-    """The cached UPDATE of :func:`row_update` for ``obj`` and what the ORM builds now, as
-    (cached, orm) pairs of (sql, params) (for the tests)."""
+def row_update_sql_with_params(
+    *, obj: Model, fields: Iterable[str]
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The cached UPDATE of :func:`row_update` with ``obj``'s values bound, and what the
+    ORM builds from them now: (cached, orm), each (sql, params) (for the tests)."""
     prepared, model_fields = _row_update_prepared(type(obj), frozenset(fields))
     values = {f.attname: getattr(obj, f.attname) for f in model_fields}
     return (
-        prepared.sql_with_params(__pk__=obj.pk, **values),  # type: ignore[return-value]
+        prepared.sql_with_params(__pk__=obj.pk, **values),
         prepared.orm_sql_with_params(__pk__=obj.pk, **values),
     )
 

@@ -261,3 +261,37 @@ def test_a_model_with_save_receivers_is_written_through_save():
         post_save.disconnect(sender=StaffAlert, dispatch_uid="test-row-writes")
     assert seen == [(True, None), (False, frozenset({"subject"}))]
     assert not pre_save.has_listeners(StaffAlert)
+
+
+def test_a_save_override_is_plain_only_where_the_class_defining_it_says_so():
+    """A subclass that overrides save() again does not inherit its parent's declaration."""
+    from django.db import models
+
+    from core.prepared import _plain_save
+
+    class Inserts(models.Model):
+        plain_save_for = frozenset({"insert"})
+
+        def save(self, *args, **kwargs):
+            super().save(*args, **kwargs)
+
+        class Meta:
+            abstract = True
+            app_label = "core"
+
+    class Inherits(Inserts):
+        class Meta:
+            abstract = True
+            app_label = "core"
+
+    class Overrides(Inserts):
+        def save(self, *args, **kwargs):  # something more on every write
+            super().save(*args, **kwargs)
+
+        class Meta:
+            abstract = True
+            app_label = "core"
+
+    assert not _plain_save(Inserts, kind="update") and not _plain_save(Inherits, kind="update")
+    assert not _plain_save(Overrides, kind="insert")
+    assert not _plain_save(Overrides, kind="update")
