@@ -15,16 +15,20 @@ customers read dates (``core.dates``), in the store's time zone.
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_bidi
 
 from core.dates import date_for_customer, datetime_for_customer
+from core.fragments import fragment_get, fragment_key, fragment_set
 from core.money import money_format
 
 register = template.Library()
@@ -101,3 +105,42 @@ def shop_date(moment, time_zone: str = "") -> str:
     if not moment:
         return ""
     return date_for_customer(moment=moment, time_zone=_zone(time_zone))
+
+
+# Marks standing for each consent's acceptance time in a consents record rendered once
+# (letters and digits: HTML escaping and the bidi filters leave them as they are).
+_CONSENT_MARK = "ksconsent" + uuid.uuid4().hex + "n{}x"
+
+
+@dataclass(frozen=True)
+class _ConsentShown:
+    text: str
+    legal_basis: str
+    wording_version: str
+    when: str
+
+
+@register.simple_tag(takes_context=True)
+def consents_record(context, template_name: str, consents) -> str:
+    """What the buyer agreed to at checkout (``template_name``: ``emails/_consents.html``
+    or ``.txt``), rendered once per language, store zone and wording (core.fragments);
+    each email only puts in its own acceptance times, written as ``shop_datetime`` writes
+    them (escaped in the HTML part)."""
+    zone = _zone(context.get("SHOP_TIME_ZONE", ""))
+    consents = list(consents)
+    wording = tuple((c.text, c.legal_basis, c.wording_version) for c in consents)
+    key = fragment_key("consents-record", template_name, zone, wording)
+    record = fragment_get(key)
+    if record is None:
+        marked = [
+            _ConsentShown(text=text, legal_basis=basis, wording_version=version,
+                          when=_CONSENT_MARK.format(index))
+            for index, (text, basis, version) in enumerate(wording)
+        ]  # fmt: skip
+        record = render_to_string(template_name, {"consents": marked})
+        fragment_set(key, record, size=len(record))
+    html = template_name.endswith(".html")
+    for index, consent in enumerate(consents):
+        when = datetime_for_customer(moment=consent.accepted_at, time_zone=zone)
+        record = str(record).replace(_CONSENT_MARK.format(index), escape(when) if html else when)
+    return mark_safe(record)  # noqa: S308 (rendered by the template, times escaped above)
