@@ -29,7 +29,7 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # not in dja
     get_related_populators,  # what ModelIterable calls for the objects of select_related
 )
 from django.db.models.signals import post_save, pre_save
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
@@ -430,8 +430,6 @@ def _insert_fields(model: type[Model], *, pk_set: bool) -> tuple[Field, ...]:
 
 
 def _insert_query(model: type[Model], *, fields: tuple[Field, ...], row: Model, raw: bool) -> Any:
-    from django.db.models.sql import InsertQuery
-
     query = InsertQuery(model)
     query.insert_values(list(fields), [row], raw=raw)
     return query
