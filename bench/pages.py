@@ -25,12 +25,20 @@ lists (one line, one delivered key and one claim each), and a customer with
    CATALOG_GRID_CACHE_SECONDS=0 for the cold case, where a wrk script also rotates the
    page number, category and platform on every request.
 
-One line per page, then a summary as the last line:
+3. The floors, on the cold server, the same way (``--no-floors`` skips them): the bare view
+   plus one ORM read by primary key (``query``), the bare view rendering ``base.html``
+   with nothing in it (``page``), the bare view for the signed-in customer
+   (``signed_in``), and both (``page_signed_in``). Their ratios are ceilings: no page that
+   queries, renders the shop's layout or is signed in can come nearer the bare view.
+
+One line per page and floor, then a summary as the last line:
 
     RESULT name=pages page=<page> rps=... bare_rps=... ratio=... p99_ms=... ms=...
            queries=... queries_small=... failures=...
+    RESULT name=pages floor=<floor> rps=... bare_rps=... ratio=... p99_ms=... failures=...
     RESULT name=pages pages=... min_ratio=... below_half=... constant_queries=yes|no
-           failures=... products=... orders=... customer_orders=...
+           failures=... products=... orders=... customer_orders=... ceiling_query=...
+           ceiling_page=... ceiling_signed_in=... ceiling_page_signed_in=...
 
 Needs `wrk` (apt-get install wrk).
 """
@@ -403,6 +411,17 @@ def pages_get() -> dict[str, dict]:
     }
 
 
+# How near the bare view a page of the shop can come on this machine, whatever its own code
+# does (bench/pages_urls.py): one ORM read by primary key; base.html with nothing in it;
+# the bare view for the signed-in customer (session and user row); both.
+FLOORS = {
+    "query": {"path": "/bench-floor/query/", "as": "visitor"},
+    "page": {"path": "/bench-floor/page/", "as": "visitor"},
+    "signed_in": {"path": "/bench-bare/", "as": "customer"},
+    "page_signed_in": {"path": "/bench-floor/page/", "as": "customer"},
+}
+
+
 def clients_get(*, staff: bool = True) -> dict:
     """A Django test client per role: a visitor, one with an item in the cart, the
     signed-in customer and (``staff``) a signed-in manager (sessions stored in the
@@ -605,6 +624,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pages", default="", help="comma-separated subset of pages to load")
     parser.add_argument("--no-counts", action="store_true", help="skip the query counts")
+    parser.add_argument("--no-floors", action="store_true", help="skip the floors")
     parser.add_argument("--count-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -632,6 +652,7 @@ def main() -> None:
     pages = pages_get()
     wanted = [p for p in args.pages.split(",") if p] or list(pages)
     results = {}
+    floors: dict[str, float] = {}
     failed = 0
     rotate = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
     rotate.write(ROTATE_LUA)
@@ -678,6 +699,21 @@ def main() -> None:
                         f"queries={counts[name]} queries_small={small[name]} failures={failures}",
                         flush=True,
                     )
+                if cold and not args.no_floors:
+                    for name, floor in FLOORS.items():
+                        rps, bare_rps, p99, failures = rounds_run(
+                            port=port, path=floor["path"], cookie=cookies[floor["as"]],
+                            seconds=args.seconds, connections=args.connections,
+                            rounds=args.rounds, script="",
+                        )  # fmt: skip
+                        floors[name] = rps / bare_rps if bare_rps else 0.0
+                        failed += failures
+                        print(
+                            f"RESULT name=pages floor={name} rps={rps:.1f} "
+                            f"bare_rps={bare_rps:.0f} ratio={floors[name]:.3f} "
+                            f"p99_ms={p99:.0f} failures={failures}",
+                            flush=True,
+                        )
             finally:
                 server.terminate()
                 try:
@@ -697,6 +733,7 @@ def main() -> None:
         f"failures={failed} "
         f"products={sizes['products']} orders={sizes['orders']} "
         f"customer_orders={sizes['customer_orders']}"
+        + "".join(f" ceiling_{name}={ratio:.3f}" for name, ratio in floors.items())
     )
     if grows or failed:
         sys.exit(1)

@@ -21,7 +21,16 @@ filters and a cold grid cache (CATALOG_GRID_CACHE_SECONDS=0) for both, a product
 cart with an item, My Account, an order page, the tracking form and the claim list.
 
     RESULT name=pages_cpu page=<page> page_ms=... bare_ms=... ratio=... queries=...
-    RESULT name=pages_cpu pages=... min_ratio=... below_half=... bare_ms=...
+    RESULT name=pages_cpu floor=<floor> page_ms=... bare_ms=... ratio=... queries=...
+    RESULT name=pages_cpu pages=... min_ratio=... below_half=... bare_ms=... ceiling_query=...
+
+The floors (bench/pages_urls.py) say how near the bare view a page of the shop can come
+on this machine whatever its own code does: ``query`` is the bare view plus one ORM read
+by primary key, ``page`` the bare view rendering ``base.html`` with nothing in it,
+``signed_in`` the bare view itself for the signed-in customer (the session and the user
+row), ``page_signed_in`` both. A page that queries cannot pass ``ceiling_query``, a page
+of the shop cannot pass ``ceiling_page``, a signed-in page cannot pass
+``ceiling_signed_in``.
 
 ``--profile PAGE`` prints a cProfile of that page's requests instead (sorted by
 cumulative time, --top rows).
@@ -42,6 +51,7 @@ os.environ.setdefault("DB_CONN_MAX_AGE", "60")
 
 from common import django_ready  # noqa: E402 (sets up sys.path)
 from pages import (  # noqa: E402
+    FLOORS,
     clients_get,
     customer_seed,
     popular_seed,
@@ -95,6 +105,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pages", default="", help="comma-separated subset")
     parser.add_argument("--profile", default="", help="profile this page instead")
+    parser.add_argument("--no-floors", action="store_true", help="skip the floors")
     parser.add_argument("--top", type=int, default=45)
     args = parser.parse_args()
 
@@ -124,10 +135,13 @@ def main() -> None:
         return
 
     wanted = [p for p in args.pages.split(",") if p] or list(pages)
+    measured = [(name, pages[name], "page") for name in wanted]
+    if not args.no_floors:
+        measured += [(name, floor, "floor") for name, floor in FLOORS.items()]
     results: dict[str, tuple[float, float, int]] = {}
+    floors: dict[str, float] = {}
     bare_all: list[float] = []
-    for name in wanted:
-        page = pages[name]
+    for name, page, kind in measured:
         client = clients[page["as"]]
         seconds = 0 if page.get("cold") else settings.CATALOG_GRID_CACHE_SECONDS
         with override_settings(CATALOG_GRID_CACHE_SECONDS=seconds):
@@ -139,9 +153,12 @@ def main() -> None:
                 page_runs.append(cpu_ms(client=client, path=page["path"], requests=args.requests))
         page_ms, bare_ms = statistics.median(page_runs), statistics.median(bare_runs)
         bare_all += bare_runs
-        results[name] = (page_ms, bare_ms, queries)
+        if kind == "floor":
+            floors[name] = bare_ms / page_ms
+        else:
+            results[name] = (page_ms, bare_ms, queries)
         print(
-            f"RESULT name=pages_cpu page={name} page_ms={page_ms:.2f} bare_ms={bare_ms:.3f} "
+            f"RESULT name=pages_cpu {kind}={name} page_ms={page_ms:.2f} bare_ms={bare_ms:.3f} "
             f"ratio={bare_ms / page_ms:.3f} queries={queries}",
             flush=True,
         )
@@ -151,6 +168,7 @@ def main() -> None:
         f"RESULT name=pages_cpu pages={len(results)} min_ratio={min(ratios.values()):.3f} "
         f"below_half={','.join(below) or 'none'} bare_ms={statistics.median(bare_all):.3f} "
         f"products={args.products} customer_orders={args.customer_orders}"
+        + "".join(f" ceiling_{name}={ratio:.3f}" for name, ratio in floors.items())
     )
 
 
