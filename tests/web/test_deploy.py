@@ -100,7 +100,9 @@ def test_the_images_static_files_serve_a_production_page_with_200(tmp_path):
                 headers={"Host": DOMAIN, "X-Forwarded-Proto": "https"},  # as nginx sends
             )
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:
+                # the first page imports and renders everything once: on a loaded machine
+                # that has taken more than 10 s
+                with urllib.request.urlopen(request, timeout=60) as response:
                     return response.status, response.read().decode("utf-8", "replace")
             except urllib.error.HTTPError as exc:
                 return exc.code, exc.read().decode("utf-8", "replace")
