@@ -32,7 +32,7 @@ row), ``page_signed_in`` both. A page that queries cannot pass ``ceiling_query``
 of the shop cannot pass ``ceiling_page``, a signed-in page cannot pass
 ``ceiling_signed_in``.
 
-``--profile PAGE`` prints a cProfile of that page's requests instead (sorted by
+``--profile PAGE`` (a page or a floor) prints a cProfile of its requests instead (sorted by
 cumulative time, --top rows).
 """
 
@@ -123,7 +123,7 @@ def main() -> None:
     pages = pages_get()
     bare = clients["visitor"]
     if args.profile:
-        page = pages[args.profile]
+        page = pages.get(args.profile) or FLOORS[args.profile]
         with override_settings(CATALOG_GRID_CACHE_SECONDS=0 if page.get("cold") else 10):
             cpu_ms(client=clients[page["as"]], path=page["path"], requests=5)
             profiler = cProfile.Profile()
