@@ -1,6 +1,7 @@
 """bench/pages.py's URLs: the shop's, plus `/bench-bare/`, the floor every page is compared
 with (a Django view answering "ok" through the whole middleware stack, no database), and
-two floors under it that say how close a page of the shop can come to it:
+two views for the floors that say how close a page of the shop can come to it (the bench
+also requests each of them and the bare view as the signed-in customer):
 
 * `/bench-floor/query/`: the bare view plus one read of one product by primary key through
   the ORM, the least a page that reads the database does;
